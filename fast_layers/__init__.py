@@ -1,0 +1,26 @@
+"""Fast layers (im2col / as_strided + GEMM, compiled kernels) that agree with the ``layers`` references.
+
+``HAVE_CYTHON`` tells whether the compiled ``im2col_cython`` kernels are in use (otherwise the
+numpy twins in ``fast_layers._kernels_numpy`` are, after one warning at import).
+"""
+
+from ._kernels import FALLBACK_REASON, HAVE_CYTHON
+from .conv import (
+    conv_backward_fast,
+    conv_backward_im2col,
+    conv_backward_strides,
+    conv_forward_fast,
+    conv_forward_im2col,
+    conv_forward_strides,
+)
+
+__all__ = [
+    "HAVE_CYTHON",
+    "FALLBACK_REASON",
+    "conv_forward_im2col",
+    "conv_backward_im2col",
+    "conv_forward_strides",
+    "conv_backward_strides",
+    "conv_forward_fast",
+    "conv_backward_fast",
+]

@@ -1,0 +1,90 @@
+"""Pure-numpy versions of the compiled kernels, with the same names, signatures and results.
+
+Used when ``im2col_cython`` cannot be imported (or is disabled with ``CNNKIT_DISABLE_CYTHON=1``).
+They validate their arguments through the same geometry helper as the compiled kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from layers._geometry import float_dtype, kernel_geometry
+
+__all__ = ["im2col_cython", "col2im_cython", "col2im_6d_cython"]
+
+
+def _floating_array(a, name, ndim):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    return np.ascontiguousarray(a, dtype=float_dtype(a))
+
+
+def _padded(x, g):
+    ph, pw = g.pad
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+
+
+def _tap_slices(g, fi, fj):
+    """Rows/columns of the padded image that filter tap (fi, fj) visits, in output order."""
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    r0, c0 = fi * dh, fj * dw
+    return (slice(r0, r0 + sh * (g.H_out - 1) + 1, sh), slice(c0, c0 + sw * (g.W_out - 1) + 1, sw))
+
+
+def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
+    """Numpy twin of :func:`im2col_cython.im2col_cython`; see there for shapes and layout."""
+    x = _floating_array(x, "x", 4)
+    g = kernel_geometry(*x.shape, field_height, field_width, padding, stride, dilation)
+    xp = _padded(x, g)
+    sN, sC, sH, sW = xp.strides
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    # View of shape (C, HH, WW, H_out, W_out, N): the kernel's row and column order.
+    view = as_strided(
+        xp,
+        shape=(g.C, g.HH, g.WW, g.H_out, g.W_out, g.N),
+        strides=(sC, dh * sH, dw * sW, sh * sH, sw * sW, sN),
+        writeable=False,
+    )
+    return np.ascontiguousarray(view).reshape(g.cols_shape)
+
+
+def _accumulate(cols6, g, dtype):
+    """Sum a (N, C, HH, WW, H_out, W_out) array of tap contributions into an (N, C, H, W) image."""
+    ph, pw = g.pad
+    xp = np.zeros((g.N, g.C, g.H + 2 * ph, g.W + 2 * pw), dtype=dtype)
+    for fi in range(g.HH):
+        for fj in range(g.WW):
+            rows, cols = _tap_slices(g, fi, fj)
+            xp[:, :, rows, cols] += cols6[:, :, fi, fj]
+    return np.ascontiguousarray(xp[:, :, ph:ph + g.H, pw:pw + g.W])
+
+
+def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, dilation=1):
+    """Numpy twin of :func:`im2col_cython.col2im_cython`; see there for shapes and layout."""
+    cols = _floating_array(cols, "cols", 2)
+    g = kernel_geometry(N, C, H, W, field_height, field_width, padding, stride, dilation)
+    if cols.shape != g.cols_shape:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
+            f"{g.HH}x{g.WW} field, padding {g.pad}, stride {g.stride}, dilation {g.dilation} "
+            f"needs shape {g.cols_shape}"
+        )
+    cols6 = cols.reshape(g.C, g.HH, g.WW, g.H_out, g.W_out, g.N).transpose(5, 0, 1, 2, 3, 4)
+    return _accumulate(cols6, g, cols.dtype)
+
+
+def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
+    """Numpy twin of :func:`im2col_cython.col2im_6d_cython`; see there for shapes and layout."""
+    cols = _floating_array(cols, "cols", 6)
+    g = kernel_geometry(N, C, H, W, HH, WW, pad, stride, dilation)
+    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
+    if cols.shape != expected:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
+            f"{g.HH}x{g.WW} filter, pad {g.pad}, stride {g.stride}, dilation {g.dilation} "
+            f"needs shape {expected}"
+        )
+    return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)

@@ -1,0 +1,205 @@
+# Compiled im2col / col2im kernels for cnnkit.
+#
+# Compiler directives (boundscheck, wraparound, ...) are set once, in setup.py; building with
+# CNNKIT_DEBUG_KERNELS=1 turns bounds checking back on for test runs.
+#
+# The public ``def`` functions keep the CS231n names and argument order, extended with per-axis
+# (h, w) pairs and dilation. They validate every size through layers._geometry (the same rules
+# as every layer) and check array shapes before any typed loop runs, because the loops below
+# trust their arguments and run without bounds checks.
+
+import numpy as np
+
+cimport cython
+from cython.parallel cimport prange
+
+from layers._geometry import float_dtype, kernel_geometry
+
+ctypedef fused floating:
+    float
+    double
+
+
+cdef void _im2col(const floating[:, :, :, ::1] x, floating[:, ::1] cols,
+                  Py_ssize_t HH, Py_ssize_t WW,
+                  Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                  Py_ssize_t dh, Py_ssize_t dw,
+                  Py_ssize_t H_out, Py_ssize_t W_out) noexcept nogil:
+    # Row index: (c, fi, fj); column index: (yy, xx, n), the CS231n im2col layout.
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t rows = cols.shape[0]
+    cdef Py_ssize_t row, c, fi, fj, yy, xx, n, ii, jj, base
+    for row in prange(rows, schedule='static'):
+        c = row // (HH * WW)
+        fi = (row // WW) % HH
+        fj = row % WW
+        for yy in range(H_out):
+            ii = yy * sh + fi * dh - ph
+            for xx in range(W_out):
+                jj = xx * sw + fj * dw - pw
+                base = (yy * W_out + xx) * N
+                if 0 <= ii < H and 0 <= jj < W:
+                    for n in range(N):
+                        cols[row, base + n] = x[n, c, ii, jj]
+                else:
+                    for n in range(N):
+                        cols[row, base + n] = 0
+
+
+cdef void _col2im(const floating[:, ::1] cols, floating[:, :, :, ::1] x,
+                  Py_ssize_t HH, Py_ssize_t WW,
+                  Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                  Py_ssize_t dh, Py_ssize_t dw,
+                  Py_ssize_t H_out, Py_ssize_t W_out) noexcept nogil:
+    # Parallel over (n, c): every task writes only its own x[n, c] plane, so no races.
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t task, n, c, fi, fj, yy, xx, ii, jj, row
+    for task in prange(N * C, schedule='static'):
+        n = task // C
+        c = task % C
+        for fi in range(HH):
+            for fj in range(WW):
+                row = (c * HH + fi) * WW + fj
+                for yy in range(H_out):
+                    ii = yy * sh + fi * dh - ph
+                    if ii < 0 or ii >= H:
+                        continue
+                    for xx in range(W_out):
+                        jj = xx * sw + fj * dw - pw
+                        if 0 <= jj < W:
+                            x[n, c, ii, jj] += cols[row, (yy * W_out + xx) * N + n]
+
+
+cdef void _col2im_6d(const floating[:, :, :, :, :, ::1] cols, floating[:, :, :, ::1] x,
+                     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                     Py_ssize_t dh, Py_ssize_t dw) noexcept nogil:
+    # cols is (C, HH, WW, N, H_out, W_out); parallel over (n, c) planes as in _col2im.
+    cdef Py_ssize_t C = cols.shape[0], HH = cols.shape[1], WW = cols.shape[2]
+    cdef Py_ssize_t N = cols.shape[3], H_out = cols.shape[4], W_out = cols.shape[5]
+    cdef Py_ssize_t H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t task, n, c, fi, fj, yy, xx, ii, jj
+    for task in prange(N * C, schedule='static'):
+        n = task // C
+        c = task % C
+        for fi in range(HH):
+            for fj in range(WW):
+                for yy in range(H_out):
+                    ii = yy * sh + fi * dh - ph
+                    if ii < 0 or ii >= H:
+                        continue
+                    for xx in range(W_out):
+                        jj = xx * sw + fj * dw - pw
+                        if 0 <= jj < W:
+                            x[n, c, ii, jj] += cols[c, fi, fj, n, yy, xx]
+
+
+def _floating_array(a, name, ndim):
+    """Return ``a`` as a C-contiguous float32/float64 array, or raise naming what is wrong."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    return np.ascontiguousarray(a, dtype=float_dtype(a))
+
+
+def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
+    """Unfold every filter-sized window of ``x`` into a column.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    field_height, field_width : int
+        Filter size HH, WW.
+    padding, stride, dilation : int or (int, int)
+        Zero padding per side, step between windows, spacing of filter taps.
+
+    Returns
+    -------
+    cols : ndarray, shape (C*HH*WW, H_out*W_out*N)
+        Row ``(c*HH + i)*WW + j`` holds tap (i, j) of channel c; column ``(y*W_out + x)*N + n``
+        holds output pixel (y, x) of image n. float32 stays float32; other dtypes become float64.
+    """
+    x = _floating_array(x, "x", 4)
+    g = kernel_geometry(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                        field_height, field_width, padding, stride, dilation)
+    cols = np.empty(g.cols_shape, dtype=x.dtype)
+    if x.dtype == np.float32:
+        _im2col[float](x, cols, g.HH, g.WW, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                       g.dilation[0], g.dilation[1], g.H_out, g.W_out)
+    else:
+        _im2col[double](x, cols, g.HH, g.WW, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                        g.dilation[0], g.dilation[1], g.H_out, g.W_out)
+    return cols
+
+
+def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, dilation=1):
+    """Sum columns back into an image: the adjoint (transpose) of :func:`im2col_cython`.
+
+    Parameters
+    ----------
+    cols : ndarray, shape (C*HH*WW, H_out*W_out*N)
+        In the layout :func:`im2col_cython` produces.
+    N, C, H, W : int
+        Shape of the (unpadded) image to rebuild.
+    field_height, field_width : int
+    padding, stride, dilation : int or (int, int)
+
+    Returns
+    -------
+    x : ndarray, shape (N, C, H, W)
+        Each pixel receives the sum of every column entry that was copied from it; entries
+        that came from the zero padding are dropped.
+    """
+    cols = _floating_array(cols, "cols", 2)
+    g = kernel_geometry(N, C, H, W, field_height, field_width, padding, stride, dilation)
+    if cols.shape != g.cols_shape:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
+            f"{g.HH}x{g.WW} field, padding {g.pad}, stride {g.stride}, dilation {g.dilation} "
+            f"needs shape {g.cols_shape}"
+        )
+    x = np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype)
+    if cols.dtype == np.float32:
+        _col2im[float](cols, x, g.HH, g.WW, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                       g.dilation[0], g.dilation[1], g.H_out, g.W_out)
+    else:
+        _col2im[double](cols, x, g.HH, g.WW, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                        g.dilation[0], g.dilation[1], g.H_out, g.W_out)
+    return x
+
+
+def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
+    """Sum a 6-D column array back into an image (the backward of the strides convolution).
+
+    Parameters
+    ----------
+    cols : ndarray, shape (C, HH, WW, N, H_out, W_out)
+        ``cols[c, i, j, n, y, x]`` is the gradient reaching input pixel
+        ``(n, c, y*stride_h + i*dilation_h - pad_h, x*stride_w + j*dilation_w - pad_w)``.
+    N, C, H, W : int
+        Shape of the (unpadded) image to rebuild.
+    HH, WW : int
+        Filter size.
+    pad, stride, dilation : int or (int, int)
+
+    Returns
+    -------
+    x : ndarray, shape (N, C, H, W)
+    """
+    cols = _floating_array(cols, "cols", 6)
+    g = kernel_geometry(N, C, H, W, HH, WW, pad, stride, dilation)
+    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
+    if cols.shape != expected:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
+            f"{g.HH}x{g.WW} filter, pad {g.pad}, stride {g.stride}, dilation {g.dilation} "
+            f"needs shape {expected}"
+        )
+    x = np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype)
+    if cols.dtype == np.float32:
+        _col2im_6d[float](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                          g.dilation[0], g.dilation[1])
+    else:
+        _col2im_6d[double](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                           g.dilation[0], g.dilation[1])
+    return x

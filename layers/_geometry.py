@@ -1,0 +1,340 @@
+"""Geometry and input validation shared by every convolution and pooling implementation.
+
+Every public layer function (naive, im2col, strides, and the Python side of the compiled
+kernels) asks this module for the output size and for the normalized stride / pad /
+dilation, so each rule and each error message exists exactly once.
+
+Notation
+--------
+N : batch size
+C : input channels
+H, W : input height and width
+F : number of filters
+HH, WW : filter (or pooling window) height and width
+H_out, W_out : output height and width
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "ConvGeometry",
+    "PoolGeometry",
+    "conv_geometry",
+    "pool_geometry",
+    "as_pair",
+    "float_dtype",
+    "as_float_array",
+    "check_array",
+    "check_dout",
+    "check_param_dict",
+    "kernel_geometry",
+]
+
+_SUPPORTED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _is_int(value) -> bool:
+    # bool is an Integral in Python, but stride=True is almost certainly a mistake.
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
+    """Normalize an int or an ``(h, w)`` pair of ints to a pair, checking a lower bound.
+
+    Parameters
+    ----------
+    value : int or sequence of two ints
+        The user's value, e.g. ``conv_param['stride']``.
+    name : str
+        The key name, used in the error message.
+    minimum : int
+        Smallest allowed value (1 for stride and dilation, 0 for pad).
+
+    Returns
+    -------
+    (int, int)
+        The value for the height axis and for the width axis.
+    """
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2 and all(_is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        kind = "a positive int" if minimum >= 1 else "a non-negative int"
+        raise TypeError(f"{name} must be {kind} or a pair (h, w) of such ints, got {value!r}")
+    if pair[0] < minimum or pair[1] < minimum:
+        bound = f">= {minimum}"
+        raise ValueError(f"{name} must be {bound} on both axes, got {value!r}")
+    return pair
+
+
+def float_dtype(*dtypes) -> np.dtype:
+    """Return the floating dtype a layer computes in for inputs of the given dtypes.
+
+    float32 stays float32, float64 stays float64, mixed floats promote the numpy way, integer
+    and bool inputs are promoted (an int bias with float64 images gives float64), and float16
+    is computed in float32. Complex, object and extended-precision dtypes raise ``TypeError``.
+
+    Parameters
+    ----------
+    *dtypes : dtype-like or ndarray
+        The inputs' dtypes (arrays are accepted and their dtype is used).
+
+    Returns
+    -------
+    numpy.dtype
+        float32 or float64.
+    """
+    resolved = []
+    for d in dtypes:
+        dt = d.dtype if hasattr(d, "dtype") else np.dtype(d)
+        if dt.kind not in "biuf":
+            raise TypeError(
+                f"expected real numeric arrays (float32, float64, int or bool), got dtype {dt}"
+            )
+        resolved.append(dt)
+    # Promoting with float16 turns ints into a float without widening float32.
+    out = np.result_type(*resolved, np.float16)
+    if out == np.float16:
+        out = np.dtype(np.float32)
+    if out not in _SUPPORTED_FLOATS:
+        raise TypeError(f"dtype {out} is not supported; use float32 or float64")
+    return np.dtype(out)
+
+
+def check_array(a, name: str, ndim: int | None = None, shape_doc: str | None = None) -> np.ndarray:
+    """Check that ``a`` is a real numeric ndarray (optionally of a given ndim) and return it.
+
+    Lists and other array-likes are refused with a ``TypeError``: silently converting them
+    would hide a caller passing the wrong object. The array is never copied or modified.
+    """
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must have a real numeric dtype (float32/float64), got dtype {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        doc = f" {shape_doc}" if shape_doc else ""
+        raise ValueError(f"{name} must be {ndim}-D{doc}, got shape {a.shape}")
+    return a
+
+
+def as_float_array(a, name: str, dtype: np.dtype) -> np.ndarray:
+    """Return ``a`` as an array of ``dtype`` without copying when it already is one."""
+    return np.asarray(a, dtype=dtype)
+
+
+def check_dout(dout, expected_shape: tuple, what: str = "the forward output") -> np.ndarray:
+    """Check that an upstream gradient has the shape of the forward output."""
+    if not isinstance(dout, np.ndarray):
+        raise TypeError(f"dout must be a numpy ndarray, got {type(dout).__name__}")
+    if dout.dtype.kind not in "biuf":
+        raise TypeError(f"dout must have a real numeric dtype, got dtype {dout.dtype}")
+    if tuple(dout.shape) != tuple(expected_shape):
+        raise ValueError(
+            f"dout has shape {tuple(dout.shape)}, but {what} has shape {tuple(expected_shape)}"
+        )
+    return dout
+
+
+def check_param_dict(param, name: str, required: tuple[str, ...]) -> None:
+    """Check that a CS231n-style parameter dict is a dict holding the required keys."""
+    if not isinstance(param, dict):
+        raise TypeError(f"{name} must be a dict, got {type(param).__name__}")
+    missing = [k for k in required if k not in param]
+    if missing:
+        raise ValueError(f"{name} is missing required key(s) {missing}; got keys {sorted(param)}")
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Validated shapes and hyper-parameters of one 2-D convolution.
+
+    All fields are plain ints; ``stride``, ``pad`` and ``dilation`` are ``(h, w)`` pairs.
+    """
+
+    N: int
+    C: int
+    H: int
+    W: int
+    F: int
+    HH: int
+    WW: int
+    stride: tuple[int, int]
+    pad: tuple[int, int]
+    dilation: tuple[int, int]
+    H_out: int
+    W_out: int
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        """Shape ``(N, F, H_out, W_out)`` of the convolution output."""
+        return (self.N, self.F, self.H_out, self.W_out)
+
+    @property
+    def padded_shape(self) -> tuple[int, int, int, int]:
+        """Shape ``(N, C, H + 2*pad_h, W + 2*pad_w)`` of the zero-padded input."""
+        return (self.N, self.C, self.H + 2 * self.pad[0], self.W + 2 * self.pad[1])
+
+    @property
+    def cols_shape(self) -> tuple[int, int]:
+        """Shape ``(C*HH*WW, N*H_out*W_out)`` of the im2col matrix."""
+        return (self.C * self.HH * self.WW, self.N * self.H_out * self.W_out)
+
+
+def _output_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    # Floor semantics, as in PyTorch: trailing rows/columns that a window cannot reach are dropped.
+    span = dilation * (kernel - 1) + 1
+    return (size + 2 * pad - span) // stride + 1
+
+
+def conv_geometry(x_shape, w_shape, conv_param) -> ConvGeometry:
+    """Validate a convolution's shapes and ``conv_param`` and compute its output size.
+
+    Parameters
+    ----------
+    x_shape : tuple of int, (N, C, H, W)
+        Shape of the input images.
+    w_shape : tuple of int, (F, C, HH, WW)
+        Shape of the filters.
+    conv_param : dict
+        ``'stride'`` and ``'pad'`` (required, as in CS231n), ``'dilation'`` (optional, default 1);
+        each an int or an ``(h, w)`` pair.
+
+    Returns
+    -------
+    ConvGeometry
+
+    Raises
+    ------
+    ValueError, TypeError
+        With the offending value in the message.
+    """
+    x_shape = tuple(int(s) for s in x_shape)
+    w_shape = tuple(int(s) for s in w_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"x must be 4-D (N, C, H, W), got shape {x_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"w must be 4-D (F, C, HH, WW), got shape {w_shape}")
+    if min(x_shape) < 1:
+        raise ValueError(f"every dimension of x (N, C, H, W) must be >= 1, got shape {x_shape}")
+    if min(w_shape) < 1:
+        raise ValueError(f"every dimension of w (F, C, HH, WW) must be >= 1, got shape {w_shape}")
+    N, C, H, W = x_shape
+    F, Cw, HH, WW = w_shape
+    if Cw != C:
+        raise ValueError(
+            f"channel mismatch: x has C={C} channels (shape {x_shape}) but w expects "
+            f"{Cw} (shape {w_shape}); x.shape[1] must equal w.shape[1]"
+        )
+    check_param_dict(conv_param, "conv_param", ("stride", "pad"))
+    stride = as_pair(conv_param["stride"], "conv_param['stride']", 1)
+    pad = as_pair(conv_param["pad"], "conv_param['pad']", 0)
+    dilation = as_pair(conv_param.get("dilation", 1), "conv_param['dilation']", 1)
+    H_out = _output_size(H, HH, stride[0], pad[0], dilation[0])
+    W_out = _output_size(W, WW, stride[1], pad[1], dilation[1])
+    if H_out < 1 or W_out < 1:
+        raise ValueError(
+            f"the output would be empty: input {H}x{W} with pad {pad} is smaller than the "
+            f"dilated {HH}x{WW} filter (dilation {dilation}); output size would be {H_out}x{W_out}"
+        )
+    return ConvGeometry(N, C, H, W, F, HH, WW, stride, pad, dilation, H_out, W_out)
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Validated shapes and hyper-parameters of one 2-D pooling window sweep."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    HH: int
+    WW: int
+    stride: tuple[int, int]
+    H_out: int
+    W_out: int
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        """Shape ``(N, C, H_out, W_out)`` of the pooling output."""
+        return (self.N, self.C, self.H_out, self.W_out)
+
+    @property
+    def tiles(self) -> bool:
+        """True when windows do not overlap and cover the input exactly (reshape fast path)."""
+        return (
+            self.stride == (self.HH, self.WW)
+            and self.H == self.HH * self.H_out
+            and self.W == self.WW * self.W_out
+        )
+
+
+def pool_geometry(x_shape, pool_param) -> PoolGeometry:
+    """Validate a pooling layer's input shape and ``pool_param`` and compute its output size.
+
+    Parameters
+    ----------
+    x_shape : tuple of int, (N, C, H, W)
+    pool_param : dict
+        ``'pool_height'``, ``'pool_width'`` and ``'stride'`` (int or ``(h, w)`` pair), as in CS231n.
+
+    Returns
+    -------
+    PoolGeometry
+    """
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"x must be 4-D (N, C, H, W), got shape {x_shape}")
+    if min(x_shape) < 1:
+        raise ValueError(f"every dimension of x (N, C, H, W) must be >= 1, got shape {x_shape}")
+    check_param_dict(pool_param, "pool_param", ("pool_height", "pool_width", "stride"))
+    HH = pool_param["pool_height"]
+    WW = pool_param["pool_width"]
+    for key, v in (("pool_height", HH), ("pool_width", WW)):
+        if not _is_int(v):
+            raise TypeError(f"pool_param['{key}'] must be a positive int, got {v!r}")
+        if v < 1:
+            raise ValueError(f"pool_param['{key}'] must be >= 1, got {v!r}")
+    HH, WW = int(HH), int(WW)
+    stride = as_pair(pool_param["stride"], "pool_param['stride']", 1)
+    N, C, H, W = x_shape
+    if HH > H or WW > W:
+        raise ValueError(
+            f"the pooling window {HH}x{WW} is larger than the input {H}x{W} (x shape {x_shape})"
+        )
+    H_out = (H - HH) // stride[0] + 1
+    W_out = (W - WW) // stride[1] + 1
+    return PoolGeometry(N, C, H, W, HH, WW, stride, H_out, W_out)
+
+
+def _as_size(value, name: str) -> int:
+    if not _is_int(value):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return int(value)
+
+
+def kernel_geometry(N, C, H, W, HH, WW, padding, stride, dilation=1) -> ConvGeometry:
+    """Validate the loose arguments of an im2col/col2im kernel call and return its geometry.
+
+    The kernels take sizes as separate ints (the CS231n signatures); this checks each one and
+    then applies exactly the same rules as :func:`conv_geometry`.
+    """
+    sizes = [
+        _as_size(v, name)
+        for v, name in ((N, "N"), (C, "C"), (H, "H"), (W, "W"), (HH, "field_height"), (WW, "field_width"))
+    ]
+    N, C, H, W, HH, WW = sizes
+    # Checked here first so that errors name the kernel's own argument names.
+    stride = as_pair(stride, "stride", 1)
+    padding = as_pair(padding, "padding", 0)
+    dilation = as_pair(dilation, "dilation", 1)
+    return conv_geometry(
+        (N, C, H, W), (1, C, HH, WW), {"stride": stride, "pad": padding, "dilation": dilation}
+    )

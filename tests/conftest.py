@@ -1,0 +1,71 @@
+"""Shared test helpers: the dtype-aware tolerance and seeded random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+# Relative tolerances for comparing a fast layer with the naive reference in a given dtype.
+# float32 sums of a few hundred products carry ~1e-6 relative rounding; 1e-4 leaves room
+# for summation-order differences without hiding real bugs (those are O(1)).
+RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
+ATOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-11}
+
+
+def tol(dtype, scale: float = 1.0) -> dict:
+    """Return ``rtol``/``atol`` keyword arguments for ``assert_allclose`` in ``dtype``.
+
+    ``scale`` multiplies the absolute tolerance for outputs whose magnitude grows with the
+    reduction size (e.g. a convolution over many channels).
+    """
+    dt = np.dtype(dtype)
+    return {"rtol": RTOL[dt], "atol": ATOL[dt] * scale}
+
+
+def assert_close(actual, desired, dtype=None, scale: float = 1.0, err_msg: str = ""):
+    """``assert_allclose`` at the tolerance of ``dtype`` (default: the dtype of ``desired``)."""
+    desired = np.asarray(desired)
+    dt = np.dtype(dtype) if dtype is not None else (desired.dtype if desired.dtype.kind == "f" else np.dtype(np.float64))
+    np.testing.assert_allclose(actual, desired, err_msg=err_msg, **tol(dt, scale))
+
+
+@pytest.fixture
+def rng():
+    """A seeded generator, fresh for every test."""
+    return np.random.default_rng(0)
+
+
+def snapshot(obj):
+    """Deep copy of every array (values, shape, strides) reachable in a tuple/list/dict."""
+    if isinstance(obj, np.ndarray):
+        return ("array", obj.copy(), obj.shape, obj.strides, obj.dtype)
+    if isinstance(obj, (tuple, list)):
+        return (type(obj).__name__, [snapshot(o) for o in obj])
+    if isinstance(obj, dict):
+        return ("dict", {k: snapshot(v) for k, v in obj.items()})
+    return ("value", obj)
+
+
+def assert_unchanged(before, obj, where="argument"):
+    """Fail, naming the path, if ``obj`` differs from a :func:`snapshot` taken earlier."""
+    now = snapshot(obj)
+
+    def walk(a, b, path):
+        assert a[0] == b[0], f"{where}{path} changed type"
+        if a[0] == "array":
+            assert a[2] == b[2], f"{where}{path} changed shape {a[2]} -> {b[2]}"
+            assert a[3] == b[3], f"{where}{path} changed strides"
+            assert a[4] == b[4], f"{where}{path} changed dtype"
+            assert np.array_equal(a[1], b[1], equal_nan=True), f"{where}{path} changed values"
+        elif a[0] in ("tuple", "list"):
+            assert len(a[1]) == len(b[1]), f"{where}{path} changed length"
+            for i, (u, v) in enumerate(zip(a[1], b[1])):
+                walk(u, v, f"{path}[{i}]")
+        elif a[0] == "dict":
+            assert a[1].keys() == b[1].keys(), f"{where}{path} changed keys"
+            for k in a[1]:
+                walk(a[1][k], b[1][k], f"{path}[{k!r}]")
+        else:
+            assert a[1] == b[1], f"{where}{path} changed value"
+
+    walk(before, now, "")
