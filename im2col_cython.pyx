@@ -15,6 +15,17 @@ from cython.parallel cimport prange
 
 from layers._geometry import float_dtype, kernel_geometry
 
+cdef extern from *:
+    """
+    #ifndef CNNKIT_DEBUG_KERNELS
+    #define CNNKIT_DEBUG_KERNELS 0
+    #endif
+    """
+    int _DEBUG_KERNELS "CNNKIT_DEBUG_KERNELS"
+
+# True when built with CNNKIT_DEBUG_KERNELS=1 (bounds checking on); .ci/run asserts it for its debug pass.
+BOUNDS_CHECKED = bool(_DEBUG_KERNELS)
+
 ctypedef fused floating:
     float
     double

@@ -79,7 +79,8 @@ extensions = [
         "im2col_cython",
         ["im2col_cython.pyx"],
         include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                       ("CNNKIT_DEBUG_KERNELS", "1" if DEBUG_KERNELS else "0")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         optional=True,
@@ -87,6 +88,8 @@ extensions = [
 ]
 
 setup(
-    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, quiet=True),
+    ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, quiet=True,
+                          # Always regenerate: the directives depend on the environment, not the .pyx.
+                          force=True),
     cmdclass={"build_ext": BuildExtWithFallbackMessage},
 )
