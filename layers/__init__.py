@@ -5,8 +5,16 @@ Every layer is a pair of pure functions, ``out, cache = <op>_forward(...)`` and
 """
 
 from .conv import conv_backward_naive, conv_forward_naive
+from .dense import affine_backward, affine_forward, relu_backward, relu_forward
+from .losses import softmax_loss, svm_loss
 
 __all__ = [
     "conv_forward_naive",
     "conv_backward_naive",
+    "affine_forward",
+    "affine_backward",
+    "relu_forward",
+    "relu_backward",
+    "softmax_loss",
+    "svm_loss",
 ]

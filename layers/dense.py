@@ -1,0 +1,135 @@
+"""Fully connected (affine) layer and ReLU.
+
+Notation
+--------
+N : batch size
+d1, ..., dk : the trailing dimensions of one input example; D = d1 * ... * dk
+M : number of output features
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._cache import unpack_cache
+from ._geometry import check_array, check_dout, float_dtype
+
+__all__ = ["affine_forward", "affine_backward", "relu_forward", "relu_backward"]
+
+
+def _affine_shapes(x, w, b):
+    """Validate affine inputs; return (N, D, M)."""
+    check_array(x, "x")
+    check_array(w, "w", 2, "(D, M)")
+    check_array(b, "b")
+    if x.ndim < 2:
+        raise ValueError(f"x must have shape (N, d1, ..., dk) with at least 2 dimensions, got shape {x.shape}")
+    N = x.shape[0]
+    D = math.prod(x.shape[1:])
+    if w.shape[0] != D:
+        raise ValueError(
+            f"w must have shape (D, M) with D = prod(x.shape[1:]) = {D} for x of shape {x.shape}, "
+            f"got w shape {w.shape}"
+        )
+    M = w.shape[1]
+    if b.shape != (M,):
+        raise ValueError(f"b must have shape (M,) = ({M},) to match w shape {w.shape}, got shape {b.shape}")
+    return N, D, M
+
+
+def affine_forward(x, w, b):
+    """Apply ``out = x.reshape(N, D) @ w + b``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, d1, ..., dk)
+        Each example is flattened (C order) to a row of length D.
+    w : ndarray, shape (D, M)
+    b : ndarray, shape (M,)
+
+    Returns
+    -------
+    out : ndarray, shape (N, M)
+        dtype is the floating promotion of x, w and b.
+    cache : tuple
+        ``(x, w, b)``: the forward's own arguments, unmodified.
+    """
+    N, D, _ = _affine_shapes(x, w, b)
+    dtype = float_dtype(x, w, b)
+    x2 = x.reshape(N, D).astype(dtype, copy=False)
+    out = x2 @ w.astype(dtype, copy=False)
+    out += b.astype(dtype, copy=False)
+    return out, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    """Gradients of :func:`affine_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, M)
+    cache : tuple
+        ``(x, w, b)`` from :func:`affine_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, d1, ..., dk)
+        Same shape as the forward's x.
+    dw : ndarray, shape (D, M)
+    db : ndarray, shape (M,)
+    """
+    x, w, b = unpack_cache(cache, ("x", "w", "b"), "affine_forward")
+    N, D, M = _affine_shapes(x, w, b)
+    check_dout(dout, (N, M), "the output of affine_forward")
+    dtype = float_dtype(x, w, b)
+    g = dout.astype(dtype, copy=False)
+    x2 = x.reshape(N, D).astype(dtype, copy=False)
+    dx = (g @ w.astype(dtype, copy=False).T).reshape(x.shape)
+    dw = x2.T @ g
+    db = g.sum(axis=0)
+    return dx, dw, db
+
+
+def relu_forward(x):
+    """Apply the rectified linear unit, ``max(x, 0)``, elementwise.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+
+    Returns
+    -------
+    out : ndarray, shape of x
+        In the floating dtype of x (an int input gives float64).
+    cache : tuple
+        ``(x,)``: the forward's argument, unmodified.
+    """
+    check_array(x, "x")
+    dtype = float_dtype(x)
+    out = np.maximum(x.astype(dtype, copy=False), 0)
+    return out, (x,)
+
+
+def relu_backward(dout, cache):
+    """Gradient of :func:`relu_forward`.
+
+    The derivative at exactly 0 is taken as 0 (the unit is off there).
+
+    Parameters
+    ----------
+    dout : ndarray, shape of x
+    cache : tuple
+        ``(x,)`` from :func:`relu_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+        One array, not a tuple (CS231n convention).
+    """
+    (x,) = unpack_cache(cache, ("x",), "relu_forward")
+    check_array(x, "cache x")
+    check_dout(dout, x.shape, "the output of relu_forward")
+    dtype = float_dtype(x)
+    return np.where(x > 0, dout.astype(dtype, copy=False), dtype.type(0))
