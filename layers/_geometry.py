@@ -92,7 +92,7 @@ def float_dtype(*dtypes) -> np.dtype:
     """
     resolved = []
     for d in dtypes:
-        dt = d.dtype if hasattr(d, "dtype") else np.dtype(d)
+        dt = d.dtype if isinstance(d, (np.ndarray, np.generic)) else np.dtype(d)
         if dt.kind not in "biuf":
             raise TypeError(
                 f"expected real numeric arrays (float32, float64, int or bool), got dtype {dt}"
