@@ -7,6 +7,17 @@ Every layer is a pair of pure functions, ``out, cache = <op>_forward(...)`` and
 from .conv import conv_backward_naive, conv_forward_naive
 from .dense import affine_backward, affine_forward, relu_backward, relu_forward
 from .losses import softmax_loss, svm_loss
+from .norm import (
+    batchnorm_forward,
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    layernorm_forward,
+    layernorm_backward,
+    spatial_batchnorm_forward,
+    spatial_batchnorm_backward,
+    spatial_groupnorm_forward,
+    spatial_groupnorm_backward,
+)
 
 __all__ = [
     "conv_forward_naive",
@@ -17,4 +28,13 @@ __all__ = [
     "relu_backward",
     "softmax_loss",
     "svm_loss",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_alt",
+    "layernorm_forward",
+    "layernorm_backward",
+    "spatial_batchnorm_forward",
+    "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward",
+    "spatial_groupnorm_backward",
 ]
