@@ -6,6 +6,7 @@ Every layer is a pair of pure functions, ``out, cache = <op>_forward(...)`` and
 
 from .conv import conv_backward_naive, conv_forward_naive
 from .dense import affine_backward, affine_forward, relu_backward, relu_forward
+from .dropout import dropout_backward, dropout_forward
 from .losses import softmax_loss, svm_loss
 from .norm import (
     batchnorm_forward,
@@ -28,6 +29,8 @@ __all__ = [
     "relu_backward",
     "softmax_loss",
     "svm_loss",
+    "dropout_forward",
+    "dropout_backward",
     "batchnorm_forward",
     "batchnorm_backward",
     "batchnorm_backward_alt",
