@@ -13,6 +13,12 @@ from .conv import (
     conv_forward_im2col,
     conv_forward_strides,
 )
+from .pool import (
+    max_pool_forward_fast,
+    max_pool_backward_fast,
+    avg_pool_forward_fast,
+    avg_pool_backward_fast,
+)
 
 __all__ = [
     "HAVE_CYTHON",
@@ -23,4 +29,8 @@ __all__ = [
     "conv_backward_strides",
     "conv_forward_fast",
     "conv_backward_fast",
+    "max_pool_forward_fast",
+    "max_pool_backward_fast",
+    "avg_pool_forward_fast",
+    "avg_pool_backward_fast",
 ]

@@ -19,6 +19,12 @@ from .norm import (
     spatial_groupnorm_forward,
     spatial_groupnorm_backward,
 )
+from .pool import (
+    max_pool_forward_naive,
+    max_pool_backward_naive,
+    avg_pool_forward_naive,
+    avg_pool_backward_naive,
+)
 
 __all__ = [
     "conv_forward_naive",
@@ -40,4 +46,8 @@ __all__ = [
     "spatial_batchnorm_backward",
     "spatial_groupnorm_forward",
     "spatial_groupnorm_backward",
+    "max_pool_forward_naive",
+    "max_pool_backward_naive",
+    "avg_pool_forward_naive",
+    "avg_pool_backward_naive",
 ]

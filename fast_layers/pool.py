@@ -1,0 +1,218 @@
+"""Fast 2-D max and average pooling in numpy, for every valid pooling configuration.
+
+Same arguments, caches and results as the naive references in ``layers.pool``, including the
+tie rule of max pooling: the gradient of a window goes to the FIRST maximal element in
+row-major window order (what ``np.argmax`` of the flattened window picks; a NaN counts as the
+maximum, and the first NaN of a window gets its gradient).
+
+How: a window has only K = HH*WW offsets, and the offset (a, b) of every window at once is a
+strided view of x. So instead of copying the (N, C, H_out, W_out, K) windows and reducing along
+a short axis (slow in numpy), both passes loop over the K offsets with whole-array operations:
+
+* forward: ``out = max (or sum / K)`` over the K offset views;
+* max backward: walk the offsets in row-major order; an offset receives a window's gradient
+  where it equals the window's maximum and no earlier offset did (a "still free" mask), which
+  is exactly the first-maximum rule;
+* avg backward: every offset receives ``dout / K``.
+
+The offset views come from one of two window views, chosen by ``PoolGeometry.tiles``:
+
+* reshape path, when the windows tile x exactly (stride == window, nothing left over):
+  ``x.reshape(N, C, H_out, HH, W_out, WW)``; the gradient of each offset is written straight
+  into the matching view of dx (windows are disjoint, nothing to add up);
+* as_strided path otherwise (overlaps, gaps, leftover rows/columns): a read-only
+  ``as_strided`` view of shape (N, C, H_out, W_out, HH, WW); the gradient of offset (a, b) is
+  added into the strided slice ``dx[:, :, a::stride_h, b::stride_w]`` (cut to H_out x W_out), so
+  overlapping windows accumulate without ``np.add.at``.
+
+Notation
+--------
+N : batch size
+C : channels
+H, W : input height and width
+HH, WW : pooling window height and width
+H_out, W_out : output height and width (floor semantics, see ``layers._geometry``)
+K : ``HH*WW``, the number of offsets (elements) in one window
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from layers._cache import unpack_cache
+from layers._geometry import check_array, check_dout, float_dtype, pool_geometry
+
+__all__ = [
+    "max_pool_forward_fast",
+    "max_pool_backward_fast",
+    "avg_pool_forward_fast",
+    "avg_pool_backward_fast",
+]
+
+
+class _Windows:
+    """The K offset views of x (each shape (N, C, H_out, W_out)) and where their gradient goes."""
+
+    def __init__(self, xf, geom):
+        self.geom = geom
+        self.offsets = [(a, b) for a in range(geom.HH) for b in range(geom.WW)]  # row-major order
+        if geom.tiles:
+            self._view = xf.reshape(geom.N, geom.C, geom.H_out, geom.HH, geom.W_out, geom.WW)
+        else:
+            sN, sC, sH, sW = xf.strides
+            sh, sw = geom.stride
+            self._view = as_strided(
+                xf,
+                shape=(geom.N, geom.C, geom.H_out, geom.W_out, geom.HH, geom.WW),
+                strides=(sN, sC, sh * sH, sw * sW, sH, sW),
+                writeable=False,
+            )
+
+    def at(self, a, b):
+        """Offset (a, b) of every window, shape (N, C, H_out, W_out), a view of x."""
+        if self.geom.tiles:
+            return self._view[:, :, :, a, :, b]
+        return self._view[:, :, :, :, a, b]
+
+    def new_dx(self, dtype):
+        """An array for dx: uninitialized when every element is written once (tiling), else zeros."""
+        g = self.geom
+        shape = (g.N, g.C, g.H, g.W)
+        return np.empty(shape, dtype=dtype) if g.tiles else np.zeros(shape, dtype=dtype)
+
+    def put(self, dx, a, b, values):
+        """Deliver ``values`` (N, C, H_out, W_out) to the pixels at offset (a, b) of every window."""
+        g = self.geom
+        if g.tiles:
+            dx.reshape(g.N, g.C, g.H_out, g.HH, g.W_out, g.WW)[:, :, :, a, :, b] = values
+        else:
+            sh, sw = g.stride
+            rows = slice(a, a + sh * (g.H_out - 1) + 1, sh)
+            cols = slice(b, b + sw * (g.W_out - 1) + 1, sw)
+            dx[:, :, rows, cols] += values
+
+
+def _forward_windows(x, pool_param):
+    check_array(x, "x", 4, "(N, C, H, W)")
+    geom = pool_geometry(x.shape, pool_param)
+    return _Windows(x.astype(float_dtype(x), copy=False), geom)
+
+
+def _backward_windows(dout, cache, producer):
+    x, pool_param = unpack_cache(cache, ("x", "pool_param"), producer)
+    check_array(x, "cache x", 4, "(N, C, H, W)")
+    geom = pool_geometry(x.shape, pool_param)
+    check_dout(dout, geom.out_shape, f"the output of {producer}")
+    dtype = float_dtype(x)
+    return _Windows(x.astype(dtype, copy=False), geom), dtype, dout.astype(dtype, copy=False)
+
+
+def _window_max(win):
+    first, *rest = win.offsets
+    out = win.at(*first).copy()
+    for a, b in rest:
+        # np.maximum propagates NaN, as the naive window.max() does.
+        np.maximum(out, win.at(a, b), out=out)
+    return out
+
+
+def max_pool_forward_fast(x, pool_param):
+    """Take the maximum of each pooling window (fast; same results as the naive version).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    pool_param : dict
+        ``'pool_height'``, ``'pool_width'`` (positive ints) and ``'stride'`` (positive int or
+        (h, w) pair).
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out)
+        In the floating dtype of x.
+    cache : tuple
+        ``(x, pool_param)``: the forward's own arguments, unmodified (backward recomputes the
+        maxima, which costs less than one pass over x and keeps the cache free of state that
+        the caller could alter).
+    """
+    win = _forward_windows(x, pool_param)
+    return _window_max(win), (x, pool_param)
+
+
+def max_pool_backward_fast(dout, cache):
+    """Gradient of :func:`max_pool_forward_fast`: each window's gradient goes to its first maximum.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+    cache : tuple
+        ``(x, pool_param)`` from :func:`max_pool_forward_fast` (or :func:`layers.max_pool_forward_naive`).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        One array, not a tuple.
+    """
+    win, dtype, g = _backward_windows(dout, cache, "max_pool_forward_fast")
+    out = _window_max(win)
+    nan_out = np.isnan(out)
+    has_nan = bool(nan_out.any())
+    free = np.ones(out.shape, dtype=bool)  # windows whose maximum has not been claimed yet
+    dx = win.new_dx(dtype)
+    zero = dtype.type(0)
+    for a, b in win.offsets:
+        v = win.at(a, b)
+        hit = v == out
+        if has_nan:
+            # NaN != NaN: in a window whose maximum is NaN, the first NaN is the maximum.
+            hit |= np.isnan(v) & nan_out
+        hit &= free
+        free ^= hit
+        win.put(dx, a, b, np.where(hit, g, zero))
+    return dx
+
+
+def avg_pool_forward_fast(x, pool_param):
+    """Take the mean of each pooling window (fast; same results as the naive version to rounding).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    pool_param : dict
+        ``'pool_height'``, ``'pool_width'`` and ``'stride'``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out)
+    cache : tuple
+        ``(x, pool_param)``: the forward's own arguments, unmodified.
+    """
+    win = _forward_windows(x, pool_param)
+    first, *rest = win.offsets
+    out = win.at(*first).copy()
+    for a, b in rest:
+        out += win.at(a, b)
+    out /= out.dtype.type(len(win.offsets))
+    return out, (x, pool_param)
+
+
+def avg_pool_backward_fast(dout, cache):
+    """Gradient of :func:`avg_pool_forward_fast`: each window spreads ``dout / K`` evenly.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+    cache : tuple
+        ``(x, pool_param)`` from :func:`avg_pool_forward_fast` (or :func:`layers.avg_pool_forward_naive`).
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    win, dtype, g = _backward_windows(dout, cache, "avg_pool_forward_fast")
+    share = g / dtype.type(len(win.offsets))
+    dx = win.new_dx(dtype)
+    for a, b in win.offsets:
+        win.put(dx, a, b, share)
+    return dx
