@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 _SUPPORTED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# Upper bound on any stride / pad / dilation (int32 max).
+_MAX_HYPERPARAM = 2**31 - 1
 
 
 def _is_int(value) -> bool:
@@ -70,6 +72,10 @@ def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
     if pair[0] < minimum or pair[1] < minimum:
         bound = f">= {minimum}"
         raise ValueError(f"{name} must be {bound} on both axes, got {value!r}")
+    if pair[0] > _MAX_HYPERPARAM or pair[1] > _MAX_HYPERPARAM:
+        # Larger values overflow the C integers of np.pad, as_strided strides and the kernels
+        # (OverflowError deep inside a layer); no real image needs them.
+        raise ValueError(f"{name} must be <= {_MAX_HYPERPARAM} on both axes, got {value!r}")
     return pair
 
 
