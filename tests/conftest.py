@@ -69,3 +69,56 @@ def assert_unchanged(before, obj, where="argument"):
             assert a[1] == b[1], f"{where}{path} changed value"
 
     walk(before, now, "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Hypothesis profiles and the hardening-test counters (tests/test_properties.py & co.).
+#
+# "ci" (the default) keeps the property tests inside the CI budget; HYPOTHESIS_PROFILE=thorough
+# multiplies every test's example count by 10 for a long local search. Tests set their own
+# max_examples through max_examples(n) so the profile scales them instead of being overridden.
+import collections
+import os
+
+from hypothesis import HealthCheck
+from hypothesis import settings as _hyp_settings
+
+_hyp_settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=100,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+_hyp_settings.register_profile(
+    "thorough",
+    deadline=None,
+    max_examples=1000,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+_hyp_settings.load_profile(HYPOTHESIS_PROFILE)
+_EXAMPLE_SCALE = {"thorough": 10}.get(HYPOTHESIS_PROFILE, 1)
+
+
+def max_examples(n: int) -> int:
+    """Example budget of one property test: ``n`` under the "ci" profile, 10x under "thorough"."""
+    return n * _EXAMPLE_SCALE
+
+
+# What the hardening tests exercised in this run, printed at the end of the session:
+# valid hypothesis examples, invalid calls that raised cleanly, kernels fuzzed in a subprocess.
+HARDENING_COUNTS: collections.Counter = collections.Counter()
+
+
+def count_case(kind: str, n: int = 1) -> None:
+    """Add ``n`` to the session counter ``kind`` (shown in the terminal summary)."""
+    HARDENING_COUNTS[kind] += n
+
+
+def pytest_terminal_summary(terminalreporter):
+    if HARDENING_COUNTS:
+        terminalreporter.section("cnnkit hardening counts")
+        for kind in sorted(HARDENING_COUNTS):
+            terminalreporter.write_line(f"{kind}: {HARDENING_COUNTS[kind]}")

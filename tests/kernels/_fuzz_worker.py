@@ -1,0 +1,240 @@
+"""Feed invalid arguments to the public kernels; run in a subprocess by test_kernel_fuzz.py.
+
+Usage: ``python -m tests.kernels._fuzz_worker --seed S --random N --log PATH [--crash]``
+from the repository root.
+
+Every case calls one kernel (compiled ``im2col_cython`` and its numpy twin) with one or more
+invalid arguments. The call must raise ``ValueError``, ``TypeError`` or ``MemoryError`` with a
+non-empty message, and both implementations must raise the same type. Anything else is recorded
+as a failure. The case about to run is written to the log file first, so that if the process
+dies (segfault, abort) the parent test can say which call killed it. The summary is one JSON
+object on the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import json
+import sys
+
+import numpy as np
+
+ALLOWED = (ValueError, TypeError, MemoryError)
+
+# A valid call of each kernel; every case replaces one or more of these arguments.
+N, C, H, W, HH, WW = 2, 3, 5, 5, 3, 3
+H_OUT = W_OUT = 5  # pad 1, stride 1, dilation 1
+K = C * HH * WW
+
+
+def _base_args(rng):
+    x = rng.standard_normal((N, C, H, W))
+    cols2 = rng.standard_normal((K, H_OUT * W_OUT * N))
+    cols6 = rng.standard_normal((C, HH, WW, N, H_OUT, W_OUT))
+    sizes = [N, C, H, W, HH, WW]
+    return {
+        "im2col_cython": ["x", "field_height", "field_width", "padding", "stride", "dilation"],
+        "col2im_cython": ["cols", "N", "C", "H", "W", "field_height", "field_width",
+                          "padding", "stride", "dilation"],
+        "col2im_6d_cython": ["cols", "N", "C", "H", "W", "HH", "WW", "pad", "stride", "dilation"],
+        "im2col_6d_cython": ["x", "field_height", "field_width", "padding", "stride", "dilation", "out"],
+        "col2im_6d_add_cython": ["cols", "out", "padding", "stride", "dilation"],
+    }, {
+        "im2col_cython": [x, HH, WW, 1, 1, 1],
+        "col2im_cython": [cols2, *sizes, 1, 1, 1],
+        "col2im_6d_cython": [cols6, *sizes, 1, 1, 1],
+        "im2col_6d_cython": [x, HH, WW, 1, 1, 1, np.zeros((C, HH, WW, N, H_OUT, W_OUT))],
+        "col2im_6d_add_cython": [cols6, np.zeros((N, C, H, W)), 1, 1, 1],
+    }
+
+
+def _bad_arrays(a):
+    """Invalid replacements for an array argument of shape ``a.shape`` (4-D image, 2-D or 6-D cols)."""
+    bad = [
+        ("None", None), ("float", 3.0), ("str", "abc"), ("list", a.tolist()),
+        ("tuple", tuple(a.reshape(-1)[:3])),
+        ("complex", a.astype(np.complex128)), ("object", a.astype(object)),
+        ("str dtype", a.astype(str)), ("bytes dtype", a.astype("S8")),
+        ("datetime64", np.zeros(a.shape, dtype="datetime64[s]")),
+        ("timedelta64", np.zeros(a.shape, dtype="timedelta64[s]")),
+        ("longdouble", a.astype(np.longdouble)) if np.dtype(np.longdouble) != np.float64 else
+        ("complex64", a.astype(np.complex64)),
+        ("structured", np.zeros(a.shape, dtype=[("u", "f8"), ("v", "f8")])),
+        ("0-d", np.array(1.0)), ("1-d", a.reshape(-1)),
+        ("one axis less", a[0]), ("one axis more", a[None]),
+    ]
+    for ax in range(a.ndim):
+        shape = list(a.shape)
+        shape[ax] = 0
+        bad.append((f"axis {ax} empty", np.zeros(shape)))
+    return bad
+
+
+def _bad_cols(a):
+    """Invalid cols: everything in _bad_arrays plus shapes that do not match the geometry."""
+    bad = _bad_arrays(a)
+    for ax in range(a.ndim):
+        for delta in (-1, 1):
+            shape = list(a.shape)
+            shape[ax] += delta
+            bad.append((f"axis {ax} {delta:+d}", np.zeros(shape)))
+    bad.append(("transposed", np.zeros(a.shape[::-1])))
+    if a.ndim == 6:
+        # Same size, N and C swapped: the layout error a caller is most likely to make.
+        bad.append(("N and C swapped", np.zeros((a.shape[3], *a.shape[1:3], a.shape[0], *a.shape[4:]))))
+    return bad
+
+
+BAD_SIZES = [
+    ("0", 0), ("-1", -1), ("-2**63", -(2**63)), ("1.5", 1.5), ("3.0", 3.0), ("np.float64(3)", np.float64(3.0)),
+    ("nan", float("nan")), ("inf", float("inf")), ("-inf", float("-inf")), ("None", None), ("'3'", "3"),
+    ("True", True), ("np.bool_", np.True_), ("(3,)", (3,)), ("(3, 3)", (3, 3)), ("3j", 3j),
+    ("2**63", 2**63), ("2**64", 2**64), ("10**30", 10**30),
+]
+
+BAD_PAIRS = [
+    ("-1", -1), ("(1, -1)", (1, -1)), ("(-1, 1)", (-1, 1)), ("(1, 2, 3)", (1, 2, 3)), ("()", ()),
+    ("[1]", [1]), ("nan", float("nan")), ("inf", float("inf")), ("(nan, 1)", (float("nan"), 1)),
+    ("'1'", "1"), ("None", None), ("1.5", 1.5), ("(1.5, 1)", (1.5, 1)), ("True", True),
+    ("(True, 1)", (True, 1)), ("1j", 1j), ("{1: 1}", {1: 1}), ("array 2x1", np.ones((2, 1), dtype=int)),
+    ("array float", np.array([1.0, 1.0])), ("-2**63", -(2**63)),
+    # Beyond int32: would overflow C integers further down (OverflowError), must be a ValueError.
+    ("2**31", 2**31), ("(1, 2**63)", (1, 2**63)), ("2**64", 2**64),
+]
+# Invalid only for stride and dilation, which must be >= 1 (pad may be 0).
+BAD_POSITIVE_PAIRS = [("0", 0), ("(0, 1)", (0, 1)), ("(1, 0)", (1, 0)), ("np.int8(0)", np.int8(0))]
+# Pads that make the output larger than any machine: must fail cleanly, never allocate.
+BAD_HUGE_PADS = [("pad 2**62", 2**62), ("pad 2**63", 2**63), ("pad (1, 10**30)", (1, 10**30))]
+
+
+def _bad_out(a, kernel):
+    """Invalid caller-provided output buffers: the kernels write into them without bounds checks."""
+    bad = [(label, v) for label, v in _bad_cols(a) if not (label == "None" and kernel == "im2col_6d_cython")]
+    ro = a.copy()
+    ro.flags.writeable = False
+    bad += [
+        ("float32 for float64 data", a.astype(np.float32)), ("int64", a.astype(np.int64)),
+        ("float16", a.astype(np.float16)), ("read-only", ro),
+        ("Fortran order", np.asfortranarray(np.zeros(a.shape))),
+        ("negative strides", np.zeros(a.shape)[..., ::-1]),
+        ("sliced", np.zeros(a.shape[:-1] + (2 * a.shape[-1],))[..., ::2]),
+        ("zero strides", np.broadcast_to(np.zeros(a.shape[1:]), a.shape)),
+        ("byte-swapped", np.zeros(a.shape, dtype=">f8")),
+        ("list", a.tolist()),
+    ]
+    return bad
+
+
+def _bad_values(kernel, name, value):
+    if name == "out":
+        return _bad_out(value, kernel)
+    if kernel == "col2im_6d_add_cython" and name == "cols":
+        return _bad_cols(value) + [("float32 cols for float64 out", value.astype(np.float32))]
+    if name == "x":
+        return _bad_arrays(value)
+    if name == "cols":
+        out = _bad_cols(value)
+        if kernel == "col2im_cython" or kernel == "col2im_6d_cython":
+            out.append(("im2col-shaped cols for the other kernel",
+                        np.zeros((C, HH, WW, N, H_OUT, W_OUT)) if kernel == "col2im_cython"
+                        else np.zeros((K, H_OUT * W_OUT * N))))
+        return out
+    if name in ("padding", "pad"):
+        if kernel in ("im2col_cython", "im2col_6d_cython"):
+            return BAD_PAIRS + BAD_HUGE_PADS
+        # For col2im the cols no longer match the geometry.
+        return BAD_PAIRS + BAD_HUGE_PADS + [("pad 2 (cols for pad 1)", 2), ("pad (1, 0)", (1, 0))]
+    if name in ("stride", "dilation"):
+        extra = [] if kernel in ("im2col_cython", "im2col_6d_cython") else [(f"{name} 2 (cols for 1)", 2)]
+        return BAD_PAIRS + BAD_POSITIVE_PAIRS + extra
+    # One of the int sizes.
+    extra = []
+    if kernel in ("col2im_cython", "col2im_6d_cython"):
+        extra = [(f"{name} + 1 (cols for {value})", value + 1)]
+    if name in ("field_height", "field_width") and kernel in ("im2col_cython", "im2col_6d_cython"):
+        extra = [("larger than the padded input", H + 3)]
+    return BAD_SIZES + extra
+
+
+def _call(module, kernel, args):
+    try:
+        getattr(module, kernel)(*args)
+    except ALLOWED as exc:
+        return type(exc).__name__, str(exc)
+    except BaseException as exc:  # noqa: BLE001 - the point is to catch everything else
+        return type(exc).__name__, f"NOT ALLOWED: {exc!r}"
+    return None, "returned normally"
+
+
+def run(seed: int, n_random: int, log_path: str) -> dict:
+    import im2col_cython as compiled
+
+    from fast_layers import _kernels_numpy as twin
+
+    rng = np.random.default_rng(seed)
+    names, base = _base_args(rng)
+    cases = []
+    for kernel, arg_names in names.items():
+        for i, name in enumerate(arg_names):
+            for label, bad in _bad_values(kernel, name, base[kernel][i]):
+                cases.append((kernel, {i: (name, label, bad)}))
+    # Random combinations of two or three invalid arguments in one call.
+    for _ in range(n_random):
+        kernel = list(names)[rng.integers(len(names))]
+        k = int(rng.integers(2, 4))
+        picks = rng.choice(len(names[kernel]), size=k, replace=False)
+        corrupt = {}
+        for i in picks:
+            options = _bad_values(kernel, names[kernel][i], base[kernel][i])
+            label, bad = options[rng.integers(len(options))]
+            corrupt[int(i)] = (names[kernel][i], label, bad)
+        cases.append((kernel, corrupt))
+
+    failures, per_kernel = [], {k: 0 for k in names}
+    with open(log_path, "w") as log:
+        for number, (kernel, corrupt) in enumerate(cases):
+            args = list(base[kernel])
+            for i, (_, _, bad) in corrupt.items():
+                args[i] = bad
+            desc = f"case {number}: {kernel}(" + ", ".join(
+                f"{name}={label}" for name, label, _ in corrupt.values()) + ")"
+            results = {}
+            for mod_name, module in (("compiled", compiled), ("numpy", twin)):
+                log.write(f"{desc} [{mod_name}]\n")
+                log.flush()
+                results[mod_name] = _call(module, kernel, args)
+                kind, msg = results[mod_name]
+                if kind is None or msg.startswith("NOT ALLOWED") or not msg.strip():
+                    failures.append(f"{desc} [{mod_name}]: {kind}: {msg[:300]}")
+            if results["compiled"][0] != results["numpy"][0]:
+                failures.append(f"{desc}: compiled raised {results['compiled'][0]} but the numpy twin "
+                                f"raised {results['numpy'][0]}")
+            per_kernel[kernel] += 1
+        log.write("done\n")
+    return {"cases": len(cases), "calls": 2 * len(cases), "per_kernel": per_kernel,
+            "kernels": sorted(names), "failures": failures}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random", type=int, default=150)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--crash", action="store_true",
+                        help="die with SIGSEGV after logging a case (checks that the parent notices)")
+    opts = parser.parse_args(argv)
+    faulthandler.enable()
+    if opts.crash:
+        import ctypes
+
+        with open(opts.log, "w") as log:
+            log.write("case 0: deliberate crash\n")
+        ctypes.string_at(0)
+    summary = run(opts.seed, opts.random, opts.log)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Property tests: every fast convolution and fast pooling equals the naive reference.
+
+For random valid configurations (batch, channels, sizes, per-axis stride / pad / dilation, each
+spelled as an int, a tuple, a list or a numpy array), dtypes (float32, float64, and int8 images
+that must promote) and memory layouts (C, Fortran, sliced, negative strides, zero strides,
+read-only, byte-swapped), the forward output and every gradient of each fast implementation
+match the loop-based reference in ``layers`` at the dtype's tolerance, come back in the promoted
+dtype, and the backward of each fast convolution equals the numeric gradient on small cases.
+
+The oracles are the naive layers run on plain C-contiguous copies and, for gradients, central
+differences from ``gradient_check`` in float64.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fast_layers
+import layers
+from gradient_check import eval_numerical_gradient_array
+from tests._strategies import arrange, conv_configs, float_dtypes, layouts, pool_configs, seeds
+from tests.conftest import assert_close, count_case, max_examples
+
+FAST_CONVS = {
+    impl: (getattr(fast_layers, f"conv_forward_{impl}"), getattr(fast_layers, f"conv_backward_{impl}"))
+    for impl in ("im2col", "strides", "fast")
+}
+
+
+def _fast_pools():
+    """Every exported fast pooling pair with its naive twin, found by name so none is missed."""
+    pairs = {}
+    for name in fast_layers.__all__:
+        m = re.fullmatch(r"(\w+_pool)_forward_(\w+)", name)
+        if m:
+            kind, impl = m.groups()
+            pairs[f"{kind}_{impl}"] = (
+                getattr(fast_layers, name),
+                getattr(fast_layers, f"{kind}_backward_{impl}"),
+                getattr(layers, f"{kind}_forward_naive"),
+                getattr(layers, f"{kind}_backward_naive"),
+            )
+    return pairs
+
+
+FAST_POOLS = _fast_pools()
+
+
+def _values(rng, shape, dtype):
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(-4, 5, size=shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@st.composite
+def conv_cases(draw, **limits):
+    cfg = draw(conv_configs(**limits))
+    x_dtype = draw(st.sampled_from([np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int8)]))
+    w_dtype, b_dtype = draw(float_dtypes), draw(float_dtypes)
+    lay = {k: draw(layouts()) for k in ("x", "w", "b", "dout")}
+    return cfg, (x_dtype, w_dtype, b_dtype), lay, draw(seeds)
+
+
+def _conv_arrays(cfg, dtypes, lay, seed):
+    rng = np.random.default_rng(seed)
+    x = arrange(_values(rng, (cfg["N"], cfg["C"], cfg["H"], cfg["W"]), dtypes[0]), lay["x"], seed)
+    w = arrange(_values(rng, (cfg["F"], cfg["C"], cfg["HH"], cfg["WW"]), dtypes[1]), lay["w"], seed + 1)
+    b = arrange(_values(rng, (cfg["F"],), dtypes[2]), lay["b"], seed + 2)
+    dout = rng.standard_normal((cfg["N"], cfg["F"], cfg["H_out"], cfg["W_out"]))
+    return x, w, b, dout
+
+
+@pytest.mark.parametrize("impl", list(FAST_CONVS))
+@settings(max_examples=max_examples(120))
+@given(case=conv_cases())
+def test_fast_conv_forward_and_backward_equal_naive(impl, case):
+    cfg, dtypes, lay, seed = case
+    x, w, b, dout = _conv_arrays(cfg, dtypes, lay, seed)
+    # The promoted dtype is worked out here from numpy's rules, not asked of the code under test.
+    dtype = np.result_type(*dtypes)
+    dout = arrange(dout.astype(dtype), lay["dout"], seed + 3)
+    fwd, bwd = FAST_CONVS[impl]
+    xc, wc, bc = (np.array(a, order="C") for a in (x, w, b))
+    want, cache_n = layers.conv_forward_naive(xc, wc, bc, cfg["conv_param"])
+    got, cache = fwd(x, w, b, cfg["conv_param"])
+    assert got.dtype == dtype and got.shape == (cfg["N"], cfg["F"], cfg["H_out"], cfg["W_out"])
+    K = cfg["C"] * cfg["HH"] * cfg["WW"]
+    assert_close(got, want, dtype, scale=K, err_msg=f"{impl} forward, cfg {cfg}, layouts {lay}")
+    grads = bwd(dout, cache)
+    grads_n = layers.conv_backward_naive(np.array(dout, order="C"), cache_n)
+    scale = K + cfg["N"] * cfg["H_out"] * cfg["W_out"]
+    for name, g, gn, arg in zip(("dx", "dw", "db"), grads, grads_n, (x, w, b)):
+        assert g.dtype == dtype, f"{name} dtype {g.dtype}, expected {dtype}"
+        assert g.shape == arg.shape
+        assert_close(g, gn, dtype, scale=scale, err_msg=f"{impl} {name}, cfg {cfg}, layouts {lay}")
+    count_case("valid hypothesis examples")
+
+
+@pytest.mark.parametrize("impl", ["im2col", "strides"])
+@settings(max_examples=max_examples(30))
+@given(cfg=conv_configs(max_n=2, max_c=2, max_f=2, max_k=3, max_pad=2, max_dilation=2, max_extra=3),
+       seed=seeds)
+def test_fast_conv_backward_equals_numeric_gradient(impl, cfg, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"]))
+    w = rng.standard_normal((cfg["F"], cfg["C"], cfg["HH"], cfg["WW"]))
+    b = rng.standard_normal(cfg["F"])
+    dout = rng.standard_normal((cfg["N"], cfg["F"], cfg["H_out"], cfg["W_out"]))
+    fwd, bwd = FAST_CONVS[impl]
+    cp = cfg["conv_param"]
+    dx, dw, db = bwd(dout, fwd(x, w, b, cp)[1])
+    # Convolution is linear in each argument, so central differences are exact up to rounding.
+    num = {
+        "dx": eval_numerical_gradient_array(lambda v: fwd(v, w, b, cp)[0], x, dout),
+        "dw": eval_numerical_gradient_array(lambda v: fwd(x, v, b, cp)[0], w, dout),
+        "db": eval_numerical_gradient_array(lambda v: fwd(x, w, v, cp)[0], b, dout),
+    }
+    for name, analytic in (("dx", dx), ("dw", dw), ("db", db)):
+        np.testing.assert_allclose(analytic, num[name], rtol=1e-6, atol=1e-7,
+                                   err_msg=f"{impl} {name} vs numeric gradient, cfg {cfg}")
+    count_case("valid hypothesis examples")
+
+
+@pytest.mark.parametrize("name", list(FAST_POOLS))
+@settings(max_examples=max_examples(100))
+@given(cfg=pool_configs(), dtype=float_dtypes, x_layout=layouts(exclude=("broadcast",)),
+       dout_layout=layouts(), seed=seeds)
+def test_fast_pool_forward_and_backward_equal_naive(name, cfg, dtype, x_layout, dout_layout, seed):
+    fwd, bwd, fwd_n, bwd_n = FAST_POOLS[name]
+    rng = np.random.default_rng(seed)
+    # Distinct values (a permutation) so that a max is never tied and the routing is unique.
+    size = cfg["N"] * cfg["C"] * cfg["H"] * cfg["W"]
+    xc = (rng.permutation(size).reshape(cfg["N"], cfg["C"], cfg["H"], cfg["W"]) / size - 0.5).astype(dtype)
+    x = arrange(xc, x_layout, seed)
+    dout = arrange(rng.standard_normal((cfg["N"], cfg["C"], cfg["H_out"], cfg["W_out"])).astype(dtype),
+                   dout_layout, seed + 1)
+    want, cache_n = fwd_n(xc, cfg["pool_param"])
+    got, cache = fwd(x, cfg["pool_param"])
+    assert got.dtype == dtype and got.shape == want.shape == (cfg["N"], cfg["C"], cfg["H_out"], cfg["W_out"])
+    assert_close(got, want, dtype, scale=cfg["HH"] * cfg["WW"], err_msg=f"{name} forward, cfg {cfg}")
+    dx = bwd(dout, cache)
+    dx_n = bwd_n(np.array(dout, order="C"), cache_n)
+    assert dx.dtype == dtype and dx.shape == xc.shape
+    assert_close(dx, dx_n, dtype, scale=cfg["HH"] * cfg["WW"], err_msg=f"{name} backward, cfg {cfg}")
+    count_case("valid hypothesis examples")
+
+
+def test_every_exported_fast_pool_is_property_tested():
+    # Guards the name-based discovery above: if pooling is exported, it must have been found.
+    exported = {n for n in fast_layers.__all__ if "pool" in n and "forward" in n}
+    found = {n.replace("_pool_", "_pool_forward_", 1) for n in FAST_POOLS}
+    assert exported == found, f"fast pooling exports {sorted(exported)} vs tested {sorted(found)}"
