@@ -25,6 +25,16 @@ from .pool import (
     avg_pool_forward_naive,
     avg_pool_backward_naive,
 )
+from .sandwich import (
+    affine_relu_forward,
+    affine_relu_backward,
+    conv_relu_forward,
+    conv_relu_backward,
+    conv_relu_pool_forward,
+    conv_relu_pool_backward,
+    conv_bn_relu_forward,
+    conv_bn_relu_backward,
+)
 
 __all__ = [
     "conv_forward_naive",
@@ -50,4 +60,12 @@ __all__ = [
     "max_pool_backward_naive",
     "avg_pool_forward_naive",
     "avg_pool_backward_naive",
+    "affine_relu_forward",
+    "affine_relu_backward",
+    "conv_relu_forward",
+    "conv_relu_backward",
+    "conv_relu_pool_forward",
+    "conv_relu_pool_backward",
+    "conv_bn_relu_forward",
+    "conv_bn_relu_backward",
 ]
