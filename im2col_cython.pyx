@@ -81,27 +81,96 @@ cdef void _col2im(const floating[:, ::1] cols, floating[:, :, :, ::1] x,
                             x[n, c, ii, jj] += cols[row, (yy * W_out + xx) * N + n]
 
 
-cdef void _col2im_6d(const floating[:, :, :, :, :, ::1] cols, floating[:, :, :, ::1] x,
+cdef inline Py_ssize_t _first_valid(Py_ssize_t j0, Py_ssize_t sw, Py_ssize_t W_out) noexcept nogil:
+    # Output columns xx in [_first_valid, _end_valid) read input column xx*sw + j0 inside [0, W);
+    # the others read padding. Working out this range once per filter column lets the inner loops
+    # run without a per-element bounds test, which is what allows the compiler to vectorize them.
+    # (Two functions returning values rather than one with out-pointers: prange makes a variable
+    # thread-private only when it is assigned in the loop body.)
+    cdef Py_ssize_t a = 0 if j0 >= 0 else (-j0 + sw - 1) // sw
+    return a if a < W_out else W_out
+
+
+cdef inline Py_ssize_t _end_valid(Py_ssize_t j0, Py_ssize_t sw, Py_ssize_t W, Py_ssize_t W_out,
+                                  Py_ssize_t lo) noexcept nogil:
+    cdef Py_ssize_t z = 0 if W - j0 <= 0 else (W - j0 + sw - 1) // sw
+    if z < lo:
+        z = lo
+    return z if z < W_out else W_out
+
+
+cdef void _im2col_6d(const floating[:, :, :, ::1] x, floating[:, :, :, :, :, ::1] cols,
                      Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                      Py_ssize_t dh, Py_ssize_t dw) noexcept nogil:
-    # cols is (C, HH, WW, N, H_out, W_out); parallel over (n, c) planes as in _col2im.
+    # cols is (C, HH, WW, N, H_out, W_out). One task per filter tap (c, fi, fj) writes the
+    # contiguous slab cols[c, fi, fj]: the threads write disjoint memory (and take the first-touch
+    # page faults of a fresh buffer in parallel), and the 9 taps of one channel run back to back
+    # while that channel of x is still in cache.
     cdef Py_ssize_t C = cols.shape[0], HH = cols.shape[1], WW = cols.shape[2]
     cdef Py_ssize_t N = cols.shape[3], H_out = cols.shape[4], W_out = cols.shape[5]
     cdef Py_ssize_t H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t task, n, c, fi, fj, yy, xx, ii, jj
+    cdef Py_ssize_t task, c, fi, fj, n, yy, xx, ii, j0, lo, hi
+    cdef floating* dst
+    cdef const floating* src
+    for task in prange(C * HH * WW, schedule='static'):
+        c = task // (HH * WW)
+        fi = (task // WW) % HH
+        fj = task % WW
+        j0 = fj * dw - pw
+        lo = _first_valid(j0, sw, W_out)
+        hi = _end_valid(j0, sw, W, W_out, lo)
+        for n in range(N):
+            for yy in range(H_out):
+                ii = yy * sh + fi * dh - ph
+                dst = &cols[c, fi, fj, n, yy, 0]
+                if ii < 0 or ii >= H:
+                    for xx in range(W_out):
+                        dst[xx] = 0
+                else:
+                    src = &x[n, c, ii, 0]
+                    for xx in range(lo):
+                        dst[xx] = 0
+                    if sw == 1:
+                        for xx in range(lo, hi):
+                            dst[xx] = src[xx + j0]
+                    else:
+                        for xx in range(lo, hi):
+                            dst[xx] = src[xx * sw + j0]
+                    for xx in range(hi, W_out):
+                        dst[xx] = 0
+
+
+cdef void _col2im_6d_add(const floating[:, :, :, :, :, ::1] cols, floating[:, :, :, ::1] x,
+                         Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                         Py_ssize_t dh, Py_ssize_t dw) noexcept nogil:
+    # x += adjoint of _im2col_6d(cols). cols is (C, HH, WW, N, H_out, W_out); parallel over
+    # (n, c) planes: every task writes only its own x[n, c] plane, so no races.
+    cdef Py_ssize_t C = cols.shape[0], HH = cols.shape[1], WW = cols.shape[2]
+    cdef Py_ssize_t N = cols.shape[3], H_out = cols.shape[4], W_out = cols.shape[5]
+    cdef Py_ssize_t H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t task, n, c, fi, fj, yy, xx, ii, j0, lo, hi
+    cdef floating* dst
+    cdef const floating* src
     for task in prange(N * C, schedule='static'):
         n = task // C
         c = task % C
         for fi in range(HH):
             for fj in range(WW):
+                j0 = fj * dw - pw
+                lo = _first_valid(j0, sw, W_out)
+                hi = _end_valid(j0, sw, W, W_out, lo)
                 for yy in range(H_out):
                     ii = yy * sh + fi * dh - ph
                     if ii < 0 or ii >= H:
                         continue
-                    for xx in range(W_out):
-                        jj = xx * sw + fj * dw - pw
-                        if 0 <= jj < W:
-                            x[n, c, ii, jj] += cols[c, fi, fj, n, yy, xx]
+                    src = &cols[c, fi, fj, n, yy, 0]
+                    dst = &x[n, c, ii, 0]
+                    if sw == 1:
+                        for xx in range(lo, hi):
+                            dst[xx + j0] += src[xx]
+                    else:
+                        for xx in range(lo, hi):
+                            dst[xx * sw + j0] += src[xx]
 
 
 def _floating_array(a, name, ndim):
@@ -208,9 +277,108 @@ def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
         )
     x = np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype)
     if cols.dtype == np.float32:
-        _col2im_6d[float](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+        _col2im_6d_add[float](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                              g.dilation[0], g.dilation[1])
+    else:
+        _col2im_6d_add[double](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                               g.dilation[0], g.dilation[1])
+    return x
+
+
+def _output_array(out, name, shape, dtype):
+    """Check a caller-provided output array: the typed loops write into it without bounds checks."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {out.dtype}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous array")
+    return out
+
+
+def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None):
+    """Unfold every filter-sized window of ``x`` into a 6-D column array (strides-layer layout).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    field_height, field_width : int
+        Filter size HH, WW.
+    padding, stride, dilation : int or (int, int)
+    out : ndarray, shape (C, HH, WW, N, H_out, W_out), optional
+        C-contiguous array of x's float dtype to fill (every element is written); lets the
+        caller allocate (and size-check) the buffer.
+
+    Returns
+    -------
+    cols : ndarray, shape (C, HH, WW, N, H_out, W_out)
+        ``cols[c, i, j, n, y, x]`` is the padded-input pixel
+        ``(n, c, y*stride_h + i*dilation_h - pad_h, x*stride_w + j*dilation_w - pad_w)``, zero where
+        that falls in the padding. Reshaped to (C*HH*WW, N*H_out*W_out) it is the x_cols matrix of
+        ``fast_layers.conv_forward_strides``; this is the adjoint of :func:`col2im_6d_cython`.
+    """
+    x = _floating_array(x, "x", 4)
+    g = kernel_geometry(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
+                        field_height, field_width, padding, stride, dilation)
+    shape = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    else:
+        _output_array(out, "out", shape, x.dtype)
+    if x.dtype == np.float32:
+        _im2col_6d[float](x, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                           g.dilation[0], g.dilation[1])
     else:
-        _col2im_6d[double](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+        _im2col_6d[double](x, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                            g.dilation[0], g.dilation[1])
-    return x
+    return out
+
+
+def col2im_6d_add_cython(cols, out, padding, stride, dilation=1):
+    """Add the adjoint of :func:`im2col_6d_cython` of ``cols`` into ``out``, in place.
+
+    The backward of the strides convolution calls this once per block of images, each block
+    writing its own slice of one dx, so no full-size column gradient is ever allocated.
+
+    Parameters
+    ----------
+    cols : ndarray, shape (C, HH, WW, N, H_out, W_out)
+        Same float dtype as ``out``.
+    out : ndarray, shape (N, C, H, W)
+        Writeable, C-contiguous float32/float64 array; receives
+        ``out[n, c, y*stride_h + i*dilation_h - pad_h, x*stride_w + j*dilation_w - pad_w] +=
+        cols[c, i, j, n, y, x]`` for every entry that does not fall in the padding.
+    padding, stride, dilation : int or (int, int)
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H, W)
+        The same array, updated.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy ndarray, got {type(out).__name__}")
+    if out.dtype not in (np.float32, np.float64):
+        raise TypeError(f"out must be float32 or float64, got dtype {out.dtype}")
+    if out.ndim != 4:
+        raise ValueError(f"out must be 4-D (N, C, H, W), got shape {out.shape}")
+    cols = _floating_array(cols, "cols", 6)
+    if cols.dtype != out.dtype:
+        raise TypeError(f"cols has dtype {cols.dtype} but out has dtype {out.dtype}; they must match")
+    N, C, H, W = out.shape
+    g = kernel_geometry(N, C, H, W, cols.shape[1], cols.shape[2], padding, stride, dilation)
+    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
+    if cols.shape != expected:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but out of shape {out.shape} with a {g.HH}x{g.WW} "
+            f"filter, padding {g.pad}, stride {g.stride}, dilation {g.dilation} needs shape {expected}"
+        )
+    _output_array(out, "out", out.shape, out.dtype)
+    if out.dtype == np.float32:
+        _col2im_6d_add[float](cols, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                              g.dilation[0], g.dilation[1])
+    else:
+        _col2im_6d_add[double](cols, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
+                               g.dilation[0], g.dilation[1])
+    return out

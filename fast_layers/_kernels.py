@@ -12,7 +12,10 @@ import warnings
 
 from . import _kernels_numpy
 
-__all__ = ["HAVE_CYTHON", "FALLBACK_REASON", "im2col", "col2im", "col2im_6d", "kernel_module"]
+__all__ = [
+    "HAVE_CYTHON", "FALLBACK_REASON", "im2col", "col2im", "col2im_6d", "im2col_6d", "col2im_6d_add",
+    "kernel_module",
+]
 
 HAVE_CYTHON = False
 FALLBACK_REASON = ""
@@ -41,3 +44,5 @@ if not HAVE_CYTHON:
 im2col = kernel_module.im2col_cython
 col2im = kernel_module.col2im_cython
 col2im_6d = kernel_module.col2im_6d_cython
+im2col_6d = kernel_module.im2col_6d_cython
+col2im_6d_add = kernel_module.col2im_6d_add_cython

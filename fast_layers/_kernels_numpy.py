@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from layers._geometry import float_dtype, kernel_geometry
 
-__all__ = ["im2col_cython", "col2im_cython", "col2im_6d_cython"]
+__all__ = ["im2col_cython", "col2im_cython", "col2im_6d_cython", "im2col_6d_cython", "col2im_6d_add_cython"]
 
 
 def _floating_array(a, name, ndim):
@@ -88,3 +88,61 @@ def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
             f"needs shape {expected}"
         )
     return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)
+
+
+def _output_array(out, name, shape, dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {out.dtype}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous array")
+    return out
+
+
+def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None):
+    """Numpy twin of :func:`im2col_cython.im2col_6d_cython`; see there for shapes and layout."""
+    x = _floating_array(x, "x", 4)
+    g = kernel_geometry(*x.shape, field_height, field_width, padding, stride, dilation)
+    shape = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    else:
+        _output_array(out, "out", shape, x.dtype)
+    xp = _padded(x, g)
+    sN, sC, sH, sW = xp.strides
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    view = as_strided(
+        xp,
+        shape=shape,
+        strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW),
+        writeable=False,
+    )
+    np.copyto(out, view)
+    return out
+
+
+def col2im_6d_add_cython(cols, out, padding, stride, dilation=1):
+    """Numpy twin of :func:`im2col_cython.col2im_6d_add_cython`; see there for shapes and layout."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy ndarray, got {type(out).__name__}")
+    if out.dtype not in (np.float32, np.float64):
+        raise TypeError(f"out must be float32 or float64, got dtype {out.dtype}")
+    if out.ndim != 4:
+        raise ValueError(f"out must be 4-D (N, C, H, W), got shape {out.shape}")
+    cols = _floating_array(cols, "cols", 6)
+    if cols.dtype != out.dtype:
+        raise TypeError(f"cols has dtype {cols.dtype} but out has dtype {out.dtype}; they must match")
+    N, C, H, W = out.shape
+    g = kernel_geometry(N, C, H, W, cols.shape[1], cols.shape[2], padding, stride, dilation)
+    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
+    if cols.shape != expected:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but out of shape {out.shape} with a {g.HH}x{g.WW} "
+            f"filter, padding {g.pad}, stride {g.stride}, dilation {g.dilation} needs shape {expected}"
+        )
+    _output_array(out, "out", out.shape, out.dtype)
+    out += _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)
+    return out

@@ -16,11 +16,10 @@ K : ``C*HH*WW``, the length of one unfolded window
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
-
 from layers._geometry import check_array, check_dout, conv_geometry, float_dtype
+from layers._resources import check_allocation
 
-from ._kernels import col2im, col2im_6d, im2col
+from ._kernels import col2im, col2im_6d_add, im2col, im2col_6d
 
 __all__ = [
     "conv_forward_im2col",
@@ -116,20 +115,19 @@ def conv_backward_im2col(dout, cache):
     return dx, dw, db
 
 
-def _window_view(xp, geom):
-    """Read-only view of the padded input, shape (C, HH, WW, N, H_out, W_out), no copy."""
-    sN, sC, sH, sW = xp.strides
-    (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    return as_strided(
-        xp,
-        shape=(geom.C, geom.HH, geom.WW, geom.N, geom.H_out, geom.W_out),
-        strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW),
-        writeable=False,
-    )
+# Working-set size for the per-block buffers below. A block of images is processed while its
+# buffers sit in the (shared 32 MiB) L3 cache; the buffers are allocated once per call and reused
+# for every block, so a large batch costs a few page faults instead of a fresh full-size array.
+_BLOCK_BYTES = 4 << 20
+
+
+def _images_per_block(bytes_per_image, N):
+    """Number of images whose per-image buffers of ``bytes_per_image`` fit the block budget."""
+    return int(min(N, max(1, _BLOCK_BYTES // max(1, bytes_per_image))))
 
 
 def conv_forward_strides(x, w, b, conv_param):
-    """Convolve through an ``as_strided`` window view of the padded input and one matrix product.
+    """Convolve by unfolding the padded input's windows into ``x_cols``, then blocked matrix products.
 
     Parameters
     ----------
@@ -145,15 +143,38 @@ def conv_forward_strides(x, w, b, conv_param):
     cache : tuple
         ``(x, w, b, conv_param, x_cols)``; ``x_cols`` has shape (K, N*H_out*W_out), rows ordered
         (c, i, j) and columns (n, y, x).
+
+    Notes
+    -----
+    ``x_cols`` is filled by the ``im2col_6d`` kernel straight from ``x`` (the padding is never
+    materialized). The product ``w @ x_cols`` is then taken a block of images at a time into a
+    small reused buffer, and each block is written to ``out`` in (N, F, ...) order with the bias
+    added in the same pass. Apart from ``x_cols`` and ``out`` the call allocates only that buffer.
     """
     geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param)
-    ph, pw = geom.pad
-    xp = np.pad(xf, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else xf
-    x_cols = np.ascontiguousarray(_window_view(xp, geom)).reshape(geom.cols_shape)
-    res = wf.reshape(geom.F, -1) @ x_cols
-    res += bf[:, None]
-    out = res.reshape(geom.F, geom.N, geom.H_out, geom.W_out).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(out), (x, w, b, conv_param, x_cols)
+    N, F, P = geom.N, geom.F, geom.H_out * geom.W_out
+    K = geom.C * geom.HH * geom.WW
+    check_allocation(
+        K * N * P * dtype.itemsize,
+        f"conv_forward_strides: x_cols of shape {geom.cols_shape} ({dtype}) for x of shape "
+        f"{tuple(x.shape)} and w of shape {tuple(w.shape)}",
+    )
+    x_cols = np.empty(geom.cols_shape, dtype=dtype)
+    im2col_6d(xf, geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation,
+              out=x_cols.reshape(geom.C, geom.HH, geom.WW, N, geom.H_out, geom.W_out))
+    w2 = wf.reshape(F, K)
+    out = np.empty(geom.out_shape, dtype=dtype)
+    out3 = out.reshape(N, F, P)
+    bias = bf[:, None]
+    nb = _images_per_block(F * P * dtype.itemsize, N)
+    buf = np.empty(F * nb * P, dtype=dtype)
+    for n0 in range(0, N, nb):
+        k = min(nb, N - n0)
+        res = buf[: F * k * P].reshape(F, k * P)
+        np.matmul(w2, x_cols[:, n0 * P:(n0 + k) * P], out=res)
+        # (F, k, P) -> (k, F, P): the transpose and the bias share one pass over a cached block.
+        np.add(res.reshape(F, k, P).transpose(1, 0, 2), bias, out=out3[n0:n0 + k])
+    return out, (x, w, b, conv_param, x_cols)
 
 
 def conv_backward_strides(dout, cache):
@@ -170,16 +191,38 @@ def conv_backward_strides(dout, cache):
     dx : ndarray, shape (N, C, H, W)
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
+
+    Notes
+    -----
+    Works a block of images at a time: the block of ``dout`` is laid out as an (F, k*P) matrix in a
+    reused buffer, contributes ``dout_blk @ x_cols_blk.T`` to dw, and its column gradient
+    ``w.T @ dout_blk`` (a reused (K, k*P) buffer) is folded straight into its own slice of dx by the
+    ``col2im_6d_add`` kernel. The full (K, N*P) column gradient is never allocated.
     """
     geom, dtype, x, w, x_cols, g = _backward_inputs(dout, cache, "strides")
-    db = g.sum(axis=(0, 2, 3))
-    g2 = g.transpose(1, 0, 2, 3).reshape(geom.F, -1)
-    dw = (g2 @ x_cols.T).reshape(w.shape)
-    dx_cols = w.astype(dtype, copy=False).reshape(geom.F, -1).T @ g2
-    dx_cols = dx_cols.reshape(geom.C, geom.HH, geom.WW, geom.N, geom.H_out, geom.W_out)
-    dx = col2im_6d(dx_cols, geom.N, geom.C, geom.H, geom.W, geom.HH, geom.WW,
-                   geom.pad, geom.stride, geom.dilation)
-    return dx, dw, db
+    N, F, P = geom.N, geom.F, geom.H_out * geom.W_out
+    K = geom.C * geom.HH * geom.WW
+    w2t = w.astype(dtype, copy=False).reshape(F, K).T
+    g3 = g.reshape(N, F, P)
+    nb = _images_per_block(K * P * dtype.itemsize, N)
+    g_buf = np.empty(F * nb * P, dtype=dtype)
+    cols_buf = np.empty(K * nb * P, dtype=dtype)
+    dw2 = np.zeros((F, K), dtype=dtype)
+    dw_part = np.empty((F, K), dtype=dtype)
+    db = np.zeros(F, dtype=dtype)
+    dx = np.zeros((N, geom.C, geom.H, geom.W), dtype=dtype)
+    for n0 in range(0, N, nb):
+        k = min(nb, N - n0)
+        gb = g_buf[: F * k * P].reshape(F, k * P)
+        np.copyto(gb.reshape(F, k, P), g3[n0:n0 + k].transpose(1, 0, 2))
+        db += gb.sum(axis=1)
+        np.matmul(gb, x_cols[:, n0 * P:(n0 + k) * P].T, out=dw_part)
+        dw2 += dw_part
+        dcols = cols_buf[: K * k * P].reshape(K, k * P)
+        np.matmul(w2t, gb, out=dcols)
+        col2im_6d_add(dcols.reshape(geom.C, geom.HH, geom.WW, k, geom.H_out, geom.W_out),
+                      dx[n0:n0 + k], geom.pad, geom.stride, geom.dilation)
+    return dx, dw2.reshape(w.shape), db
 
 
 # The recommended entry points: the strides path is the faster of the two on every shape measured.
