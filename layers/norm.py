@@ -148,10 +148,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         mean = xf.mean(axis=0)
         var = xf.var(axis=0)
         # New arrays, never an in-place update: the caller may still hold the old ones.
+        # (A Python-float factor keeps float32 arrays float32.)
         bn_param["running_mean"] = momentum * running["running_mean"] + (1 - momentum) * mean
         bn_param["running_var"] = momentum * running["running_var"] + (1 - momentum) * var
-        bn_param["running_mean"] = bn_param["running_mean"].astype(dtype, copy=False)
-        bn_param["running_var"] = bn_param["running_var"].astype(dtype, copy=False)
     else:
         mean, var = running["running_mean"], running["running_var"]
     std = np.sqrt(var + dtype.type(eps))
