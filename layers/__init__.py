@@ -35,6 +35,9 @@ from .sandwich import (
     conv_bn_relu_forward,
     conv_bn_relu_backward,
 )
+# Object-style layers (layers/modules.py), importable as ``from layers import Conv``. Left out of
+# __all__, which lists the pure functions (tests/_api_registry.py checks every name in it).
+from .modules import Affine, BatchNorm, Conv, Dropout, MaxPool, Module, ReLU, Sequential  # noqa: F401
 
 __all__ = [
     "conv_forward_naive",
