@@ -1,0 +1,402 @@
+"""Invalid input into every public layer function raises ValueError/TypeError with a message.
+
+Built from the registry in ``tests/_api_registry.py`` so every exported function is covered:
+
+* every array argument of every forward and loss replaced by a list, None, or a complex, object,
+  string or bytes array (TypeError), or given one axis more or less where the ndim is fixed;
+* every parameter dict replaced by a non-dict, stripped of each required key, and given bad
+  values (0, negative, NaN, inf, floats, strings, None, bools, too large) for each hyper-parameter;
+* mismatched shapes (channels, bias length, gamma shape, labels), zero-size dimensions, pooling
+  windows larger than the input, filters larger than the padded input;
+* every backward given a dout of the wrong type, dtype or shape, and caches that are not
+  caches: None, a list, truncated, extended, and the cache of every OTHER forward (which must
+  either raise or, where the cache carries everything needed, give the right answer);
+* random invalid convolution and pooling configurations drawn by hypothesis.
+
+Nothing else is acceptable: no KeyError/AttributeError/IndexError/OverflowError, no crash, no
+silent result. NaN and inf in the DATA are valid and propagate as numpy does (last section).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests._api_registry import BACKWARDS, COMPATIBLE_CACHES, FORWARDS, LOSSES, build
+from tests._strategies import conv_configs, pool_configs
+from tests.conftest import assert_close, count_case, max_examples
+
+TYPE = (TypeError,)
+VALUE_OR_TYPE = (ValueError, TypeError)
+NAN, INF = float("nan"), float("inf")
+
+# Which positional arguments have a fixed ndim, per builder (index -> ndim).
+FIXED_NDIM = {
+    "conv": {0: 4, 1: 4, 2: 1}, "pool": {0: 4}, "affine": {1: 2, 2: 1}, "relu": {}, "dropout_train": {},
+    "dropout_test": {}, "batchnorm": {0: 2, 1: 1, 2: 1}, "batchnorm_test": {0: 2, 1: 1, 2: 1},
+    "layernorm": {0: 2, 1: 1, 2: 1}, "spatial_batchnorm": {0: 4, 1: 1, 2: 1},
+    "spatial_groupnorm": {0: 4, 1: 4, 2: 4}, "loss": {0: 2, 1: 1},
+    "conv_relu_pool": {0: 4, 1: 4, 2: 1}, "conv_bn_relu": {0: 4, 1: 4, 2: 1, 3: 1, 4: 1},
+}
+REQUIRED_KEYS = {
+    "conv": ("stride", "pad"), "pool": ("pool_height", "pool_width", "stride"),
+    "dropout": ("p", "mode"), "bn": ("mode",),
+}
+BAD_STRIDES = [0, -1, NAN, INF, 1.5, "1", None, (1, 2, 3), (1, 0), (0, 1), (NAN, 1), True, [], 2**31, 2**63]
+BAD_PADS = [-1, (0, -1), NAN, INF, 1.5, "0", None, (1, 2, 3), 2**31, 10**30]
+BAD_POOL_SIZES = [0, -1, NAN, 2.5, "2", None, True, 100]
+BAD_PARAM_VALUES = {
+    "conv": {"stride": BAD_STRIDES, "pad": BAD_PADS, "dilation": [0, -1, NAN, 1.5, None, (1, 0), 2**31]},
+    "pool": {"pool_height": BAD_POOL_SIZES, "pool_width": BAD_POOL_SIZES, "stride": BAD_STRIDES},
+    "dropout": {"p": [0, -0.1, 1.5, NAN, INF, "0.5", None, True, 0j], "mode": ["eval", None, 1, ""],
+                "seed": [-1, 1.5, "3", NAN]},
+    "bn": {"mode": ["eval", None, 1], "eps": [0, -1e-5, NAN, "1e-5", None, True],
+           "momentum": [-0.1, 1.5, NAN, "0.9", None],
+           "running_mean": [np.zeros(7), np.zeros((3, 1)), [0.0, 0.0, 0.0], np.zeros(3, complex)],
+           "running_var": [np.ones(7), "ones", np.ones(3, dtype=object)]},
+    "eps": {"eps": [0, -1.0, NAN, "1e-5", None, True]},
+}
+# The kind of each dict argument, per builder (index -> kind in BAD_PARAM_VALUES / REQUIRED_KEYS).
+DICT_KIND = {
+    "conv": {3: "conv"}, "pool": {1: "pool"}, "dropout_train": {1: "dropout"}, "dropout_test": {1: "dropout"},
+    "batchnorm": {3: "bn"}, "batchnorm_test": {3: "bn"}, "layernorm": {3: "eps"},
+    "spatial_batchnorm": {3: "bn"}, "spatial_groupnorm": {4: "eps"}, "conv_relu_pool": {3: "conv", 4: "pool"},
+    "conv_bn_relu": {5: "conv", 6: "bn"},
+}
+
+
+def _bad_arrays(a, extended_precision=True):
+    bad = [("list", a.tolist(), TYPE), ("None", None, TYPE), ("complex", a.astype(complex), TYPE),
+           ("object", a.astype(object), TYPE), ("str dtype", a.astype(str), TYPE),
+           ("bytes dtype", a.astype("S4"), TYPE), ("datetime64", np.zeros(a.shape, "datetime64[s]"), TYPE)]
+    if extended_precision and np.dtype(np.longdouble) != np.float64:
+        # Refused for inputs (float_dtype); a longdouble dout is simply cast to the layer dtype.
+        bad.append(("longdouble", a.astype(np.longdouble), TYPE))
+    return bad
+
+
+def _forward_cases():
+    cases = []
+    for name in sorted({**FORWARDS, **LOSSES}):
+        fn, args, key = build(name, np.random.default_rng(0))
+        for i, a in enumerate(args):
+            if isinstance(a, np.ndarray):
+                for label, bad, exc in _bad_arrays(a):
+                    if key == "loss" and i == 1 and label == "datetime64":
+                        continue
+                    cases.append((f"{name}: arg {i} {label}", fn, args, {i: bad}, exc))
+                if i in FIXED_NDIM[key]:
+                    cases.append((f"{name}: arg {i} one axis more", fn, args, {i: a[None]}, VALUE_OR_TYPE))
+                    less = a[0] if a.ndim > 1 else np.float64(a[0])
+                    cases.append((f"{name}: arg {i} one axis less", fn, args, {i: less}, VALUE_OR_TYPE))
+        for i, kind in DICT_KIND.get(key, {}).items():
+            valid = args[i]
+            for label, bad in (("None", None), ("list", list(valid.items())), ("str", "stride=1")):
+                cases.append((f"{name}: dict arg {i} is {label}", fn, args, {i: bad}, TYPE))
+            for k in REQUIRED_KEYS.get(kind, ()):
+                stripped = {kk: v for kk, v in valid.items() if kk != k}
+                cases.append((f"{name}: {kind} param without {k!r}", fn, args, {i: stripped}, VALUE_OR_TYPE))
+            for k, values in BAD_PARAM_VALUES[kind].items():
+                for v in values:
+                    label = v if not isinstance(v, np.ndarray) else f"array{v.shape} {v.dtype}"
+                    cases.append((f"{name}: {kind}[{k!r}] = {label!r}", fn, args, {i: {**valid, k: v}},
+                                  VALUE_OR_TYPE))
+    return cases
+
+
+def _shape_cases():
+    """Mismatched shapes and zero-size dimensions, written out per family."""
+    rng = np.random.default_rng(1)
+    z = np.zeros
+    cases = []
+    conv_like = [n for n in FORWARDS if FORWARDS[n][1] in ("conv", "conv_relu_pool", "conv_bn_relu")]
+    for name in sorted(conv_like):
+        fn, args, _ = build(name, rng)
+        x, w, b = args[:3]
+        cases += [
+            (f"{name}: w has C+1 channels", fn, args, {1: z((4, 4, 3, 2))}, VALUE_OR_TYPE),
+            (f"{name}: b has F+1 entries", fn, args, {2: z(5)}, VALUE_OR_TYPE),
+            (f"{name}: b is 2-D (F, 1)", fn, args, {2: z((4, 1))}, VALUE_OR_TYPE),
+            (f"{name}: filter larger than the padded input", fn, args, {1: z((4, 3, 20, 2))}, VALUE_OR_TYPE),
+        ]
+        for ax in range(4):
+            shape = list(x.shape)
+            shape[ax] = 0
+            cases.append((f"{name}: x axis {ax} empty", fn, args, {0: z(shape)}, VALUE_OR_TYPE))
+            wshape = list(w.shape)
+            wshape[ax] = 0
+            cases.append((f"{name}: w axis {ax} empty", fn, args, {1: z(wshape)}, VALUE_OR_TYPE))
+    for name in sorted(n for n in FORWARDS if FORWARDS[n][1] == "pool"):
+        fn, args, _ = build(name, rng)
+        cases.append((f"{name}: window larger than the input", fn, args, {0: z((2, 3, 1, 6))}, VALUE_OR_TYPE))
+        for ax in range(4):
+            shape = [2, 3, 6, 6]
+            shape[ax] = 0
+            cases.append((f"{name}: x axis {ax} empty", fn, args, {0: z(shape)}, VALUE_OR_TYPE))
+    fn, args, _ = build("affine_forward", rng)
+    for name in ("affine_forward", "affine_relu_forward"):
+        fn = FORWARDS[name][0]
+        cases += [(f"{name}: w has D+1 rows", fn, args, {1: z((9, 5))}, VALUE_OR_TYPE),
+                  (f"{name}: b has M+1 entries", fn, args, {2: z(6)}, VALUE_OR_TYPE),
+                  (f"{name}: x is 1-D", fn, args, {0: z(8)}, VALUE_OR_TYPE)]
+    for name in ("batchnorm_forward", "batchnorm_forward[test]", "layernorm_forward"):
+        fn, args, _ = build(name, rng)
+        D = args[0].shape[1]
+        cases += [(f"{name}: gamma has D+1 entries", fn, args, {1: z(D + 1)}, VALUE_OR_TYPE),
+                  (f"{name}: beta is (D, 1)", fn, args, {2: z((D, 1))}, VALUE_OR_TYPE)]
+    # Train-mode batch statistics of an empty batch are NaN and would be written into bn_param's
+    # running statistics (an empty batch in test mode or an empty layernorm is harmless: empty out).
+    fn, args, _ = build("batchnorm_forward", rng)
+    cases.append(("batchnorm_forward: train mode, x has no rows", fn, args, {0: z((0, 3))}, VALUE_OR_TYPE))
+    fn, args, _ = build("spatial_batchnorm_forward", rng)
+    cases += [("spatial_batchnorm_forward: gamma is (1, C, 1, 1)", fn, args, {1: z((1, 3, 1, 1))}, VALUE_OR_TYPE),
+              ("spatial_batchnorm_forward: train mode, x has H = 0", fn, args, {0: z((2, 3, 0, 5))},
+               VALUE_OR_TYPE),
+              ("spatial_batchnorm_forward: train mode, x has N = 0", fn, args, {0: z((0, 3, 4, 5))},
+               VALUE_OR_TYPE)]
+    fn, args, _ = build("spatial_groupnorm_forward", rng)
+    cases += [("spatial_groupnorm_forward: gamma is (C,)", fn, args, {1: z(4)}, VALUE_OR_TYPE)]
+    for G in (0, -1, 3, 5, 2.0, None, True, "2", NAN, np.float64(2)):
+        cases.append((f"spatial_groupnorm_forward: G = {G!r}", fn, args, {3: G}, VALUE_OR_TYPE))
+    for name in sorted(LOSSES):
+        fn, args, _ = build(name, rng)
+        cases += [(f"{name}: label == C", fn, args, {1: np.array([0, 4, 1, 1, 2])}, VALUE_OR_TYPE),
+                  (f"{name}: negative label", fn, args, {1: np.array([0, -1, 1, 1, 2])}, VALUE_OR_TYPE),
+                  (f"{name}: float labels", fn, args, {1: np.array([0.0, 3, 1, 1, 2])}, VALUE_OR_TYPE),
+                  (f"{name}: N-1 labels", fn, args, {1: np.array([0, 3, 1, 1])}, VALUE_OR_TYPE),
+                  (f"{name}: labels (N, 1)", fn, args, {1: np.zeros((5, 1), int)}, VALUE_OR_TYPE),
+                  (f"{name}: no classes", fn, args, {0: z((5, 0))}, VALUE_OR_TYPE),
+                  (f"{name}: no examples", fn, args, {0: z((0, 4)), 1: z(0, int)}, VALUE_OR_TYPE)]
+    return cases
+
+
+def _forward_and_cache(fname, rng=None):
+    fn, args, _ = build(fname, rng or np.random.default_rng(2))
+    out, cache = fn(*args)
+    return args, out, cache
+
+
+def _backward_cases():
+    cases = []
+    for bname, (bwd, fname) in sorted(BACKWARDS.items()):
+        _, out, cache = _forward_and_cache(fname)
+        dout = np.ones_like(out)
+        for label, bad, exc in _bad_arrays(dout, extended_precision=False):
+            cases.append((f"{bname}: dout {label}", bwd, [dout, cache], {0: bad}, exc))
+        for ax in range(out.ndim):
+            shape = list(out.shape)
+            shape[ax] += 1
+            cases.append((f"{bname}: dout axis {ax} + 1", bwd, [dout, cache], {0: np.ones(shape)}, VALUE_OR_TYPE))
+        cases += [
+            (f"{bname}: dout one axis more", bwd, [dout, cache], {0: dout[None]}, VALUE_OR_TYPE),
+            (f"{bname}: dout transposed", bwd, [dout, cache], {0: np.ones(out.shape[::-1])}, VALUE_OR_TYPE)
+            if out.shape[::-1] != out.shape else None,
+            (f"{bname}: cache None", bwd, [dout, cache], {1: None}, VALUE_OR_TYPE),
+            (f"{bname}: cache as a list", bwd, [dout, cache], {1: list(cache)}, VALUE_OR_TYPE),
+            (f"{bname}: cache truncated", bwd, [dout, cache], {1: cache[:-1]}, VALUE_OR_TYPE),
+            (f"{bname}: cache extended", bwd, [dout, cache], {1: (*cache, None)}, VALUE_OR_TYPE),
+            (f"{bname}: cache is the forward output", bwd, [dout, cache], {1: out}, VALUE_OR_TYPE),
+        ]
+    return [c for c in cases if c is not None]
+
+
+CASES = _forward_cases() + _shape_cases() + _backward_cases()
+
+
+def _call(fn, args, replace):
+    # A fresh copy per case: a call that wrongly succeeds (e.g. batchnorm updating bn_param)
+    # must not leak into the next case.
+    args = copy.deepcopy(list(args))
+    for i, v in replace.items():
+        args[i] = v
+    return fn(*args)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_invalid_input_raises_value_or_type_error_with_a_message(case):
+    label, fn, args, replace, expected = case
+    with np.errstate(all="ignore"), pytest.raises(expected) as info:
+        _call(fn, args, replace)
+    assert str(info.value).strip(), f"{label}: {type(info.value).__name__} with an empty message"
+    count_case("invalid layer cases (raised cleanly)")
+
+
+def test_there_are_enough_invalid_cases():
+    assert len(CASES) >= 200, len(CASES)
+
+
+CROSS = [(b, f) for b in sorted(BACKWARDS) for f in sorted(FORWARDS)
+         if f != BACKWARDS[b][1] and (b, f) not in COMPATIBLE_CACHES]
+
+
+@pytest.mark.parametrize("bname, fname", CROSS, ids=[f"{b}<-{f}" for b, f in CROSS])
+def test_cache_from_another_forward_raises_or_gives_the_right_answer(bname, fname):
+    bwd, producer = BACKWARDS[bname]
+    args, out, foreign = _forward_and_cache(fname)
+    dout = np.random.default_rng(5).standard_normal(np.shape(out))
+    try:
+        with np.errstate(all="ignore"):
+            got = bwd(dout, foreign)
+    except (ValueError, TypeError) as exc:
+        assert str(exc).strip()
+        count_case("invalid layer cases (raised cleanly)")
+        return
+    # It accepted the cache: then it must equal the backward of its own forward on the same inputs.
+    own_fn = FORWARDS[producer][0]
+    try:
+        _, own_cache = own_fn(*args)
+    except (ValueError, TypeError):
+        pytest.fail(f"{bname} accepted the cache of {fname}, whose arguments {producer} rejects")
+    want = bwd(dout, own_cache)
+    got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{bname} silently gave a wrong gradient from the cache of {fname}")
+    count_case("foreign caches accepted with the right answer")
+
+
+# --- random invalid configurations (hypothesis) ------------------------------------------------
+
+CONV_FORWARDS = [n for n in FORWARDS if FORWARDS[n][1] == "conv"]
+POOL_FORWARDS = [n for n in FORWARDS if FORWARDS[n][1] == "pool"]
+BAD_SCALARS = st.sampled_from([0, -1, -7, NAN, INF, -INF, 1.5, "2", None, True, 2**31, 2**64])
+
+
+@st.composite
+def invalid_conv_calls(draw):
+    cfg = draw(conv_configs(max_n=2, max_c=2, max_f=2))
+    x_shape = [cfg["N"], cfg["C"], cfg["H"], cfg["W"]]
+    w_shape = [cfg["F"], cfg["C"], cfg["HH"], cfg["WW"]]
+    b_shape = [cfg["F"]]
+    cp = dict(cfg["conv_param"])
+    faults = draw(st.lists(st.sampled_from(
+        ["stride", "pad", "dilation", "channels", "bias", "x_dim", "w_dim", "x_ndim", "too_big"]),
+        min_size=1, max_size=3, unique=True))
+    for fault in faults:
+        if fault in ("stride", "dilation"):
+            bad = draw(BAD_SCALARS.filter(lambda v: not (isinstance(v, int) and not isinstance(v, bool)
+                                                         and 1 <= v < 2**31)))
+            cp[fault] = draw(st.sampled_from([bad, (1, bad), (bad, 1)]))
+        elif fault == "pad":
+            bad = draw(BAD_SCALARS.filter(lambda v: not (isinstance(v, int) and not isinstance(v, bool)
+                                                         and 0 <= v < 2**31)))
+            cp["pad"] = draw(st.sampled_from([bad, (0, bad), (bad, 0)]))
+        elif fault == "channels":
+            w_shape[1] = cfg["C"] + draw(st.integers(1, 3))
+        elif fault == "bias":
+            b_shape = draw(st.sampled_from([[cfg["F"] + 1], [cfg["F"], 1], [], [0]]))
+        elif fault == "x_dim":
+            x_shape[draw(st.integers(0, 3))] = 0
+        elif fault == "w_dim":
+            w_shape[draw(st.integers(0, 3))] = 0
+        elif fault == "x_ndim":
+            x_shape = draw(st.sampled_from([x_shape[1:], [1, *x_shape], x_shape[:2]]))
+        elif fault == "too_big":
+            # A filter that cannot fit the padded input however the other faults fall.
+            w_shape[2] = cfg["H"] + 2 * max(cp["pad"] if isinstance(cp["pad"], int) else 0, 8) + 40
+    return faults, x_shape, w_shape, b_shape, cp, draw(st.sampled_from(CONV_FORWARDS))
+
+
+@settings(max_examples=max_examples(150))
+@given(call=invalid_conv_calls())
+def test_random_invalid_conv_configurations_raise(call):
+    faults, x_shape, w_shape, b_shape, cp, name = call
+    fn = FORWARDS[name][0]
+    with np.errstate(all="ignore"), pytest.raises(VALUE_OR_TYPE) as info:
+        fn(np.zeros(x_shape), np.zeros(w_shape), np.zeros(b_shape), cp)
+    assert str(info.value).strip()
+    count_case("invalid layer cases (raised cleanly)")
+
+
+@st.composite
+def invalid_pool_calls(draw):
+    cfg = draw(pool_configs())
+    x_shape = [cfg["N"], cfg["C"], cfg["H"], cfg["W"]]
+    pp = dict(cfg["pool_param"])
+    faults = draw(st.lists(st.sampled_from(["pool_height", "pool_width", "stride", "window", "x_dim", "x_ndim"]),
+                           min_size=1, max_size=3, unique=True))
+    for fault in faults:
+        if fault in ("pool_height", "pool_width", "stride"):
+            pp[fault] = draw(BAD_SCALARS.filter(lambda v: not (isinstance(v, int) and not isinstance(v, bool)
+                                                               and 1 <= v < 2**31)))
+        elif fault == "window":
+            pp["pool_height"] = cfg["H"] + draw(st.integers(1, 5))
+        elif fault == "x_dim":
+            x_shape[draw(st.integers(0, 3))] = 0
+        elif fault == "x_ndim":
+            x_shape = draw(st.sampled_from([x_shape[1:], [1, *x_shape]]))
+    return x_shape, pp, draw(st.sampled_from(POOL_FORWARDS))
+
+
+@settings(max_examples=max_examples(100))
+@given(call=invalid_pool_calls())
+def test_random_invalid_pool_configurations_raise(call):
+    x_shape, pp, name = call
+    with np.errstate(all="ignore"), pytest.raises(VALUE_OR_TYPE) as info:
+        FORWARDS[name][0](np.zeros(x_shape), pp)
+    assert str(info.value).strip()
+    count_case("invalid layer cases (raised cleanly)")
+
+
+# --- NaN and inf in the data are not errors ----------------------------------------------------
+
+def _with_nonfinite(a, seed):
+    a = a.copy()
+    flat = a.reshape(-1)
+    idx = np.random.default_rng(seed).permutation(flat.size)
+    flat[idx[0]] = np.nan
+    if flat.size > 1:
+        flat[idx[1]] = np.inf
+    if flat.size > 2:
+        flat[idx[2]] = -np.inf
+    return a
+
+
+@pytest.mark.parametrize("name", sorted({**FORWARDS, **LOSSES}))
+def test_nan_and_inf_data_pass_through_without_an_exception(name):
+    fn, args, key = build(name, np.random.default_rng(4))
+    args = [_with_nonfinite(a, i) if isinstance(a, np.ndarray) and a.dtype.kind == "f" and i == 0 else a
+            for i, a in enumerate(args)]
+    with np.errstate(all="ignore"):
+        first, second = fn(*args)
+        if name in LOSSES:
+            # The loss averages every row, so one NaN score makes it NaN, as np.mean would.
+            assert np.isnan(first)
+            return
+        assert not np.isfinite(first).all(), f"{name}: the NaN/inf in x vanished from the output"
+        for bname, (bwd, producer) in BACKWARDS.items():
+            if producer == name:
+                grads = bwd(np.ones_like(first), second)
+                for g in grads if isinstance(grads, tuple) else (grads,):
+                    assert g.shape  # an array came back; values may be NaN
+
+
+NONFINITE_CASES = [(f"conv_forward_{i}", "conv_forward_naive", f"conv_backward_{i}", "conv_backward_naive", where)
+                   for i in ("im2col", "strides", "fast") for where in ("x", "w")] + [
+    (f"{k}_pool_forward_fast", f"{k}_pool_forward_naive", f"{k}_pool_backward_fast", f"{k}_pool_backward_naive", "x")
+    for k in ("max", "avg")]
+
+
+@pytest.mark.parametrize("fast, naive, fast_b, naive_b, where", NONFINITE_CASES,
+                         ids=[f"{c[0]}-nonfinite-{c[4]}" for c in NONFINITE_CASES])
+def test_nan_and_inf_propagate_exactly_as_in_the_naive_reference(fast, naive, fast_b, naive_b, where):
+    fn, args, key = build(fast, np.random.default_rng(6))
+    i = 0 if where == "x" else 1
+    args[i] = _with_nonfinite(args[i], 11)
+    with np.errstate(all="ignore"):
+        got, cache = fn(*args)
+        want, cache_n = FORWARDS[naive][0](*args)
+        dout = np.random.default_rng(8).standard_normal(got.shape)
+        grads = BACKWARDS[fast_b][0](dout, cache)
+        grads_n = BACKWARDS[naive_b][0](dout, cache_n)
+    pairs = [("out", got, want)] + list(zip(("dx", "dw", "db"), grads if isinstance(grads, tuple) else (grads,),
+                                            grads_n if isinstance(grads_n, tuple) else (grads_n,)))
+    for label, g, n in pairs:
+        for test in (np.isnan, np.isposinf, np.isneginf):
+            np.testing.assert_array_equal(test(g), test(n), err_msg=f"{fast} {label}: {test.__name__} positions")
+        finite = np.isfinite(n)
+        assert_close(g[finite], n[finite], np.float64, scale=50, err_msg=f"{fast} {label} finite part")

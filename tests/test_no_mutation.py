@@ -1,0 +1,137 @@
+"""No public function mutates its arguments, the cache it returns, or hidden state.
+
+For every exported forward (and loss) in ``layers`` and ``fast_layers``, in float32 and float64,
+with C-ordered and negative-stride inputs: the arguments are unchanged after the forward (values,
+shape, strides, dtype, dict keys), except the running statistics batchnorm documents; the
+cache and ``dout`` are unchanged after the backward; a second backward on the same cache gives
+bit-identical gradients; and the global ``np.random`` state is never touched. The public
+kernels are checked the same way. ``tests/_api_registry.py`` holds the builders; the first
+test fails if an exported function has none.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, MAY_UPDATE, build, missing_entries
+from tests._strategies import arrange
+from tests.conftest import assert_unchanged, snapshot
+
+LAYOUTS = ("C", "negative")
+DTYPES = (np.float32, np.float64)
+
+
+def test_every_exported_function_has_a_builder():
+    assert missing_entries() == [], (
+        "exported but not registered in tests/_api_registry.py (add a builder so the hardening "
+        f"tests cover it): {missing_entries()}")
+
+
+def _arranged(args, layout):
+    return [arrange(a, layout, i) if isinstance(a, np.ndarray) else a for i, a in enumerate(args)]
+
+
+def _without_updatable(args, key):
+    """The arguments with the bn_param keys a forward is documented to replace left out."""
+    allowed = MAY_UPDATE.get(key, ())
+    return [{k: v for k, v in a.items() if k not in allowed} if isinstance(a, dict) else a for a in args]
+
+
+def _as_tuple(grads):
+    return grads if isinstance(grads, tuple) else (grads,)
+
+
+def _random_state():
+    return snapshot(list(np.random.get_state()))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(FORWARDS))
+def test_forward_and_backward_mutate_nothing(name, dtype, layout):
+    rng = np.random.default_rng(7)
+    fwd, args, key = build(name, rng, dtype)
+    args = _arranged(args, layout)
+    before = snapshot(args)
+    before_fixed = snapshot(_without_updatable(args, key))
+    # The objects the caller's dicts hold now: even a replaced running statistic must not be written to.
+    held = {i: dict(a) for i, a in enumerate(args) if isinstance(a, dict)}
+    global_rng = _random_state()
+
+    out, cache = fwd(*args)
+
+    assert_unchanged(before_fixed, _without_updatable(args, key), where=f"{name} argument")
+    for i, old in held.items():
+        for k, v in old.items():
+            assert_unchanged(before[1][i][1][k], v, where=f"{name} {k!r} held by the caller")
+    backward = [b for b, (_, producer) in BACKWARDS.items() if producer == name]
+    assert backward, f"no backward registered for {name}"
+    dout = arrange(rng.standard_normal(np.shape(out)).astype(dtype), layout, 99)
+    cache_before, dout_before = snapshot(cache), snapshot(dout)
+    for bname in backward:
+        bwd = BACKWARDS[bname][0]
+        first = bwd(dout, cache)
+        assert_unchanged(cache_before, cache, where=f"{bname} cache")
+        assert_unchanged(dout_before, dout, where=f"{bname} dout")
+        second = bwd(dout, cache)
+        for g1, g2 in zip(_as_tuple(first), _as_tuple(second), strict=True):
+            np.testing.assert_array_equal(g1, g2, err_msg=f"{bname} is not repeatable on one cache")
+    assert_unchanged(global_rng, list(np.random.get_state()), where=f"{name}: np.random global state")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_losses_mutate_nothing(name, dtype, layout):
+    fn, args, _ = build(name, np.random.default_rng(7), dtype)
+    args = _arranged(args, layout)
+    before = snapshot(args)
+    loss, dx = fn(*args)
+    assert_unchanged(before, args, where=f"{name} argument")
+    loss2, dx2 = fn(*args)
+    assert loss == loss2
+    np.testing.assert_array_equal(dx, dx2)
+
+
+def _kernel_calls(module):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 5, 4))
+    cols2 = rng.standard_normal((3 * 3 * 2, 3 * 5 * 2))  # H_out = 3, W_out = 5
+    cols6 = rng.standard_normal((3, 3, 2, 2, 3, 5))
+    calls = {
+        "im2col_cython": (x, 3, 2, 1, (2, 1)),
+        "col2im_cython": (cols2, 2, 3, 5, 4, 3, 2, 1, (2, 1)),
+        "col2im_6d_cython": (cols6, 2, 3, 5, 4, 3, 2, 1, (2, 1)),
+    }
+    if hasattr(module, "im2col_6d_cython"):
+        calls["im2col_6d_cython"] = (x, 3, 2, 1, (2, 1))
+    if hasattr(module, "col2im_6d_add_cython"):
+        # out is the documented output (written in place); only cols must be left alone.
+        calls["col2im_6d_add_cython"] = (cols6, np.zeros((2, 3, 5, 4)), 1, (2, 1))
+    return calls
+
+
+def _kernel_modules():
+    from fast_layers import _kernels_numpy
+
+    mods = [pytest.param(_kernels_numpy, id="numpy")]
+    try:
+        import im2col_cython
+    except ImportError:
+        return mods
+    return mods + [pytest.param(im2col_cython, id="compiled")]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("module", _kernel_modules())
+def test_kernels_mutate_nothing_but_their_documented_output(module, layout):
+    public = sorted(n for n in dir(module) if n.endswith("_cython") and callable(getattr(module, n)))
+    calls = _kernel_calls(module)
+    assert sorted(calls) == public, f"kernels without a no-mutation case: {set(public) - set(calls)}"
+    for kname, args in calls.items():
+        args = [arrange(args[0], layout), *args[1:]]
+        inputs = args[:1]
+        before = snapshot(inputs)
+        getattr(module, kname)(*args)
+        assert_unchanged(before, inputs, where=f"{module.__name__}.{kname} input")
