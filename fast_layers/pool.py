@@ -18,8 +18,8 @@ a short axis (slow in numpy), both passes loop over the K offsets with whole-arr
 The offset views come from one of two window views, chosen by ``PoolGeometry.tiles``:
 
 * reshape path, when the windows tile x exactly (stride == window, nothing left over):
-  ``x.reshape(N, C, H_out, HH, W_out, WW)``; the gradient of each offset is written straight
-  into the matching view of dx (windows are disjoint, nothing to add up);
+  ``x.reshape(N, C, H_out, HH, W_out, WW)``, and the same reshape of dx receives the gradient
+  of each offset (windows are disjoint: every pixel receives exactly one value);
 * as_strided path otherwise (overlaps, gaps, leftover rows/columns): a read-only
   ``as_strided`` view of shape (N, C, H_out, W_out, HH, WW); the gradient of offset (a, b) is
   added into the strided slice ``dx[:, :, a::stride_h, b::stride_w]`` (cut to H_out x W_out), so
@@ -75,22 +75,19 @@ class _Windows:
             return self._view[:, :, :, a, :, b]
         return self._view[:, :, :, :, a, b]
 
-    def new_dx(self, dtype):
-        """An array for dx: uninitialized when every element is written once (tiling), else zeros."""
-        g = self.geom
-        shape = (g.N, g.C, g.H, g.W)
-        return np.empty(shape, dtype=dtype) if g.tiles else np.zeros(shape, dtype=dtype)
+    def add(self, dx, a, b, values):
+        """Add ``values`` (N, C, H_out, W_out) to the pixels of dx at offset (a, b) of every window.
 
-    def put(self, dx, a, b, values):
-        """Deliver ``values`` (N, C, H_out, W_out) to the pixels at offset (a, b) of every window."""
+        ``dx`` starts as zeros; adding (rather than assigning, even where windows are disjoint)
+        also turns the -0.0 of ``negative * False`` into +0.0.
+        """
         g = self.geom
         if g.tiles:
-            dx.reshape(g.N, g.C, g.H_out, g.HH, g.W_out, g.WW)[:, :, :, a, :, b] = values
+            target = dx.reshape(g.N, g.C, g.H_out, g.HH, g.W_out, g.WW)[:, :, :, a, :, b]
         else:
             sh, sw = g.stride
-            rows = slice(a, a + sh * (g.H_out - 1) + 1, sh)
-            cols = slice(b, b + sw * (g.W_out - 1) + 1, sw)
-            dx[:, :, rows, cols] += values
+            target = dx[:, :, a:a + sh * (g.H_out - 1) + 1:sh, b:b + sw * (g.W_out - 1) + 1:sw]
+        np.add(target, values, out=target)
 
 
 def _forward_windows(x, pool_param):
@@ -158,18 +155,27 @@ def max_pool_backward_fast(dout, cache):
     out = _window_max(win)
     nan_out = np.isnan(out)
     has_nan = bool(nan_out.any())
-    free = np.ones(out.shape, dtype=bool)  # windows whose maximum has not been claimed yet
-    dx = win.new_dx(dtype)
-    zero = dtype.type(0)
+    # g * hit is exact for finite g; inf * False would be NaN, so non-finite dout takes copyto.
+    finite_g = bool(np.isfinite(g).all())
+    # Buffers reused for every offset: fresh allocations per offset cost more than the arithmetic.
+    free = np.ones(out.shape, dtype=bool)  # windows whose gradient has not been routed yet
+    hit = np.empty(out.shape, dtype=bool)
+    routed = np.empty(out.shape, dtype=dtype)
+    dx = np.zeros((win.geom.N, win.geom.C, win.geom.H, win.geom.W), dtype=dtype)
     for a, b in win.offsets:
         v = win.at(a, b)
-        hit = v == out
+        np.equal(v, out, out=hit)
         if has_nan:
             # NaN != NaN: in a window whose maximum is NaN, the first NaN is the maximum.
             hit |= np.isnan(v) & nan_out
         hit &= free
         free ^= hit
-        win.put(dx, a, b, np.where(hit, g, zero))
+        if finite_g:
+            np.multiply(g, hit, out=routed)
+        else:
+            routed.fill(0)
+            np.copyto(routed, g, where=hit)
+        win.add(dx, a, b, routed)
     return dx
 
 
@@ -212,7 +218,7 @@ def avg_pool_backward_fast(dout, cache):
     """
     win, dtype, g = _backward_windows(dout, cache, "avg_pool_forward_fast")
     share = g / dtype.type(len(win.offsets))
-    dx = win.new_dx(dtype)
+    dx = np.zeros((win.geom.N, win.geom.C, win.geom.H, win.geom.W), dtype=dtype)
     for a, b in win.offsets:
-        win.put(dx, a, b, share)
+        win.add(dx, a, b, share)
     return dx

@@ -190,3 +190,18 @@ def test_pool_fast_backward_rejects_bad_dout_and_cache(forward, backward):
         backward(np.zeros((1, 2, 3, 3)), cache)
     with pytest.raises(TypeError, match=r"2-tuple \(x, pool_param\).*got ndarray"):
         backward(np.zeros((1, 2, 2, 2)), np.zeros(3))
+
+
+@pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
+                                {"pool_height": 3, "pool_width": 3, "stride": 2}])
+def test_max_pool_fast_non_finite_dout_and_no_negative_zero(rng, pp):
+    x = _int_valued(rng, (2, 2, 6, 8), np.float64)  # 2x2/2 tiles this shape, 3x3/2 does not
+    out_n, cache_n = max_pool_forward_naive(x, pp)
+    _, cache_f = max_pool_forward_fast(x, pp)
+    dout = -_int_valued(rng, out_n.shape, np.float64, 10) - 1  # all negative
+    dx = max_pool_backward_fast(dout, cache_f)
+    np.testing.assert_array_equal(dx, max_pool_backward_naive(dout, cache_n))
+    # Pixels that receive nothing hold +0.0, as in the naive version (not -0.0 from -g * False).
+    assert not np.signbit(dx[dx == 0]).any()
+    dout[0, 0, 0, 0], dout[1, 1, 0, 1] = np.inf, -np.inf
+    np.testing.assert_array_equal(max_pool_backward_fast(dout, cache_f), max_pool_backward_naive(dout, cache_n))
