@@ -1,0 +1,152 @@
+"""Explain a failing gradient in one line, from the analytic/numeric pair.
+
+Each rule looks for one classic mistake; the first that fits wins. The rules only read the two
+gradients (and, for some, the input and the probe's per-output contributions), so they apply to
+any layer, not just the ones the toolkit ships.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["diagnose", "ratio_phrase"]
+
+
+def _close(a, b, rel=1e-3) -> bool:
+    """True when ``a`` and ``b`` agree to ``rel`` of their norm (arrays of one shape)."""
+    scale = max(np.linalg.norm(a), np.linalg.norm(b))
+    return scale > 0 and np.linalg.norm(a - b) <= rel * scale
+
+
+def ratio_phrase(r: float, N: int | None) -> str:
+    """Name a constant factor ``analytic = numeric x r``."""
+    def near(target):
+        return abs(r - target) <= 1e-3 * abs(target)
+
+    if N and N > 2 and near(1.0 / N):
+        return (f"analytic = numeric x 1/{N} (1/N, N = batch size {N}): an extra division by the batch "
+                f"size in backward (or one missing in forward)")
+    if N and N > 2 and near(float(N)):
+        return (f"analytic = numeric x {N} (N = batch size): a missing division by the batch size in "
+                f"backward (or an extra one in forward)")
+    if near(-1.0):
+        return "sign error: analytic = -numeric (a minus sign dropped or added in backward)"
+    if near(2.0):
+        return "analytic = numeric x 2: a factor 2 too many (a term counted twice, or d(x^2) taken as 4x)"
+    if near(0.5):
+        return "analytic = numeric x 1/2: a factor 2 missing (e.g. the 2 in d(x^2) = 2x)"
+    if N and N == 2 and near(0.5):
+        return "analytic = numeric x 1/2 (= 1/N, N = 2): a factor 2 or the batch size"
+    if near(-0.5) or near(-2.0) or (N and (near(-1.0 / N) or near(-float(N)))):
+        return f"analytic = numeric x {r:.6g}: a sign error combined with a wrong constant factor"
+    return f"analytic = numeric x {r:.6g}: a constant factor wrong everywhere (a scale or hyper-parameter misapplied)"
+
+
+def _border_width(bad: np.ndarray):
+    """Smallest b such that every bad element lies within b of the edge of the last two axes."""
+    H, W = bad.shape[-2:]
+    if H < 3 or W < 3 or not bad.any():
+        return None
+    for b in range(1, (min(H, W) + 1) // 2):
+        interior = np.zeros((H, W), dtype=bool)
+        interior[b:H - b, b:W - b] = True
+        if interior.any() and not (bad & interior).any():
+            return b
+    return None
+
+
+def _normalized(x, axes):
+    xc = x - x.mean(axis=axes, keepdims=True)
+    sd = np.sqrt((xc ** 2).mean(axis=axes, keepdims=True))
+    return xc / np.where(sd > 0, sd, 1.0)
+
+
+def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, floor=None) -> str:
+    """Return a one-line explanation of why ``a`` (analytic) differs from ``n`` (numeric).
+
+    Parameters
+    ----------
+    a, n : ndarray of float64, one shape
+        Analytic and numeric gradients (kink-excluded elements already set equal in both).
+    bad : ndarray of bool, shape of a
+        Elements that fail the tolerance.
+    name : str
+        The input's name, used in the text.
+    x : ndarray or None
+        The input itself (for the batch-statistics rules).
+    batch : int or None
+        Batch size N (first axis of the first input).
+    probe : FullProbe or None
+        Per-output contributions, for the overwritten-accumulation rule.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    nn = np.linalg.norm(n)
+    na = np.linalg.norm(a)
+    if nn == 0 and na == 0:
+        return "both gradients are zero"
+    if na == 0 or np.max(np.abs(a)) <= 1e-12 * np.max(np.abs(n)):
+        return f"analytic d{name} is all zeros but the numeric one is not: backward never writes it (or returns a fresh zeros array)"
+    if nn == 0:
+        return f"numeric d{name} is zero ({name} does not affect the output) but backward returns non-zero values"
+    # A constant factor: least-squares ratio, accepted only if it explains the whole array.
+    r = float(np.dot(a.ravel(), n.ravel()) / nn ** 2)
+    if abs(r - 1) > 1e-3 and _close(a, r * n):
+        return ratio_phrase(r, batch)
+    if a.ndim >= 2 and a.shape[-1] * a.shape[-2] > 1:
+        flipped = n[..., ::-1, ::-1]
+        if not _close(n, flipped) and _close(a, flipped):
+            return (f"d{name} is the numeric gradient rotated 180 degrees in its last two axes: a kernel "
+                    f"flipped (convolution where the forward is a cross-correlation, or the reverse)")
+        if a.shape[-1] == a.shape[-2] and not _close(n, np.swapaxes(n, -1, -2)) and _close(a, np.swapaxes(n, -1, -2)):
+            return f"d{name} is the numeric gradient transposed (last two axes swapped): a .T or axis order mixed up"
+    if a.ndim >= 3:
+        b = _border_width(bad.reshape((-1,) + bad.shape[-2:]).any(axis=0))
+        if b is not None:
+            return (f"errors only on the border (within {b} of the edge of the last two axes): padding "
+                    f"handling, e.g. windows that touch the padding skipped or the padded gradient cropped wrong")
+    if probe is not None:
+        msg = _overwritten(a, bad, probe, name, rtol, floor)
+        if msg:
+            return msg
+    d = a - n
+    if x is not None and d.ndim >= 2 and np.linalg.norm(d) > 0:
+        axes = (0,) if d.ndim == 2 else (0,) + tuple(range(2, d.ndim))
+        if _close(d, np.broadcast_to(d.mean(axis=axes, keepdims=True), d.shape), 1e-2):
+            return (f"analytic - numeric is the same for every sample (constant over the batch axes): a "
+                    f"missing or extra batch-mean term, e.g. batchnorm's -mean(dxhat) term")
+        xhat = _normalized(np.asarray(x, dtype=np.float64), axes)
+        c = (d * xhat).sum(axis=axes, keepdims=True) / np.maximum((xhat * xhat).sum(axis=axes, keepdims=True), 1e-300)
+        if _close(d, c * xhat, 1e-2):
+            return (f"analytic - numeric is, per feature, proportional to the normalized input xhat: the "
+                    f"variance path is missing or wrong, e.g. batchnorm's -xhat * mean(dxhat * xhat) term")
+        if _close(d, np.broadcast_to(d.mean(axis=tuple(range(1, d.ndim)), keepdims=True), d.shape), 1e-2):
+            return (f"analytic - numeric is the same for every feature of a sample: a missing or extra "
+                    f"per-sample mean term, e.g. layer norm's -mean(dxhat) term")
+    frac = int(bad.sum())
+    return f"no simple pattern: {frac} of {bad.size} elements of d{name} are wrong"
+
+
+def _overwritten(a, bad, probe, name, rtol, floor):
+    """Errors where an element feeds several outputs and the analytic keeps only one contribution."""
+    flat_bad = np.flatnonzero(bad.ravel())
+    fan = probe.fanout.ravel()
+    if flat_bad.size == 0 or np.any(fan[flat_bad] < 2):
+        return None
+    single_ok = np.flatnonzero((fan == 1) & ~bad.ravel())
+    av = a.ravel()
+    matched = 0
+    known = 0
+    for i in flat_bad:
+        terms = probe.terms.get(int(i))
+        if terms is None:
+            continue
+        known += 1
+        tol = 1e-6 * (np.max(np.abs(terms)) + abs(av[i])) + (rtol * floor if floor is not None else 0.0)
+        if np.any(np.abs(terms - av[i]) <= tol):
+            matched += 1
+    if known and matched >= 0.8 * known:
+        extra = f"; the {single_ok.size} elements feeding a single output are right" if single_ok.size else ""
+        return (f"d{name} keeps only one of the contributions an element receives (it feeds up to "
+                f"{int(fan.max())} outputs){extra}: contributions overwritten with '=' where '+=' is needed")
+    return None
