@@ -123,6 +123,9 @@ def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, 
         if _close(d, np.broadcast_to(d.mean(axis=tuple(range(1, d.ndim)), keepdims=True), d.shape), 1e-2):
             return (f"analytic - numeric is the same for every feature of a sample: a missing or extra "
                     f"per-sample mean term, e.g. layer norm's -mean(dxhat) term")
+    msg = _misrouted(a, n)
+    if msg:
+        return msg.replace("GRAD", f"d{name}")
     frac = int(bad.sum())
     return f"no simple pattern: {frac} of {bad.size} elements of d{name} are wrong"
 
@@ -150,3 +153,21 @@ def _overwritten(a, bad, probe, name, rtol, floor):
         return (f"d{name} keeps only one of the contributions an element receives (it feeds up to "
                 f"{int(fan.max())} outputs){extra}: contributions overwritten with '=' where '+=' is needed")
     return None
+
+
+def _misrouted(a, n):
+    """The gradient lands on elements the output does not depend on (a wrong mask or argmax)."""
+    tiny_n = 1e-9 * np.max(np.abs(n))
+    tiny_a = 1e-9 * np.max(np.abs(a))
+    zero_n, zero_a = np.abs(n) <= tiny_n, np.abs(a) <= tiny_a
+    stray = int(np.sum(zero_n & ~zero_a))
+    missed = int(np.sum(~zero_n & zero_a))
+    if stray == 0:
+        return None
+    same_values = stray == missed and np.allclose(np.sort(a[~zero_a]), np.sort(n[~zero_n]), rtol=1e-6, atol=tiny_n)
+    if same_values:
+        return (f"the right values at the wrong elements: GRAD is non-zero at {stray} element(s) that do not "
+                f"affect the output and zero at {missed} that do (wrong routing, e.g. a pooling gradient sent to "
+                f"another element of the window than its maximum)")
+    return (f"GRAD is non-zero at {stray} element(s) that do not affect the output (and zero at {missed} that "
+            f"do): a wrong mask or routing (e.g. ReLU mask from the wrong array, pooling argmax wrong)")

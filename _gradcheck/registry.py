@@ -38,6 +38,9 @@ class Entry:
     compare_forward : bool
         Whether a student's forward output can be compared with the toolkit's (False for
         random layers, whose masks depend on how the generator is used).
+    classic : bool
+        The configuration is one a CS231n-style implementation supports (int stride and pad,
+        no dilation); only these are run against a student's module.
     """
 
     label: str
@@ -47,6 +50,7 @@ class Entry:
     names: tuple
     make: Callable = field(repr=False)
     compare_forward: bool = True
+    classic: bool = True
 
 
 def _f(rng, shape, dtype, scale=1.0):
@@ -140,11 +144,11 @@ _OVERLAP_NOTE = " (3x2 window, stride (1,2))"
 
 ENTRIES: tuple[Entry, ...] = (
     Entry("conv_forward_naive", "conv_forward_naive", "conv_backward_naive", "layers", _XWB, _NORMAL_CONV),
-    Entry("conv_forward_naive" + _ODD_NOTE, "conv_forward_naive", "conv_backward_naive", "layers", _XWB, _ODD_CONV),
+    Entry("conv_forward_naive" + _ODD_NOTE, "conv_forward_naive", "conv_backward_naive", "layers", _XWB, _ODD_CONV, classic=False),
     Entry("conv_forward_im2col", "conv_forward_im2col", "conv_backward_im2col", "fast_layers", _XWB, _NORMAL_CONV),
-    Entry("conv_forward_im2col" + _ODD_NOTE, "conv_forward_im2col", "conv_backward_im2col", "fast_layers", _XWB, _ODD_CONV),
+    Entry("conv_forward_im2col" + _ODD_NOTE, "conv_forward_im2col", "conv_backward_im2col", "fast_layers", _XWB, _ODD_CONV, classic=False),
     Entry("conv_forward_strides", "conv_forward_strides", "conv_backward_strides", "fast_layers", _XWB, _NORMAL_CONV),
-    Entry("conv_forward_strides" + _ODD_NOTE, "conv_forward_strides", "conv_backward_strides", "fast_layers", _XWB, _ODD_CONV),
+    Entry("conv_forward_strides" + _ODD_NOTE, "conv_forward_strides", "conv_backward_strides", "fast_layers", _XWB, _ODD_CONV, classic=False),
     Entry("conv_forward_fast", "conv_forward_fast", "conv_backward_fast", "fast_layers", _XWB, _NORMAL_CONV),
     Entry("affine_forward", "affine_forward", "affine_backward", "layers", _XWB, _affine),
     Entry("relu_forward", "relu_forward", "relu_backward", "layers", ("x",), _relu),
@@ -159,17 +163,17 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("max_pool_forward_naive", "max_pool_forward_naive", "max_pool_backward_naive", "layers", ("x",),
           _pool((N, 2, 4, 4), _POOL)),
     Entry("max_pool_forward_naive" + _OVERLAP_NOTE, "max_pool_forward_naive", "max_pool_backward_naive", "layers",
-          ("x",), _pool((N, 2, 5, 4), _POOL_OVERLAP)),
+          ("x",), _pool((N, 2, 5, 4), _POOL_OVERLAP), classic=False),
     Entry("avg_pool_forward_naive", "avg_pool_forward_naive", "avg_pool_backward_naive", "layers", ("x",),
           _pool((N, 2, 4, 4), _POOL)),
     Entry("max_pool_forward_fast", "max_pool_forward_fast", "max_pool_backward_fast", "fast_layers", ("x",),
           _pool((N, 2, 4, 4), _POOL)),
     Entry("max_pool_forward_fast" + _OVERLAP_NOTE, "max_pool_forward_fast", "max_pool_backward_fast", "fast_layers",
-          ("x",), _pool((N, 2, 5, 4), _POOL_OVERLAP)),
+          ("x",), _pool((N, 2, 5, 4), _POOL_OVERLAP), classic=False),
     Entry("avg_pool_forward_fast", "avg_pool_forward_fast", "avg_pool_backward_fast", "fast_layers", ("x",),
           _pool((N, 2, 4, 4), _POOL)),
     Entry("avg_pool_forward_fast" + _OVERLAP_NOTE, "avg_pool_forward_fast", "avg_pool_backward_fast", "fast_layers",
-          ("x",), _pool((N, 2, 5, 4), _POOL_OVERLAP)),
+          ("x",), _pool((N, 2, 5, 4), _POOL_OVERLAP), classic=False),
     Entry("affine_relu_forward", "affine_relu_forward", "affine_relu_backward", "layers", _XWB, _affine_relu),
     Entry("conv_relu_forward", "conv_relu_forward", "conv_relu_backward", "layers", _XWB, _conv_relu),
     Entry("conv_relu_pool_forward", "conv_relu_pool_forward", "conv_relu_pool_backward", "layers", _XWB,
