@@ -1,9 +1,18 @@
-"""Numeric gradients and gradient checking.
+"""Numeric gradients, the layer checker, and its command line.
 
 The classic functions keep the CS231n names and signatures so coursework code runs unchanged:
 ``rel_error``, ``eval_numerical_gradient``, ``eval_numerical_gradient_array``,
 ``eval_numerical_gradient_blobs`` and ``grad_check_sparse``. All use central differences,
 ``(f(x + h) - f(x - h)) / (2h)``, and put every probed element back exactly as it was.
+
+``check_layer(forward, backward, inputs, params)`` checks a whole forward/backward pair: every
+input, in float64 whatever the layer dtype, with a stated pass rule per dtype, the index and values
+of the worst element, kinks excluded, mutation and non-determinism detected, and a one-line
+diagnosis of a wrong gradient. It returns a ``LayerCheck`` (``report()``, ``plot()``). Its
+implementation lives in the private package ``_gradcheck``.
+
+``python -m gradient_check`` checks every layer the toolkit ships (``--help`` for the options,
+``--module`` for a student's file).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ found, no toolkit-named function in the module).
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import importlib.util
 import json
@@ -117,7 +118,6 @@ def _forward_vs_reference(entry, student_fwd, ref_fwd, dtype, seed):
     inputs, params = entry.make(rng, np.dtype(dtype))
     row = {"layer": entry.label, "input": "(forward)", "kind": "forward", "worst_index": None,
            "analytic": None, "numeric": None, "kinks_excluded": 0, "warnings": [], "diagnosis": ""}
-    import copy
     try:
         ref = np.asarray(ref_fwd(*[a.copy() for a in inputs], *copy.deepcopy(params))[0], dtype=np.float64)
     except Exception as exc:  # the toolkit's reference should never fail on its own inputs

@@ -87,15 +87,3 @@ def changes(before, obj, where: str, allow=()) -> list[str]:
     walk(before, obj, where)
     return out
 
-
-def array_ids(obj, path: str, table: dict) -> dict:
-    """Map ``id(array) -> path`` for every array reachable in ``obj`` (first path wins)."""
-    if isinstance(obj, np.ndarray):
-        table.setdefault(id(obj), path)
-    elif isinstance(obj, (tuple, list)):
-        for i, o in enumerate(obj):
-            array_ids(o, f"{path}[{i}]", table)
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            array_ids(v, f"{path}[{k!r}]", table)
-    return table

@@ -12,7 +12,6 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 
 __all__ = ["Entry", "ENTRIES", "entries", "resolve"]
 
