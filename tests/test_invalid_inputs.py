@@ -290,7 +290,7 @@ def invalid_conv_calls(draw):
         elif fault == "bias":
             b_shape = draw(st.sampled_from([[cfg["F"] + 1], [cfg["F"], 1], [], [0]]))
         elif fault == "x_dim":
-            x_shape[draw(st.integers(0, 3))] = 0
+            x_shape[draw(st.integers(0, len(x_shape) - 1))] = 0
         elif fault == "w_dim":
             w_shape[draw(st.integers(0, 3))] = 0
         elif fault == "x_ndim":
@@ -326,7 +326,7 @@ def invalid_pool_calls(draw):
         elif fault == "window":
             pp["pool_height"] = cfg["H"] + draw(st.integers(1, 5))
         elif fault == "x_dim":
-            x_shape[draw(st.integers(0, 3))] = 0
+            x_shape[draw(st.integers(0, len(x_shape) - 1))] = 0
         elif fault == "x_ndim":
             x_shape = draw(st.sampled_from([x_shape[1:], [1, *x_shape]]))
     return x_shape, pp, draw(st.sampled_from(POOL_FORWARDS))

@@ -171,3 +171,48 @@ def test_fast_pool_backward_equals_numeric_gradient(name, cfg, seed):
     num = eval_numerical_gradient_array(lambda v: fwd(v, cfg["pool_param"])[0], x, dout)
     np.testing.assert_allclose(dx, num, rtol=1e-6, atol=1e-7, err_msg=f"{name} vs numeric gradient, cfg {cfg}")
     count_case("valid hypothesis examples")
+
+
+# --- dtype promotion across every registered layer -------------------------------------------
+
+from tests._api_registry import BACKWARDS, FORWARDS, build  # noqa: E402
+
+DTYPE_POOL = [np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int8, np.uint8, np.int16,
+                                    np.int32, np.int64, np.bool_)]
+
+
+def _expected_dtype(dtypes):
+    # The documented rule (STYLE/brief): floating promotion of the inputs; ints and bools promote
+    # like numpy promotes them with the narrowest float, float16 computes in float32.
+    out = np.result_type(*dtypes, np.float16)
+    return np.dtype(np.float32) if out == np.float16 else out
+
+
+@settings(max_examples=max_examples(120))
+@given(name=st.sampled_from(sorted(FORWARDS)), data=st.data())
+def test_every_layer_returns_the_promoted_dtype_and_grads_in_it(name, data):
+    fn, args, _ = build(name, np.random.default_rng(0))
+    rng = np.random.default_rng(data.draw(seeds, label="seed"))
+    used = []
+    for i, a in enumerate(args):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            dt = data.draw(st.sampled_from(DTYPE_POOL), label=f"dtype of arg {i}")
+            if dt.kind == "b":
+                args[i] = rng.random(a.shape) < 0.5
+            elif dt.kind in "iu":
+                args[i] = rng.integers(0 if dt.kind == "u" else -3, 4, size=a.shape).astype(dt)
+            else:
+                args[i] = (a + rng.random(a.shape)).astype(dt)
+            used.append(dt)
+    want = _expected_dtype(used)
+    with np.errstate(all="ignore"):
+        out, cache = fn(*args)
+        assert out.dtype == want, f"{name}: output {out.dtype} for inputs {used}, expected {want}"
+        dout_dt = data.draw(st.sampled_from(DTYPE_POOL), label="dout dtype")
+        dout = np.ones(out.shape, dtype=dout_dt)
+        for bname, (bwd, producer) in BACKWARDS.items():
+            if producer == name:
+                grads = bwd(dout, cache)
+                for k, g in enumerate(grads if isinstance(grads, tuple) else (grads,)):
+                    assert g.dtype == want, f"{bname} grad {k}: {g.dtype} for inputs {used}, dout {dout_dt}"
+    count_case("valid hypothesis examples")
