@@ -115,10 +115,13 @@ def conv_backward_im2col(dout, cache):
     return dx, dw, db
 
 
-# Working-set size for the per-block buffers below. A block of images is processed while its
-# buffers sit in the (shared 32 MiB) L3 cache; the buffers are allocated once per call and reused
-# for every block, so a large batch costs a few page faults instead of a fresh full-size array.
-_BLOCK_BYTES = 4 << 20
+# Budget for the per-block buffers of the strides layer. A block of images is multiplied into a
+# buffer of at most this size, which is reused for every block of the call, so the extra memory
+# stays bounded (instead of another array as large as the output or as x_cols) while each GEMM
+# stays large. Large blocks matter on a busy machine: every GEMM call and every parallel kernel
+# ends in a barrier of the BLAS / OpenMP threads, and each barrier costs a scheduler time slice
+# when another process holds a core. 16 MiB measured best among 1, 4 and 16 MiB on cases A and B.
+_BLOCK_BYTES = 16 << 20
 
 
 def _images_per_block(bytes_per_image, N):
@@ -194,35 +197,30 @@ def conv_backward_strides(dout, cache):
 
     Notes
     -----
-    Works a block of images at a time: the block of ``dout`` is laid out as an (F, k*P) matrix in a
-    reused buffer, contributes ``dout_blk @ x_cols_blk.T`` to dw, and its column gradient
-    ``w.T @ dout_blk`` (a reused (K, k*P) buffer) is folded straight into its own slice of dx by the
-    ``col2im_6d_add`` kernel. The full (K, N*P) column gradient is never allocated.
+    ``dout`` is laid out once as an (F, N*P) matrix ``g2`` whose columns match those of ``x_cols``,
+    so dw is a single GEMM ``g2 @ x_cols.T`` (no transposed copy of x_cols). The column gradient
+    ``w.T @ g2`` is then formed a block of images at a time in a reused buffer and folded straight
+    into that block's slice of dx by the ``col2im_6d_add`` kernel: the full (K, N*P) column
+    gradient, as large as x_cols, is never allocated.
     """
     geom, dtype, x, w, x_cols, g = _backward_inputs(dout, cache, "strides")
     N, F, P = geom.N, geom.F, geom.H_out * geom.W_out
     K = geom.C * geom.HH * geom.WW
+    g2 = np.empty((F, N * P), dtype=dtype)
+    np.copyto(g2.reshape(F, N, P), g.reshape(N, F, P).transpose(1, 0, 2))
+    db = g2.sum(axis=1)
+    dw = (g2 @ x_cols.T).reshape(w.shape)
     w2t = w.astype(dtype, copy=False).reshape(F, K).T
-    g3 = g.reshape(N, F, P)
     nb = _images_per_block(K * P * dtype.itemsize, N)
-    g_buf = np.empty(F * nb * P, dtype=dtype)
     cols_buf = np.empty(K * nb * P, dtype=dtype)
-    dw2 = np.zeros((F, K), dtype=dtype)
-    dw_part = np.empty((F, K), dtype=dtype)
-    db = np.zeros(F, dtype=dtype)
     dx = np.zeros((N, geom.C, geom.H, geom.W), dtype=dtype)
     for n0 in range(0, N, nb):
         k = min(nb, N - n0)
-        gb = g_buf[: F * k * P].reshape(F, k * P)
-        np.copyto(gb.reshape(F, k, P), g3[n0:n0 + k].transpose(1, 0, 2))
-        db += gb.sum(axis=1)
-        np.matmul(gb, x_cols[:, n0 * P:(n0 + k) * P].T, out=dw_part)
-        dw2 += dw_part
         dcols = cols_buf[: K * k * P].reshape(K, k * P)
-        np.matmul(w2t, gb, out=dcols)
+        np.matmul(w2t, g2[:, n0 * P:(n0 + k) * P], out=dcols)
         col2im_6d_add(dcols.reshape(geom.C, geom.HH, geom.WW, k, geom.H_out, geom.W_out),
                       dx[n0:n0 + k], geom.pad, geom.stride, geom.dilation)
-    return dx, dw2.reshape(w.shape), db
+    return dx, dw, db
 
 
 # The recommended entry points: the strides path is the faster of the two on every shape measured.

@@ -1,0 +1,436 @@
+"""Side-by-side speed and memory ratios of cnnkit's convolution and pooling layers.
+
+Every number that is compared is measured in the same run, interleaved round-robin (each round
+calls every implementation once, in a rotated order) so that noise from other processes on the
+machine lands on all of them alike; each entry is the median of its rounds after one warm-up call.
+
+Run from the repository root::
+
+    python benchmarks/bench.py                 # full run (a few minutes)
+    python benchmarks/bench.py --quick         # cases A and C only, fewer rounds (< 1 minute)
+    python benchmarks/bench.py --json out.json --baseline HEAD~3
+
+Columns: ``fwd``, ``bwd`` and ``total`` are median milliseconds; ``/gemm`` divides a total by the
+bare numpy matrix products of the same shapes (forward ``(F, K) @ (K, M)``, backward
+``(F, M) @ (M, K)`` for dw and ``(K, F) @ (F, M)`` for the column gradient, K = C*HH*WW,
+M = N*H_out*W_out), the work no im2col-style convolution can avoid; ``/torch`` divides by PyTorch's
+CPU ``conv2d`` forward+backward (only when torch is importable; it is never a dependency); ``/v0``
+by the first strides implementation (``benchmarks/_v0_conv.py``). ``--baseline REF`` adds the
+``fast_layers/conv.py`` of git revision REF, run against the current kernels.
+
+Notation
+--------
+N : batch size; C : input channels; H, W : input size; F : filters; HH, WW : filter size
+K : C*HH*WW, the rows of x_cols; M : N*H_out*W_out, its columns
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime
+import glob
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fast_layers  # noqa: E402
+from _v0_conv import conv_backward_v0, conv_forward_v0  # noqa: E402
+from layers import conv_backward_naive, conv_forward_naive  # noqa: E402
+
+# name: (x shape, w shape, stride, pad)
+CASES = {
+    "A": ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1),  # the classic notebook case
+    "B": ((64, 64, 32, 32), (64, 64, 3, 3), 1, 1),
+    "C": ((32, 3, 32, 32), (32, 3, 5, 5), 1, 2),
+    "D": ((16, 128, 16, 16), (256, 128, 3, 3), 2, 1),
+}
+POOL_CASES = {
+    "2x2 s2": {"pool_height": 2, "pool_width": 2, "stride": 2},
+    "3x3 s2": {"pool_height": 3, "pool_width": 3, "stride": 2},
+}
+POOL_X = (100, 3, 32, 32)
+DTYPES = (np.float64, np.float32)
+
+TARGETS_DOC = [
+    ("B float64 strides fwd+bwd <= 1.15x bare GEMMs", "B_f64_gemm"),
+    ("B float32 strides fwd+bwd <= PyTorch CPU float32", "B_f32_torch"),
+    ("A float64 strides fwd+bwd <= 2x bare GEMMs", "A_f64_gemm"),
+    ("A naive/fast >= 1000x, forward and backward (float64)", "A_naive"),
+    ("B float64 strides forward peak extra memory <= 1.05x x_cols", "B_f64_mem"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# timing
+
+def interleaved(fns, rounds, warmup=1):
+    """Median seconds of each callable, calling them round-robin in a rotated order each round."""
+    labels = list(fns)
+    for label in labels:
+        for _ in range(warmup):
+            fns[label]()
+    times = {label: [] for label in labels}
+    for r in range(rounds):
+        k = r % len(labels)
+        for label in labels[k:] + labels[:k]:
+            t0 = time.perf_counter()
+            fns[label]()
+            times[label].append(time.perf_counter() - t0)
+    return {label: statistics.median(ts) for label, ts in times.items()}
+
+
+def once(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------------------------
+# implementations under test
+
+def load_baseline(ref):
+    """Import git revision ``ref``'s fast_layers/conv.py as a module beside the current one."""
+    try:
+        src = subprocess.run(["git", "show", f"{ref}:fast_layers/conv.py"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"note: --baseline {ref}: cannot read fast_layers/conv.py from git ({exc}); skipped")
+        return None
+    path = Path(tempfile.mkdtemp(prefix="cnnkit_bench_")) / "baseline_conv.py"
+    path.write_text(src)
+    # A name inside the fast_layers package, so the file's relative imports see the current kernels.
+    spec = importlib.util.spec_from_file_location("fast_layers._bench_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # a revision whose imports no longer exist
+        print(f"note: --baseline {ref}: import failed ({exc}); skipped")
+        return None
+    return module.conv_forward_strides, module.conv_backward_strides
+
+
+def conv_impls(baseline):
+    impls = {
+        "strides": (fast_layers.conv_forward_strides, fast_layers.conv_backward_strides),
+        "im2col": (fast_layers.conv_forward_im2col, fast_layers.conv_backward_im2col),
+        "v0": (conv_forward_v0, conv_backward_v0),
+    }
+    if baseline is not None:
+        impls["baseline"] = baseline
+    return impls
+
+
+def torch_module():
+    try:
+        import torch
+    except Exception:  # any import problem just means no torch column
+        return None
+    return torch
+
+
+def inputs(case, dtype, seed=0):
+    xs, ws, stride, pad = CASES[case]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    return x, w, b, {"stride": stride, "pad": pad}
+
+
+def bench_conv_case(case, dtype, impls, torch, rounds, with_naive):
+    """Time every implementation of one case in one interleaved series; return a result dict."""
+    x, w, b, cp = inputs(case, dtype)
+    out, cache = fast_layers.conv_forward_strides(x, w, b, cp)
+    dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    caches = {name: fwd(x, w, b, cp)[1] for name, (fwd, _) in impls.items()}
+    fns = {}
+    for name, (fwd, bwd) in impls.items():
+        fns[f"{name} fwd"] = lambda fwd=fwd: fwd(x, w, b, cp)
+        fns[f"{name} bwd"] = lambda bwd=bwd, c=caches[name]: bwd(dout, c)
+    # Bare GEMMs on C-contiguous operands of the same shapes, numpy allocating the results.
+    F = w.shape[0]
+    w2 = np.ascontiguousarray(w.reshape(F, -1))
+    cols = cache[4]
+    g2 = np.ascontiguousarray(dout.transpose(1, 0, 2, 3).reshape(F, -1))
+    fns["gemm fwd"] = lambda: w2 @ cols
+    fns["gemm dw"] = lambda: g2 @ cols.T
+    fns["gemm dcols"] = lambda: w2.T @ g2
+    if torch is not None:
+        tx = torch.from_numpy(x).requires_grad_()
+        tw = torch.from_numpy(w).requires_grad_()
+        tb = torch.from_numpy(b).requires_grad_()
+        td = torch.from_numpy(dout)
+
+        def torch_fwd_bwd():
+            tx.grad = tw.grad = tb.grad = None
+            torch.nn.functional.conv2d(tx, tw, tb, stride=cp["stride"], padding=cp["pad"]).backward(td)
+
+        def torch_fwd():
+            with torch.no_grad():
+                torch.nn.functional.conv2d(tx, tw, tb, stride=cp["stride"], padding=cp["pad"])
+
+        fns["torch fwd"] = torch_fwd
+        fns["torch fwd+bwd"] = torch_fwd_bwd
+    med = interleaved(fns, rounds)
+    res = {"case": case, "dtype": np.dtype(dtype).name, "x": list(x.shape), "w": list(w.shape),
+           "stride": cp["stride"], "pad": cp["pad"], "x_cols_bytes": int(cols.nbytes),
+           "median_s": med, "rounds": rounds}
+    res["gemm_total_s"] = med["gemm fwd"] + med["gemm dw"] + med["gemm dcols"]
+    if with_naive:
+        # Seconds per call: one call each (the loops are ~1000x slower than everything else).
+        _, ncache = conv_forward_naive(x, w, b, cp)
+        res["naive_s"] = {"fwd": once(lambda: conv_forward_naive(x, w, b, cp)),
+                          "bwd": once(lambda: conv_backward_naive(dout, ncache))}
+    return res
+
+
+def peak_memory(fn):
+    """(peak, retained) bytes traced while ``fn`` runs, relative to the moment before the call."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        current, peak = tracemalloc.get_traced_memory()
+        del result
+    finally:
+        tracemalloc.stop()
+    return peak - base, current - base
+
+
+def bench_memory(case, dtype, impls):
+    x, w, b, cp = inputs(case, dtype)
+    out = {}
+    for name in ("strides", "v0"):
+        fwd, bwd = impls[name]
+        peak_f, kept_f = peak_memory(lambda: fwd(x, w, b, cp))
+        res, cache = fwd(x, w, b, cp)
+        dout = np.ones_like(res)
+        del res
+        peak_b, kept_b = peak_memory(lambda: bwd(dout, cache))
+        out[name] = {"fwd_peak": peak_f, "fwd_retained": kept_f, "bwd_peak": peak_b, "bwd_retained": kept_b,
+                     "x_cols_bytes": int(cache[4].nbytes)}
+        del cache
+    return out
+
+
+def bench_pool(dtype, rounds):
+    try:
+        from fast_layers import max_pool_backward_fast, max_pool_forward_fast
+        from layers import max_pool_backward_naive, max_pool_forward_naive
+    except ImportError as exc:
+        print(f"note: max pool not importable ({exc}); pool rows skipped")
+        return None
+    rows = {}
+    x = np.random.default_rng(2).standard_normal(POOL_X).astype(dtype)
+    for name, pp in POOL_CASES.items():
+        out, cache = max_pool_forward_fast(x, pp)
+        _, ncache = max_pool_forward_naive(x, pp)
+        dout = np.random.default_rng(3).standard_normal(out.shape).astype(dtype)
+        med = interleaved({"fast fwd": lambda: max_pool_forward_fast(x, pp),
+                           "fast bwd": lambda: max_pool_backward_fast(dout, cache)}, rounds)
+        naive = {"fwd": once(lambda: max_pool_forward_naive(x, pp)),
+                 "bwd": once(lambda: max_pool_backward_naive(dout, ncache))}
+        rows[name] = {"fast_s": {"fwd": med["fast fwd"], "bwd": med["fast bwd"]}, "naive_s": naive}
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# reporting
+
+def environment(torch):
+    env = {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
+        "machine": platform.machine(), "have_cython": fast_layers.HAVE_CYTHON,
+        "torch": getattr(torch, "__version__", None),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "loadavg_start": os.getloadavg(),
+    }
+    try:
+        env["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                    text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fast_layers", "im2col_cython.pyx"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        env["git_dirty_fast_layers"] = bool(dirty)
+    except (OSError, subprocess.CalledProcessError):
+        env["git"] = None
+    env["blas"] = blas_info()
+    return env
+
+
+def blas_info():
+    """Best effort: name and thread count of the OpenBLAS numpy loaded (read only, nothing set)."""
+    pattern = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*")
+    for lib in glob.glob(pattern):
+        try:
+            dll = ctypes.CDLL(lib)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                try:
+                    core = getattr(dll, f"{prefix}_get_corename{suffix}")
+                    threads = getattr(dll, f"{prefix}_get_num_threads{suffix}")
+                except AttributeError:
+                    continue
+                core.restype = ctypes.c_char_p
+                return {"library": os.path.basename(lib), "core": core().decode(), "threads": threads()}
+    return None
+
+
+def ms(s):
+    return f"{1e3 * s:9.2f}" if s is not None else f"{'-':>9}"
+
+
+def ratio(a, b):
+    return f"{a / b:7.2f}x" if a is not None and b else f"{'-':>8}"
+
+
+def print_conv(res, impls):
+    med = res["median_s"]
+    gemm = res["gemm_total_s"]
+    torch_t = med.get("torch fwd+bwd")
+    v0 = med["v0 fwd"] + med["v0 bwd"]
+    print(f"\n{res['case']} {res['dtype']}: x{tuple(res['x'])} w{tuple(res['w'])} stride {res['stride']} "
+          f"pad {res['pad']}  (median of {res['rounds']} rounds)")
+    print(f"  {'':16}{'fwd ms':>9}{'bwd ms':>9}{'total ms':>9} {'/gemm':>8} {'/torch':>8} {'/v0':>8}")
+    for name in impls:
+        f, b = med[f"{name} fwd"], med[f"{name} bwd"]
+        print(f"  {name:16}{ms(f)}{ms(b)}{ms(f + b)} {ratio(f + b, gemm)} {ratio(f + b, torch_t)} "
+              f"{ratio(f + b, v0)}")
+    print(f"  {'bare GEMMs':16}{ms(med['gemm fwd'])}{ms(med['gemm dw'] + med['gemm dcols'])}{ms(gemm)} "
+          f"{ratio(gemm, gemm)} {ratio(gemm, torch_t)} {ratio(gemm, v0)}"
+          f"   (dw {1e3 * med['gemm dw']:.2f}, dcols {1e3 * med['gemm dcols']:.2f})")
+    if torch_t is not None:
+        tf = med["torch fwd"]
+        print(f"  {'torch conv2d':16}{ms(tf)}{ms(torch_t - tf)}{ms(torch_t)} {ratio(torch_t, gemm)} "
+              f"{ratio(torch_t, torch_t)} {ratio(torch_t, v0)}   (bwd = fwd+bwd minus no-grad fwd)")
+    if "naive_s" in res:
+        n = res["naive_s"]
+        print(f"  {'naive (1 call)':16}{ms(n['fwd'])}{ms(n['bwd'])}{ms(n['fwd'] + n['bwd'])}   "
+              f"naive/strides: fwd {n['fwd'] / med['strides fwd']:.0f}x, bwd {n['bwd'] / med['strides bwd']:.0f}x")
+
+
+def print_memory(case, dtype, mem):
+    print(f"\nmemory {case} {np.dtype(dtype).name} (tracemalloc, bytes / x_cols bytes; retained = outputs+cache):")
+    for name, m in mem.items():
+        xc = m["x_cols_bytes"]
+        print(f"  {name:8} x_cols {xc / 2**20:8.1f} MiB | fwd peak {m['fwd_peak'] / xc:5.3f}x retained "
+              f"{m['fwd_retained'] / xc:5.3f}x | bwd peak {m['bwd_peak'] / xc:5.3f}x retained "
+              f"{m['bwd_retained'] / xc:5.3f}x")
+
+
+def print_pool(dtype, rows):
+    print(f"\nmax pool {np.dtype(dtype).name}, x{POOL_X} (fast: median; naive: 1 call):")
+    for name, r in rows.items():
+        f, n = r["fast_s"], r["naive_s"]
+        print(f"  {name:8} fast fwd {ms(f['fwd'])} bwd {ms(f['bwd'])} | naive fwd {ms(n['fwd'])} "
+              f"bwd {ms(n['bwd'])} | speedup fwd {n['fwd'] / f['fwd']:6.0f}x bwd {n['bwd'] / f['bwd']:6.0f}x")
+
+
+def targets(results, memory):
+    """Evaluate the issue-5 targets from this run's numbers; None where the case was not run."""
+    by = {(r["case"], r["dtype"]): r for r in results}
+    out = {}
+
+    def total(r, name):
+        return r["median_s"][f"{name} fwd"] + r["median_s"][f"{name} bwd"]
+
+    r = by.get(("B", "float64"))
+    if r:
+        v = total(r, "strides") / r["gemm_total_s"]
+        out["B_f64_gemm"] = (v, v <= 1.15, f"{v:.2f}x")
+    r = by.get(("B", "float32"))
+    if r and "torch fwd+bwd" in r["median_s"]:
+        v = total(r, "strides") / r["median_s"]["torch fwd+bwd"]
+        out["B_f32_torch"] = (v, v <= 1.0, f"{v:.2f}x torch")
+    r = by.get(("A", "float64"))
+    if r:
+        v = total(r, "strides") / r["gemm_total_s"]
+        out["A_f64_gemm"] = (v, v <= 2.0, f"{v:.2f}x")
+        if "naive_s" in r:
+            f = r["naive_s"]["fwd"] / r["median_s"]["strides fwd"]
+            b = r["naive_s"]["bwd"] / r["median_s"]["strides bwd"]
+            out["A_naive"] = (min(f, b), min(f, b) >= 1000, f"fwd {f:.0f}x, bwd {b:.0f}x")
+    m = memory.get(("B", "float64"))
+    if m:
+        v = m["strides"]["fwd_peak"] / m["strides"]["x_cols_bytes"]
+        out["B_f64_mem"] = (v, v <= 1.05, f"{v:.3f}x (floor with out separate: 1+F/K = 1.111x)")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="cases A and C, fewer rounds (under a minute)")
+    ap.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case (default 9, quick 5)")
+    ap.add_argument("--cases", default=None, help="comma-separated subset of A,B,C,D")
+    ap.add_argument("--baseline", metavar="REF", default=None,
+                    help="also time fast_layers/conv.py of this git revision (e.g. HEAD~1)")
+    ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if importable")
+    args = ap.parse_args(argv)
+
+    cases = args.cases.split(",") if args.cases else (["A", "C"] if args.quick else list(CASES))
+    rounds = args.rounds or (5 if args.quick else 9)
+    torch = None if args.no_torch else torch_module()
+    if torch is None and not args.no_torch:
+        print("note: torch not importable; no PyTorch column")
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    impls = conv_impls(baseline)
+    env = environment(torch)
+    print(f"cnnkit bench {env['date_utc']}  git {env.get('git')}  numpy {env['numpy']}  blas {env['blas']}  "
+          f"torch {env['torch']} ({env['torch_threads']} threads)  cython {env['have_cython']}  "
+          f"load {env['loadavg_start'][0]:.2f}")
+
+    results, memory, pools = [], {}, {}
+    for case in cases:
+        for dtype in DTYPES:
+            res = bench_conv_case(case, dtype, impls, torch, rounds, with_naive=(case == "A"))
+            results.append(res)
+            print_conv(res, impls)
+    for case in cases:
+        for dtype in DTYPES:
+            memory[(case, np.dtype(dtype).name)] = m = bench_memory(case, dtype, impls)
+            print_memory(case, dtype, m)
+    for dtype in DTYPES:
+        rows = bench_pool(dtype, rounds)
+        if rows is not None:
+            pools[np.dtype(dtype).name] = rows
+            print_pool(dtype, rows)
+
+    env["loadavg_end"] = os.getloadavg()
+    tg = targets(results, memory)
+    print(f"\ntargets (this run; load average {env['loadavg_start'][0]:.2f} -> {env['loadavg_end'][0]:.2f}):")
+    for doc, key in TARGETS_DOC:
+        if key in tg:
+            _, ok, text = tg[key]
+            print(f"  [{'met' if ok else 'NOT met'}] {doc}: {text}")
+        else:
+            print(f"  [not run] {doc}")
+    if args.json:
+        payload = {"environment": env, "conv": results,
+                   "memory": [{"case": c, "dtype": d, **m} for (c, d), m in memory.items()],
+                   "max_pool": pools,
+                   "targets": {k: {"value": v, "met": ok, "text": t} for k, (v, ok, t) in tg.items()}}
+        Path(args.json).write_text(json.dumps(payload, indent=2, default=float))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
