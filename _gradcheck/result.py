@@ -176,53 +176,67 @@ class LayerCheck:
     def plot(self, path=None):
         """Draw where the error lives; return a matplotlib ``Figure`` (saved to ``path`` if given).
 
-        One column per input checked in full mode. 4-D inputs get a (sample, channel) heat map of
-        ``max |analytic - numeric|`` over the spatial axes, plus the spatial map of the worst
-        (sample, channel); 2-D inputs an image of ``|analytic - numeric|``; others a line plot of
-        the flattened error. No pyplot: the figure is rendered by the Agg canvas, so this works
+        One column per input checked in full mode. 4-D inputs get a (sample, channel) heat map
+        (filter, channel for ``w``) of ``max |analytic - numeric|`` over the spatial axes, plus the
+        spatial map of the worst (sample, channel); 2-D inputs an image of ``|analytic - numeric|``;
+        others a line plot of the flattened error and of both gradients. No pyplot: the figure is rendered by the Agg canvas, so this works
         without a display.
         """
         from matplotlib.figure import Figure
 
         full = [r for r in self.inputs if r.analytic_grad is not None and r.numeric_grad is not None]
         ncol = max(1, len(full))
-        fig = Figure(figsize=(4 * ncol, 6.5))
+        fig = Figure(figsize=(3.6 * ncol, 6.5), layout="constrained")
         fig.suptitle(f"{self.name} [{self.dtype}]: {self.status}", fontsize=10)
         if not full:
             ax = fig.add_subplot(1, 1, 1)
             ax.axis("off")
             ax.text(0.5, 0.5, "no full-mode gradients to draw\n" + (self.error or self.not_checkable or ""),
-                    ha="center", va="center")
+                    ha="center", va="center", wrap=True)
+
+        def ticks(ax, nrows, ncols):
+            if ncols <= 16:
+                ax.set_xticks(range(ncols))
+            if nrows <= 16:
+                ax.set_yticks(range(nrows))
+
         for k, r in enumerate(full):
             err = np.abs(np.asarray(r.analytic_grad, dtype=np.float64) - r.numeric_grad)
             top = fig.add_subplot(2, ncol, k + 1)
             bottom = fig.add_subplot(2, ncol, ncol + k + 1)
-            title = f"d{r.name}: |analytic - numeric|"
+            title = f"d{r.name} {r.status}: |analytic - numeric|"
             if err.ndim == 4:
                 per_nc = err.max(axis=(2, 3))
                 im = top.imshow(per_nc, cmap="magma", aspect="auto")
+                rows_name = "filter" if r.name in ("w", "dw", "W") else "sample"
                 top.set_xlabel("channel")
-                top.set_ylabel("sample")
+                top.set_ylabel(rows_name)
                 top.set_title(title + "\nmax over (H, W)", fontsize=8)
+                ticks(top, *per_nc.shape)
                 fig.colorbar(im, ax=top)
                 n, c = np.unravel_index(int(np.argmax(per_nc)), per_nc.shape)
                 im2 = bottom.imshow(err[n, c], cmap="magma")
-                bottom.set_title(f"sample {n}, channel {c}", fontsize=8)
+                ticks(bottom, *err.shape[2:])
+                bottom.set_title(f"{rows_name} {n}, channel {c} (rows x columns)", fontsize=8)
                 fig.colorbar(im2, ax=bottom)
             elif err.ndim == 2:
                 im = top.imshow(err, cmap="magma", aspect="auto")
                 top.set_title(title, fontsize=8)
+                ticks(top, *err.shape)
                 fig.colorbar(im, ax=top)
-                bottom.plot(err.max(axis=1), label="max over columns")
+                bottom.plot(err.max(axis=1), marker="o")
                 bottom.set_xlabel("row")
-                bottom.legend(fontsize=7)
+                bottom.set_title("max over columns", fontsize=8)
             else:
-                top.plot(err.ravel())
+                top.plot(err.ravel(), marker=".")
                 top.set_title(title, fontsize=8)
                 top.set_xlabel("flat index")
                 bottom.plot(np.asarray(r.analytic_grad).ravel(), label="analytic")
                 bottom.plot(r.numeric_grad.ravel(), "--", label="numeric")
+                bottom.set_xlabel("flat index")
                 bottom.legend(fontsize=7)
+            if r.worst_index is not None and not r.passed and err.ndim == 4 and tuple(r.worst_index[:2]) == (n, c):
+                bottom.plot(r.worst_index[3], r.worst_index[2], "c+", markersize=12)
         if path is not None:
             fig.savefig(path, dpi=80)
         return fig
