@@ -206,3 +206,12 @@ def registered_names() -> set:
     names = {e.forward for e in ENTRIES}
     names |= {e.backward for e in ENTRIES if e.backward}
     return names
+
+
+def unregistered(module) -> list:
+    """Public layer functions of ``module`` (``*_forward*``, ``*_backward*``, ``*_loss``) with no entry."""
+    names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+    public = [n for n in names if callable(getattr(module, n, None))
+              and ("_forward" in n or "_backward" in n or n.endswith("_loss"))]
+    known = registered_names()
+    return sorted(n for n in public if n not in known)
