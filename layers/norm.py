@@ -145,6 +145,11 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     xf = x.astype(dtype, copy=False)
     if mode == "train":
+        if N < 1:
+            raise ValueError(
+                f"batchnorm in train mode needs at least one example to compute batch statistics, "
+                f"got x shape {x.shape}"
+            )
         mean = xf.mean(axis=0)
         var = xf.var(axis=0)
         # New arrays, never an in-place update: the caller may still hold the old ones.
@@ -252,6 +257,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     """
     check_array(x, "x", 2, "(N, D)")
     D = x.shape[1]
+    if D < 1:
+        raise ValueError(f"layernorm needs at least one feature per example (D >= 1), got x shape {x.shape}")
     _check_affine_params(gamma, beta, (D,), "(D,)")
     check_param_dict(ln_param, "ln_param", ())
     eps = _real(ln_param, "ln_param", "eps", 1e-5, 0.0, np.inf, True)
@@ -331,8 +338,13 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         applied to the (N*H*W, C) matrix of pixels.
     """
     check_array(x, "x", 4, "(N, C, H, W)")
-    C = x.shape[1]
+    N, C, H, W = x.shape
     _check_affine_params(gamma, beta, (C,), "(C,)")
+    if isinstance(bn_param, dict) and bn_param.get("mode") == "train" and N * H * W == 0:
+        raise ValueError(
+            f"spatial batchnorm in train mode needs N, H and W >= 1 to compute per-channel "
+            f"statistics, got x shape {x.shape}"
+        )
     out, bn_cache = batchnorm_forward(_to_rows(x), gamma, beta, bn_param)
     return np.ascontiguousarray(_from_rows(out, x.shape)), (x.shape, bn_cache)
 
@@ -388,6 +400,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     """
     check_array(x, "x", 4, "(N, C, H, W)")
     N, C, H, W = x.shape
+    if min(C, H, W) < 1:
+        raise ValueError(f"group norm needs C, H and W >= 1 to compute group statistics, got x shape {x.shape}")
     _check_affine_params(gamma, beta, (1, C, 1, 1), "(1, C, 1, 1)")
     G = _check_groups(G, C)
     check_param_dict(gn_param, "gn_param", ())

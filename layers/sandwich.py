@@ -23,6 +23,7 @@ H_pool, W_pool : pooling output size
 from __future__ import annotations
 
 from ._cache import unpack_cache
+from ._geometry import check_array, float_dtype
 from .dense import affine_backward, affine_forward, relu_backward, relu_forward
 from .norm import spatial_batchnorm_backward, spatial_batchnorm_forward
 
@@ -197,9 +198,18 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
     -------
     out : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
-        ``(conv_cache, bn_cache, relu_cache)``.
+        ``(conv_cache, bn_cache, relu_cache)``; the convolution's cache holds x, w and b cast to
+        the layer's dtype (the promotion of x, w, b, gamma and beta), which is also the dtype of
+        every gradient.
     """
-    a, conv_cache = _fast_conv().conv_forward_fast(x, w, b, conv_param)
+    for name, arr in (("x", x), ("w", w), ("b", b), ("gamma", gamma), ("beta", beta)):
+        check_array(arr, name)
+    # The layer computes in the promotion of all five inputs, so that the convolution's
+    # gradients come back in the same dtype as dgamma and dbeta (e.g. float16 images with
+    # float64 gamma: everything in float64).
+    dtype = float_dtype(x, w, b, gamma, beta)
+    xf, wf, bf = (a.astype(dtype, copy=False) for a in (x, w, b))
+    a, conv_cache = _fast_conv().conv_forward_fast(xf, wf, bf, conv_param)
     an, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
     out, relu_cache = relu_forward(an)
     return out, (conv_cache, bn_cache, relu_cache)

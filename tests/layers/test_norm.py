@@ -374,3 +374,28 @@ def test_spatial_groupnorm_backward_validation():
         spatial_groupnorm_backward(np.zeros((2, 4, 2)), cache)
     with pytest.raises(TypeError, match=r"6-tuple \(x, gamma, beta, G, mean, std\)"):
         spatial_groupnorm_backward(np.zeros((2, 4, 2, 2)), cache[1:])
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: batchnorm_forward(np.zeros((0, 3)), np.ones(3), np.zeros(3), {"mode": "train"}),
+         r"at least one example.*got x shape \(0, 3\)"),
+        (lambda: spatial_batchnorm_forward(np.zeros((2, 3, 0, 5)), np.ones(3), np.zeros(3), {"mode": "train"}),
+         r"N, H and W >= 1.*\(2, 3, 0, 5\)"),
+        (lambda: spatial_batchnorm_forward(np.zeros((0, 3, 4, 5)), np.ones(3), np.zeros(3), {"mode": "train"}),
+         r"\(0, 3, 4, 5\)"),
+        (lambda: layernorm_forward(np.zeros((2, 0)), np.ones(0), np.zeros(0), {}), r"D >= 1.*\(2, 0\)"),
+        (lambda: spatial_groupnorm_forward(np.zeros((1, 0, 2, 2)), np.ones((1, 0, 1, 1)),
+                                           np.zeros((1, 0, 1, 1)), 1, {}), r"C, H and W >= 1.*\(1, 0, 2, 2\)"),
+    ],
+)
+def test_norms_refuse_empty_statistics(call, match):
+    # A mean over nothing is NaN: refuse it instead of returning NaNs with a RuntimeWarning.
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_batchnorm_test_mode_accepts_an_empty_batch():
+    out, _ = batchnorm_forward(np.zeros((0, 3)), np.ones(3), np.zeros(3), {"mode": "test"})
+    assert out.shape == (0, 3)

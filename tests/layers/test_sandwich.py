@@ -182,3 +182,13 @@ def test_sandwich_errors_come_from_the_pieces(rng):
     _, cache = conv_relu_pool_forward(x, w, b, CONV, POOL)
     with pytest.raises(ValueError, match=r"dout has shape \(2, 3, 4, 4\)"):
         conv_relu_pool_backward(np.zeros((2, 3, 4, 4)), cache)
+
+
+def test_conv_bn_relu_grads_share_the_promoted_dtype(rng):
+    # float32 images and filters with float64 gamma: the layer computes in float64 throughout,
+    # so dx, dw and db come back in float64 like dgamma and dbeta.
+    x, w, b = (a.astype(np.float32) for a in _conv_inputs(rng))
+    out, cache = conv_bn_relu_forward(x, w, b, np.ones(3), np.zeros(3), CONV, {"mode": "train"})
+    assert out.dtype == np.float64
+    grads = conv_bn_relu_backward(rng.standard_normal(out.shape).astype(np.float32), cache)
+    assert [g.dtype for g in grads] == [np.float64] * 5
