@@ -1,9 +1,10 @@
 """``check_layer``: compare a layer's analytic gradients with float64 finite differences, and more.
 
-Pass/fail rule (per element ``i`` of each input; ``a`` analytic, ``n`` numeric)::
+Pass/fail rule (per element ``i`` of input ``k``; ``a`` analytic, ``n`` numeric)::
 
     rel_err_i = |a_i - n_i| / max(|a_i| + |n_i|, floor_i)        pass  iff  max_i rel_err_i <= rtol
-    floor_i   = max(frac * max_j |n_j|,  4 * noise_i / rtol,  atol / rtol)
+    floor_i   = max(frac * G / s_k,  4 * noise_i / rtol,  atol / rtol)
+    G         = max over the layer's inputs j of  s_j * max|n_j|,   s_j = rms(input j)
 
 ============  ======  ======  ===========================================================
 layer dtype   rtol    frac    noise_i (bound on the rounding error of a_i and n_i)
@@ -14,11 +15,16 @@ float32       1e-3    1e-2    eps64 * sum|f|/h  +  16 eps32 * sum_k |contributio
 
 The numeric gradient is always computed in float64 (the inputs are cast before the forward is
 re-run), so for a float32 layer the float32 analytic gradient is compared against a float64
-reference; the looser rule only absorbs float32 rounding in the analytic side. ``floor`` keeps
-elements whose true gradient is ~0 from failing on noise: relative to the largest entry they are
-judged against ``frac`` of it (for float64: to 1e-8 of the largest entry). ``frac`` also absorbs
-the ``O(h^2)`` truncation error of the central difference on strongly curved layers (batchnorm). In directional mode the same rule applies to the scalar ``<g, v>`` with
-``frac * sum|g * v|`` in place of ``frac * max|n|``.
+reference; the looser rule only absorbs float32 rounding in the analytic side.
+
+``floor`` keeps elements whose true gradient is ~0 from failing on noise: they are judged against
+1 % of the layer's largest gradient, measured per *relative* change of each input (``s_j *
+max|n_j|``) so that inputs of different scales are comparable and a structurally zero gradient
+(a bias followed by batchnorm) is judged against the layer, not against its own rounding noise.
+For float64 this still demands agreement to 1e-8 of that scale. ``frac`` also absorbs the
+``O(h^2)`` truncation error of the central difference on strongly curved layers (batchnorm).
+In directional mode the same rule applies to the scalar ``<g, v>``, with ``sum|g * v|`` in place
+of ``max|n|``.
 """
 
 from __future__ import annotations
@@ -192,8 +198,9 @@ def check_layer(forward, backward, inputs, params=None, *, dout=None, mode="full
     -----
     Pass/fail rule, for each element i with analytic ``a`` and numeric ``n``:
     ``|a - n| / max(|a| + |n|, floor) <= rtol`` with ``rtol = 1e-6`` for float64 layers and
-    ``1e-3`` for float32 layers; ``floor = max(frac * max|n|, 4 * rounding_noise / rtol,
-    atol / rtol)``, ``frac = 1e-2``. Elements within ``h`` of a
+    ``1e-3`` for float32 layers; ``floor = max(1e-2 * G / s, 4 * rounding_noise / rtol,
+    atol / rtol)`` where ``G`` is the layer's largest gradient per relative change of an input
+    and ``s`` the rms of this input (see the module docstring of ``_gradcheck.check``). Elements within ``h`` of a
     kink (one-sided differences disagree, and the analytic value equals one of them) are
     excluded and counted. The layer also fails if forward or backward mutate an input, a param
     (except ``mutable`` keys), ``dout`` or anything in ``cache``, or if backward gives different
@@ -230,7 +237,8 @@ def check_layer(forward, backward, inputs, params=None, *, dout=None, mode="full
         rule["rtol"] = float(rtol)
     rtol_ = rule["rtol"]
     rule_text = (f"pass if max rel err <= {rtol_:g}; rel err = |a-n| / max(|a|+|n|, floor), "
-                 f"floor = {rule['frac']:g} x max|n| or the rounding-noise bound; numeric in float64")
+                 f"floor = {rule['frac']:g} x the layer's gradient scale or the rounding-noise bound; "
+                 f"numeric in float64")
     check = LayerCheck(name=name or getattr(forward, "__name__", "layer"), dtype=str(layer_dtype),
                        mode=mode, rtol=rtol_, rule=rule_text)
     # A stream of its own: inputs are typically drawn from default_rng(seed), and a dout equal to

@@ -39,8 +39,10 @@ batchnorm_*, ...): their gradients, and their forward output against the toolkit
 
 EPILOG = """\
 pass rule: float64 layers max rel err <= 1e-6, float32 layers <= 1e-3 (numeric side always float64);
-rel err = |a-n| / max(|a|+|n|, floor), floor = 1e-2 x max|n| or the rounding-noise bound.
-exit status: 0 all passed, 1 something failed or raised, 2 usage error.
+rel err = |a-n| / max(|a|+|n|, floor), floor = 1e-2 x the layer's largest gradient (per relative
+change of an input) or the rounding-noise bound. Elements within h of a kink are excluded (counted, *).
+exit status: 0 all passed ("not checkable" is not a failure), 1 something failed or raised,
+2 usage error.
 examples:
   python -m gradient_check
   python -m gradient_check --only pool --dtype float32
