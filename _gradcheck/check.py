@@ -371,7 +371,7 @@ def check_layer(forward, backward, inputs, params=None, *, dout=None, mode="full
             fprobes[k] = num.probe_full(run, arrays64[k], res.h, dout_used, eval_eps)
             res.seconds += time.perf_counter() - t1
         # Inputs that passed the directional check contribute their (trusted) analytic magnitude.
-        layer_scale = max([scale[k] * float(np.max(np.abs(fprobes[k].central if k in fprobes else g64), initial=0.0))
+        layer_scale = max([scale[k] * _finite_max(fprobes[k].central if k in fprobes else g64)
                            for k, g64, nm, res in todo], default=0.0)
         for k, g64, nm, res in full_todo:
             t1 = time.perf_counter()
@@ -381,6 +381,12 @@ def check_layer(forward, backward, inputs, params=None, *, dout=None, mode="full
         check.error = str(exc)
     check.seconds = time.perf_counter() - t0
     return check
+
+
+def _finite_max(a) -> float:
+    """max |a| over the finite entries (0 for none): one nan must not poison every tolerance."""
+    a = np.abs(np.asarray(a, dtype=np.float64))
+    return float(np.max(a[np.isfinite(a)], initial=0.0))
 
 
 def _floor_terms(rule, atol, rtol, noise):
@@ -419,6 +425,8 @@ def _judge_directions(probes, layer_scale, res, ctx):
         floor = max(rule["frac"] * max(gv, layer_scale),
                     float(_floor_terms(rule, ctx["atol"], rtol, noise + 16 * layer_eps * gv)), 1e-300)
         err = abs(a - c) / max(abs(a) + abs(c), floor)
+        if not np.isfinite(err):
+            err = np.inf  # a nan/inf forward near x must fail, not compare as "not worse"
         if err > worst[0]:
             worst = (err, a, c)
     if worst[1] is None:
@@ -439,12 +447,13 @@ def _judge_full(pr, x, g, res, ctx, layer_scale, batch, nm):
     rule, rtol = ctx["rule"], ctx["rule"]["rtol"]
     layer_eps = float(np.finfo(ctx["layer_dtype"]).eps)
     n = pr.central
-    noise = pr.noise + 16 * layer_eps * pr.abs_sum
-    own = float(np.max(np.abs(n))) if n.size else 0.0
+    noise = np.nan_to_num(pr.noise + 16 * layer_eps * pr.abs_sum, nan=0.0, posinf=0.0)
+    own = _finite_max(n)
     floor = np.maximum(rule["frac"] * max(own, layer_scale), _floor_terms(rule, ctx["atol"], rtol, noise))
     floor = np.maximum(floor, 1e-300)
     diff = np.abs(g - n)
     err = diff / np.maximum(np.abs(g) + np.abs(n), floor)
+    err = np.where(np.isfinite(err), err, np.inf)  # nan/inf from the forward near x fail
     bad = err > rtol
     # A kink within h: the one-sided slopes differ by enough to explain the discrepancy, and the
     # analytic value is one of them (the slope on the kink-free side), up to curvature.
@@ -469,6 +478,10 @@ def _judge_full(pr, x, g, res, ctx, layer_scale, batch, nm):
         if tie:
             res.passed = False
             res.diagnosis = tie
+    nonfinite = int(np.sum(~np.isfinite(n)))
+    if nonfinite and not res.diagnosis:
+        res.diagnosis = (f"the numeric gradient is nan/inf at {nonfinite} element(s) of {nm}: the forward "
+                         f"is not finite within h of x (log/sqrt/division of a value near 0?)")
     if not res.passed and not res.diagnosis:
         res.diagnosis = diagnose(g, n_cmp, bad, name=nm, x=x, batch=batch, probe=pr, rtol=rtol,
                                  floor=float(np.max(floor)))

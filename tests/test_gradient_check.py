@@ -494,6 +494,21 @@ def test_layer_that_raises_is_an_error_not_a_crash(rng):
     assert chk.status == "ERROR" and "None" in chk.error
 
 
+def test_nan_from_the_forward_fails_instead_of_passing():
+    def sqrt_forward(x):
+        return np.sqrt(x), x
+
+    def sqrt_backward(dout, x):
+        return dout * 0.5 / np.sqrt(np.maximum(x, 1e-300))
+
+    x = np.array([4.0, 1.0, 0.0])  # sqrt(0 - h) is nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        full = check_layer(sqrt_forward, sqrt_backward, [x])
+        directional = check_layer(sqrt_forward, sqrt_backward, [x], mode="directional")
+    assert not full.passed and "nan/inf" in full["x"].diagnosis and full["x"].worst_index == (2,)
+    assert not directional.passed
+
+
 def test_bad_arguments_raise(rng):
     with pytest.raises(ValueError, match="mode"):
         check_layer(relu_forward, relu_backward, [rng.standard_normal(3)], mode="fast")
