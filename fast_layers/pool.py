@@ -25,6 +25,11 @@ The offset views come from one of two window views, chosen by ``PoolGeometry.til
   added into the strided slice ``dx[:, :, a::stride_h, b::stride_w]`` (cut to H_out x W_out), so
   overlapping windows accumulate without ``np.add.at``.
 
+When a window has more elements than there are output pixels (K > H_out*W_out, e.g. a global
+pool over the whole image), looping over offsets would be the long loop; those pools loop over
+the H_out*W_out window positions instead, each step vectorized over N and C, with the same tie
+rule (``argmax`` of the flattened window). :func:`_strategy` names the path a geometry takes.
+
 Notation
 --------
 N : batch size
@@ -56,6 +61,7 @@ class _Windows:
 
     def __init__(self, xf, geom):
         self.geom = geom
+        self.xf = xf
         self.offsets = [(a, b) for a in range(geom.HH) for b in range(geom.WW)]  # row-major order
         if geom.tiles:
             self._view = xf.reshape(geom.N, geom.C, geom.H_out, geom.HH, geom.W_out, geom.WW)
@@ -88,6 +94,52 @@ class _Windows:
             sh, sw = g.stride
             target = dx[:, :, a:a + sh * (g.H_out - 1) + 1:sh, b:b + sw * (g.W_out - 1) + 1:sw]
         np.add(target, values, out=target)
+
+
+def _strategy(geom) -> str:
+    """Name the path a pooling geometry takes: 'per_window', 'reshape' or 'as_strided'."""
+    if geom.HH * geom.WW > geom.H_out * geom.W_out:
+        return "per_window"
+    return "reshape" if geom.tiles else "as_strided"
+
+
+def _positions(geom):
+    """Yield (i, j, rows, cols): each output pixel and the slices of x its window covers."""
+    sh, sw = geom.stride
+    for i in range(geom.H_out):
+        for j in range(geom.W_out):
+            yield i, j, slice(i * sh, i * sh + geom.HH), slice(j * sw, j * sw + geom.WW)
+
+
+def _max_forward_per_window(xf, geom):
+    out = np.empty(geom.out_shape, dtype=xf.dtype)
+    for i, j, rows, cols in _positions(geom):
+        out[:, :, i, j] = xf[:, :, rows, cols].max(axis=(2, 3))
+    return out
+
+
+def _max_backward_per_window(xf, g, geom):
+    dx = np.zeros((geom.N, geom.C, geom.H, geom.W), dtype=xf.dtype)
+    n_idx, c_idx = np.meshgrid(np.arange(geom.N), np.arange(geom.C), indexing="ij")
+    for i, j, rows, cols in _positions(geom):
+        first_max = xf[:, :, rows, cols].reshape(geom.N, geom.C, -1).argmax(axis=2)
+        # Each (n, c) appears once per window position, so the fancy += never drops a term.
+        dx[n_idx, c_idx, rows.start + first_max // geom.WW, cols.start + first_max % geom.WW] += g[:, :, i, j]
+    return dx
+
+
+def _avg_forward_per_window(xf, geom):
+    out = np.empty(geom.out_shape, dtype=xf.dtype)
+    for i, j, rows, cols in _positions(geom):
+        out[:, :, i, j] = xf[:, :, rows, cols].mean(axis=(2, 3))
+    return out
+
+
+def _avg_backward_per_window(share, geom):
+    dx = np.zeros((geom.N, geom.C, geom.H, geom.W), dtype=share.dtype)
+    for i, j, rows, cols in _positions(geom):
+        dx[:, :, rows, cols] += share[:, :, i, j][:, :, None, None]
+    return dx
 
 
 def _forward_windows(x, pool_param):
@@ -134,6 +186,8 @@ def max_pool_forward_fast(x, pool_param):
         the caller could alter).
     """
     win = _forward_windows(x, pool_param)
+    if _strategy(win.geom) == "per_window":
+        return _max_forward_per_window(win.xf, win.geom), (x, pool_param)
     return _window_max(win), (x, pool_param)
 
 
@@ -152,6 +206,8 @@ def max_pool_backward_fast(dout, cache):
         One array, not a tuple.
     """
     win, dtype, g = _backward_windows(dout, cache, "max_pool_forward_fast")
+    if _strategy(win.geom) == "per_window":
+        return _max_backward_per_window(win.xf, g, win.geom)
     out = _window_max(win)
     nan_out = np.isnan(out)
     has_nan = bool(nan_out.any())
@@ -195,6 +251,8 @@ def avg_pool_forward_fast(x, pool_param):
         ``(x, pool_param)``: the forward's own arguments, unmodified.
     """
     win = _forward_windows(x, pool_param)
+    if _strategy(win.geom) == "per_window":
+        return _avg_forward_per_window(win.xf, win.geom), (x, pool_param)
     first, *rest = win.offsets
     out = win.at(*first).copy()
     for a, b in rest:
@@ -218,6 +276,8 @@ def avg_pool_backward_fast(dout, cache):
     """
     win, dtype, g = _backward_windows(dout, cache, "avg_pool_forward_fast")
     share = g / dtype.type(len(win.offsets))
+    if _strategy(win.geom) == "per_window":
+        return _avg_backward_per_window(share, win.geom)
     dx = np.zeros((win.geom.N, win.geom.C, win.geom.H, win.geom.W), dtype=dtype)
     for a, b in win.offsets:
         win.add(dx, a, b, share)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fast_layers.pool import (
+    _strategy,
     avg_pool_backward_fast,
     avg_pool_forward_fast,
     max_pool_backward_fast,
@@ -38,9 +39,26 @@ GRID = list(_grid())
 GRID_IDS = [f"{s}-{p['pool_height']}x{p['pool_width']}-s{p['stride']}" for s, p in GRID]
 
 
-def test_grid_covers_tiling_and_non_tiling_pools():
+def test_grid_covers_tiling_and_non_tiling_pools_and_every_strategy():
     tiles = [pool_geometry(s, p).tiles for s, p in GRID]
     assert sum(tiles) >= 5 and len(tiles) - sum(tiles) >= 50
+    strategies = [_strategy(pool_geometry(s, p)) for s, p in GRID]
+    assert {k: strategies.count(k) >= 5 for k in ("reshape", "as_strided", "per_window")} == {
+        "reshape": True, "as_strided": True, "per_window": True}
+
+
+@pytest.mark.parametrize(
+    "x_shape, hh, ww, stride, expected",
+    [
+        ((1, 1, 6, 6), 2, 2, 2, "reshape"),        # tiles, K = 4 < 9 outputs
+        ((1, 1, 7, 6), 2, 2, 2, "as_strided"),     # a leftover row
+        ((1, 1, 6, 6), 3, 3, 1, "as_strided"),     # overlapping, K = 9 < 16 outputs
+        ((1, 1, 6, 6), 3, 3, 3, "per_window"),     # tiles, but K = 9 > 4 outputs
+        ((1, 1, 32, 32), 32, 32, 1, "per_window"),  # global pooling
+    ],
+)
+def test_strategy_choice(x_shape, hh, ww, stride, expected):
+    assert _strategy(pool_geometry(x_shape, {"pool_height": hh, "pool_width": ww, "stride": stride})) == expected
 
 
 def _int_valued(rng, shape, dtype, high=3):
@@ -98,11 +116,11 @@ def test_max_pool_fast_tie_rule_hand_case(pp):
     np.testing.assert_array_equal(dx, expected)
 
 
-@pytest.mark.parametrize("stride", [2, 1])
-def test_max_pool_fast_nan_matches_naive(stride):
+@pytest.mark.parametrize("window, stride", [(2, 2), (2, 1), (3, 1)])  # reshape, as_strided, per_window
+def test_max_pool_fast_nan_matches_naive(window, stride):
     x = np.array([[[[1.0, np.nan, 3.0, 4.0], [np.nan, 9.0, 2.0, 2.0], [0.0, 0.0, np.nan, 1.0],
                     [5.0, 6.0, 7.0, 8.0]]]])
-    pp = {"pool_height": 2, "pool_width": 2, "stride": stride}
+    pp = {"pool_height": window, "pool_width": window, "stride": stride}
     out_n, cache_n = max_pool_forward_naive(x, pp)
     out_f, cache_f = max_pool_forward_fast(x, pp)
     np.testing.assert_array_equal(out_f, out_n)
@@ -117,7 +135,8 @@ def test_max_pool_fast_nan_matches_naive(stride):
     lambda a: a.transpose(1, 0, 2, 3),    # permuted batch/channel
 ])
 @pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
-                                {"pool_height": 3, "pool_width": 2, "stride": (1, 2)}])
+                                {"pool_height": 3, "pool_width": 2, "stride": (1, 2)},
+                                {"pool_height": 5, "pool_width": 4, "stride": 4}])
 def test_pool_fast_non_contiguous_input(rng, make_view, pp):
     x = make_view(_int_valued(rng, (3, 2, 12, 8), np.float64))
     assert not x.flags.c_contiguous
@@ -135,7 +154,8 @@ def test_pool_fast_non_contiguous_input(rng, make_view, pp):
 @pytest.mark.parametrize("forward, backward", [(max_pool_forward_fast, max_pool_backward_fast),
                                                (avg_pool_forward_fast, avg_pool_backward_fast)])
 @pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
-                                {"pool_height": 3, "pool_width": 2, "stride": (2, 1)}])
+                                {"pool_height": 3, "pool_width": 2, "stride": (2, 1)},
+                                {"pool_height": 4, "pool_width": 4, "stride": 2}])
 def test_pool_fast_backward_matches_numeric_gradient(rng, forward, backward, pp):
     # Distinct values 0.01 apart: no finite-difference step crosses a max-pool kink.
     x = rng.permutation(np.arange(2 * 2 * 6 * 6, dtype=np.float64)).reshape(2, 2, 6, 6) * 0.01
@@ -148,7 +168,8 @@ def test_pool_fast_backward_matches_numeric_gradient(rng, forward, backward, pp)
 @pytest.mark.parametrize("forward, backward", [(max_pool_forward_fast, max_pool_backward_fast),
                                                (avg_pool_forward_fast, avg_pool_backward_fast)])
 @pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
-                                {"pool_height": 3, "pool_width": 3, "stride": 1}])
+                                {"pool_height": 3, "pool_width": 3, "stride": 1},
+                                {"pool_height": 4, "pool_width": 4, "stride": 2}])
 def test_pool_fast_does_not_mutate(rng, forward, backward, pp):
     x = rng.standard_normal((2, 3, 6, 6))
     before = snapshot((x, pp))
@@ -193,7 +214,8 @@ def test_pool_fast_backward_rejects_bad_dout_and_cache(forward, backward):
 
 
 @pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
-                                {"pool_height": 3, "pool_width": 3, "stride": 2}])
+                                {"pool_height": 3, "pool_width": 3, "stride": 2},
+                                {"pool_height": 5, "pool_width": 5, "stride": 3}])
 def test_max_pool_fast_non_finite_dout_and_no_negative_zero(rng, pp):
     x = _int_valued(rng, (2, 2, 6, 8), np.float64)  # 2x2/2 tiles this shape, 3x3/2 does not
     out_n, cache_n = max_pool_forward_naive(x, pp)
