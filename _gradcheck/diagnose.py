@@ -55,6 +55,23 @@ def _border_width(bad: np.ndarray):
     return None
 
 
+def _shift(a, n, reach=2):
+    """(dy, dx) such that a[..., y, x] == n[..., y - dy, x - dx] wherever both exist, or None."""
+    H, W = a.shape[-2:]
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if (dy, dx) == (0, 0) or H - abs(dy) < 2 or W - abs(dx) < 2:
+                continue
+            ys_a = slice(max(dy, 0), H + min(dy, 0))
+            xs_a = slice(max(dx, 0), W + min(dx, 0))
+            ys_n = slice(max(-dy, 0), H + min(-dy, 0))
+            xs_n = slice(max(-dx, 0), W + min(-dx, 0))
+            a_in, n_in = a[..., ys_a, xs_a], n[..., ys_n, xs_n]
+            if not _close(a_in, n[..., ys_a, xs_a]) and _close(a_in, n_in):
+                return dy, dx
+    return None
+
+
 def _normalized(x, axes):
     xc = x - x.mean(axis=axes, keepdims=True)
     sd = np.sqrt((xc ** 2).mean(axis=axes, keepdims=True))
@@ -101,6 +118,12 @@ def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, 
         if a.shape[-1] == a.shape[-2] and not _close(n, np.swapaxes(n, -1, -2)) and _close(a, np.swapaxes(n, -1, -2)):
             return f"d{name} is the numeric gradient transposed (last two axes swapped): a .T or axis order mixed up"
     if a.ndim >= 3:
+        shift = _shift(a, n)
+        if shift is not None:
+            dy, dx = shift
+            return (f"d{name} is the numeric gradient shifted by ({dy}, {dx}) in its last two axes: an "
+                    f"off-by-one in a window offset or in cropping the padded gradient (e.g. dxp[:H, :W] "
+                    f"instead of dxp[pad:pad+H, pad:pad+W])")
         b = _border_width(bad.reshape((-1,) + bad.shape[-2:]).any(axis=0))
         if b is not None:
             return (f"errors only on the border (within {b} of the edge of the last two axes): padding "

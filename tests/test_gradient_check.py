@@ -79,6 +79,16 @@ def conv_backward_skips_padding(dout, cache):
     return _loop_conv_backward(dout, cache, skip_padded=True)
 
 
+def conv_backward_wrong_crop(dout, cache):
+    """Bug: crops the padded gradient at 0 instead of at pad."""
+    x, w, b, conv_param = cache
+    p = conv_param["pad"]
+    H, W = x.shape[2:]
+    dx, dw, db = layers.conv_backward_naive(dout, cache)
+    dxp = np.pad(dx, ((0, 0), (0, 0), (p, p), (p, p)))
+    return dxp[:, :, :H, :W].copy(), dw, db
+
+
 def conv_backward_dw_over_N(dout, cache):
     dx, dw, db = layers.conv_backward_naive(dout, cache)
     return dx, dw / dout.shape[0], db
@@ -302,6 +312,12 @@ def test_border_only_errors_are_diagnosed_as_padding(rng):
                       [CONV])
     assert not chk["x"].passed and chk["w"].passed
     assert "only on the border (within 2 of the edge" in chk["x"].diagnosis and "padding" in chk["x"].diagnosis
+
+
+def test_padded_gradient_cropped_at_the_wrong_offset_is_diagnosed_as_a_shift(rng):
+    chk = check_layer(layers.conv_forward_naive, conv_backward_wrong_crop, conv_inputs(rng, H=5, W=6), [CONV])
+    assert not chk["x"].passed and chk["w"].passed
+    assert "shifted by (1, 1)" in chk["x"].diagnosis and "crop" in chk["x"].diagnosis
 
 
 def test_all_zero_gradient_is_diagnosed(rng):
