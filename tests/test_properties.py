@@ -193,7 +193,7 @@ def _expected_dtype(dtypes):
 def test_every_layer_returns_the_promoted_dtype_and_grads_in_it(name, data):
     fn, args, _ = build(name, np.random.default_rng(0))
     rng = np.random.default_rng(data.draw(seeds, label="seed"))
-    used = []
+    used = {}
     for i, a in enumerate(args):
         if isinstance(a, np.ndarray) and a.dtype.kind == "f":
             dt = data.draw(st.sampled_from(DTYPE_POOL), label=f"dtype of arg {i}")
@@ -203,8 +203,8 @@ def test_every_layer_returns_the_promoted_dtype_and_grads_in_it(name, data):
                 args[i] = rng.integers(0 if dt.kind == "u" else -3, 4, size=a.shape).astype(dt)
             else:
                 args[i] = (a + rng.random(a.shape)).astype(dt)
-            used.append(dt)
-    want = _expected_dtype(used)
+            used[i] = dt
+    want = _expected_dtype(used.values())
     with np.errstate(all="ignore"):
         out, cache = fn(*args)
         assert out.dtype == want, f"{name}: output {out.dtype} for inputs {used}, expected {want}"
