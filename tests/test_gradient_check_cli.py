@@ -26,6 +26,7 @@ def run_main(capsys, *argv):
     return code, out.out, out.err
 
 
+@pytest.mark.slow  # a subprocess running the whole default suite: ~1-3 s, more on a loaded machine
 def test_real_entry_point_runs_every_layer_and_exits_zero():
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "gradient_check"], cwd=ROOT, env=env,
