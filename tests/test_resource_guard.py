@@ -45,7 +45,7 @@ def _args_for(name, x, w, b, cp):
     if FORWARDS[name][1] == "conv_relu_pool":
         return (x, w, b, cp, {"pool_height": 1, "pool_width": 1, "stride": 1})
     if FORWARDS[name][1] == "conv_bn_relu":
-        return (x, w, b, np.ones(F), np.zeros(F), cp, {"mode": "train"})
+        return (x, w, b, np.ones(F, x.dtype), np.zeros(F, x.dtype), cp, {"mode": "train"})
     return (x, w, b, cp)
 
 
