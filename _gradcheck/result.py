@@ -34,7 +34,8 @@ class InputResult:
     analytic, numeric : float or None
         The two values at ``worst_index`` (directional mode: the two directional derivatives).
     kinks_excluded : int
-        Elements within h of a kink, left out of the comparison.
+        Elements within h of a kink, left out of the comparison (directional mode: directions
+        that crossed a kink in every retry).
     diagnosis : str
         One line when the check fails, else ``''``.
     warnings : list of str
@@ -142,7 +143,9 @@ class LayerCheck:
         for r in self.inputs:
             where = "" if r.worst_index is None else f" at {tuple(int(i) for i in r.worst_index)}"
             vals = "" if r.analytic is None else f" (analytic {r.analytic:.6g}, numeric {r.numeric:.6g})"
-            kinks = f", {r.kinks_excluded} element(s) within h of a kink excluded" if r.kinks_excluded else ""
+            what = "random direction(s) crossing a kink skipped" if r.mode == "directional" else \
+                "element(s) within h of a kink excluded"
+            kinks = f", {r.kinks_excluded} {what}" if r.kinks_excluded else ""
             lines.append(f"  {r.name:8s} {r.status:5s} max rel error {_fmt(r.max_rel_error)}{where}{vals}{kinks}")
             if r.diagnosis:
                 lines.append(f"           diagnosis: {r.diagnosis}")
