@@ -13,10 +13,10 @@ from gradient_check import eval_numerical_gradient
 
 @pytest.mark.parametrize("reg", [0.0, 0.5])
 def test_cnn_gradients_match_numeric_for_every_parameter(reg, rng):
-    # Small on purpose: ~70 parameters, two forward passes each.
-    X = rng.standard_normal((2, 2, 4, 4))
+    # Small on purpose: 59 parameters, two loss evaluations each.
+    X = rng.standard_normal((2, 1, 4, 4))
     y = np.array([1, 2])
-    model = ThreeLayerConvNet(input_dim=(2, 4, 4), num_filters=2, filter_size=3, hidden_dim=4,
+    model = ThreeLayerConvNet(input_dim=(1, 4, 4), num_filters=2, filter_size=3, hidden_dim=3,
                               num_classes=3, weight_scale=0.3, reg=reg, dtype=np.float64, seed=0)
     # Random biases keep pre-activations off the ReLU kinks and the pool ties.
     for name in ("b1", "b2", "b3"):
