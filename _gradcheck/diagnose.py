@@ -31,12 +31,16 @@ def ratio_phrase(r: float, N: int | None) -> str:
                 f"backward (or an extra one in forward)")
     if near(-1.0):
         return "sign error: analytic = -numeric (a minus sign dropped or added in backward)"
-    if near(2.0):
-        return "analytic = numeric x 2: a factor 2 too many (a term counted twice, or d(x^2) taken as 4x)"
+    if N == 2 and near(0.5):
+        return ("analytic = numeric x 1/2 (= 1/N, N = batch size 2): an extra division by the batch size, "
+                "or a factor 2 missing; re-check with another batch size to tell them apart")
+    if N == 2 and near(2.0):
+        return ("analytic = numeric x 2 (= N, N = batch size 2): a missing division by the batch size, "
+                "or a factor 2 too many; re-check with another batch size to tell them apart")
     if near(0.5):
         return "analytic = numeric x 1/2: a factor 2 missing (e.g. the 2 in d(x^2) = 2x)"
-    if N and N == 2 and near(0.5):
-        return "analytic = numeric x 1/2 (= 1/N, N = 2): a factor 2 or the batch size"
+    if near(2.0):
+        return "analytic = numeric x 2: a factor 2 too many (a term counted twice, or d(x^2) taken as 4x)"
     if near(-0.5) or near(-2.0) or (N and (near(-1.0 / N) or near(-float(N)))):
         return f"analytic = numeric x {r:.6g}: a sign error combined with a wrong constant factor"
     return f"analytic = numeric x {r:.6g}: a constant factor wrong everywhere (a scale or hyper-parameter misapplied)"

@@ -567,3 +567,20 @@ def test_an_unregistered_layer_would_be_reported():
 def test_every_registry_entry_resolves_to_a_toolkit_function():
     unresolved = [e.label for e in registry.ENTRIES if registry.resolve(e) is None]
     assert not unresolved
+
+
+@pytest.mark.parametrize("ratio,batch,expected", [
+    (1 / 3, 3, "1/N"), (3.0, 3, "missing division by the batch size"), (-1.0, 3, "sign error"),
+    (2.0, 3, "factor 2 too many"), (0.5, 3, "factor 2 missing"), (0.5, 2, "tell them apart"),
+    (-2.0, 3, "sign error combined"), (1.7, 3, "x 1.7: a constant factor"),
+])
+def test_ratio_phrases(ratio, batch, expected):
+    from _gradcheck.diagnose import ratio_phrase
+
+    assert expected in ratio_phrase(ratio, batch)
+
+
+def test_factor_two_in_a_layer_is_named(rng):
+    chk = check_layer(layers.relu_forward, lambda dout, cache: 2 * layers.relu_backward(dout, cache),
+                      [rng.standard_normal((3, 4))])
+    assert "analytic = numeric x 2: a factor 2 too many" in chk["x"].diagnosis
