@@ -101,6 +101,44 @@ def test_fast_conv_forward_and_backward_equal_naive(impl, case):
     count_case("valid hypothesis examples")
 
 
+def _tiny_blocks():
+    """Patch every ``*BLOCK_BYTES`` budget of fast_layers.conv to 1 byte: one image per block."""
+    import contextlib
+    from unittest import mock
+
+    import fast_layers.conv as conv_module
+
+    stack = contextlib.ExitStack()
+    for attr in dir(conv_module):
+        if attr.endswith("BLOCK_BYTES"):
+            stack.enter_context(mock.patch.object(conv_module, attr, 1))
+    return stack
+
+
+@pytest.mark.parametrize("impl", list(FAST_CONVS))
+@settings(max_examples=max_examples(40))
+@given(case=conv_cases(max_n=4))
+def test_fast_conv_processed_one_image_per_block_equals_naive(impl, case):
+    # The fast convolutions may work through the batch in memory-bounded blocks; with the budget
+    # forced to one byte every image is its own block, so the block seams are exercised.
+    cfg, dtypes, lay, seed = case
+    x, w, b, dout = _conv_arrays(cfg, dtypes, lay, seed)
+    dtype = np.result_type(*dtypes)
+    xc, wc, bc = (np.array(a, order="C") for a in (x, w, b))
+    want, cache_n = layers.conv_forward_naive(xc, wc, bc, cfg["conv_param"])
+    grads_n = layers.conv_backward_naive(dout.astype(dtype), cache_n)
+    fwd, bwd = FAST_CONVS[impl]
+    with _tiny_blocks():
+        got, cache = fwd(x, w, b, cfg["conv_param"])
+        grads = bwd(dout.astype(dtype), cache)
+    K = cfg["C"] * cfg["HH"] * cfg["WW"]
+    scale = K + cfg["N"] * cfg["H_out"] * cfg["W_out"]
+    assert_close(got, want, dtype, scale=K)
+    for name, g, gn in zip(("dx", "dw", "db"), grads, grads_n):
+        assert_close(g, gn, dtype, scale=scale, err_msg=f"{impl} {name} with one image per block, cfg {cfg}")
+    count_case("valid hypothesis examples")
+
+
 @pytest.mark.parametrize("impl", ["im2col", "strides"])
 @settings(max_examples=max_examples(20))
 @given(cfg=conv_configs(max_n=2, max_c=2, max_f=2, max_k=3, max_pad=2, max_dilation=2, max_extra=2),
