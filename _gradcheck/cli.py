@@ -164,8 +164,8 @@ def _rows_for(check, label):
                          diagnosis=check.error or check.not_checkable, time_s=check.seconds))
         return rows
     for r in check.inputs:
-        d = r.to_dict()
-        d.update(base, status=r.status, warnings=r.warnings + check.warnings)
+        d = dict(base, input=r.name)
+        d.update(r.to_dict(), status=r.status, warnings=r.warnings + check.warnings)
         rows.append(d)
     for p in check.problems:
         kind = "purity" if "mutated" in p else "determinism"
@@ -294,7 +294,8 @@ def main(argv=None) -> int:
         f"; max rel error {summary['max_rel_error']:.2e} ({summary['max_rel_error_at']})"
     verdict = "OK" if summary["ok"] else "FAILED"
     print(f"\n{verdict}: {summary['checks']} checks over {summary['layers']} layers: {summary['passed']} passed, "
-          f"{summary['failed']} failed, {summary['errors']} errors, {summary['not_checkable']} not checkable"
+          f"{summary['failed']} failed, {summary['errors']} error{'' if summary['errors'] == 1 else 's'}, "
+          f"{summary['not_checkable']} not checkable"
           f"{worst}; {summary['seconds']:.1f} s")
     if args.plot:
         os.makedirs(args.plot, exist_ok=True)
