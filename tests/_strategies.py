@@ -6,7 +6,7 @@ minus the padding, so the output is never empty. The test then turns it into arr
 
 A *layout* is a way of holding the same values in memory: C order, Fortran order, a strided
 slice of a larger buffer, a view with negative strides, a zero-stride broadcast, a read-only
-array, a byte-swapped array. Fast layers and kernels must give the same answer for all of them.
+array, a byte-swapped array, an array one byte off its dtype's alignment. Fast layers and kernels must give the same answer for all of them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-LAYOUTS = ("C", "F", "sliced", "negative", "broadcast", "readonly", "byteswapped")
+LAYOUTS = ("C", "F", "sliced", "negative", "broadcast", "readonly", "byteswapped", "unaligned")
 
 
 def arrange(a: np.ndarray, layout: str, axes_seed: int = 0) -> np.ndarray:
@@ -47,6 +47,12 @@ def arrange(a: np.ndarray, layout: str, axes_seed: int = 0) -> np.ndarray:
         return r
     if layout == "byteswapped":
         return a.astype(a.dtype.newbyteorder())
+    if layout == "unaligned":
+        # C-contiguous but one byte off the dtype's alignment: ascontiguousarray keeps it as is.
+        buf = np.zeros(a.nbytes + 1, dtype=np.uint8)
+        u = np.frombuffer(buf.data, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
+        u[...] = a
+        return u
     raise ValueError(f"unknown layout {layout!r}")
 
 
