@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 
-def _forward_inputs(x, w, b, conv_param):
-    """Validate a forward call; return its geometry and x, w, b in the compute dtype."""
+def _forward_inputs(x, w, b, conv_param, name):
+    """Validate a forward call and its memory needs; return its geometry and x, w, b in the compute dtype."""
     check_array(x, "x", 4, "(N, C, H, W)")
     check_array(w, "w", 4, "(F, C, HH, WW)")
     check_array(b, "b")
@@ -40,8 +40,23 @@ def _forward_inputs(x, w, b, conv_param):
     if b.shape != (geom.F,):
         raise ValueError(f"b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
     dtype = float_dtype(x, w, b)
+    _check_x_cols(geom, dtype, x, w, name)
     # astype(copy=False) returns the caller's own array when no cast is needed; it is only read.
     return geom, dtype, x.astype(dtype, copy=False), w.astype(dtype, copy=False), b.astype(dtype, copy=False)
+
+
+def _check_x_cols(geom, dtype, x, w, name):
+    """Refuse (MemoryError) an x_cols buffer, or a contiguous copy of x, the machine cannot hold.
+
+    The kernels read x as a C-contiguous array, so a non-contiguous x (a slice, or a broadcast
+    view of a batch that occupies almost no memory) is copied first; that copy is checked too.
+    """
+    nbytes = geom.cols_shape[0] * geom.cols_shape[1] * dtype.itemsize
+    check_allocation(nbytes, f"{name}: x_cols of shape {geom.cols_shape} ({dtype}) for x of shape "
+                             f"{tuple(x.shape)} and w of shape {tuple(w.shape)}")
+    if not x.flags.c_contiguous or x.dtype != dtype:
+        check_allocation(x.size * dtype.itemsize, f"{name}: a C-contiguous copy of x in {dtype} (shape "
+                                                  f"{tuple(x.shape)}) for the im2col kernel")
 
 
 def _backward_inputs(dout, cache, name):
@@ -82,7 +97,7 @@ def conv_forward_im2col(x, w, b, conv_param):
         ``(x, w, b, conv_param, x_cols)``; ``x_cols`` has shape (K, H_out*W_out*N), columns
         ordered (y, x, n) as produced by ``im2col_cython``.
     """
-    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param)
+    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_im2col")
     x_cols = im2col(xf, geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation)
     res = wf.reshape(geom.F, -1) @ x_cols
     res += bf[:, None]
@@ -115,18 +130,31 @@ def conv_backward_im2col(dout, cache):
     return dx, dw, db
 
 
-# Budget for the per-block buffers of the strides layer. A block of images is multiplied into a
-# buffer of at most this size, which is reused for every block of the call, so the extra memory
-# stays bounded (instead of another array as large as the output or as x_cols) while each GEMM
-# stays large. Large blocks matter on a busy machine: every GEMM call and every parallel kernel
-# ends in a barrier of the BLAS / OpenMP threads, and each barrier costs a scheduler time slice
-# when another process holds a core. 16 MiB measured best among 1, 4 and 16 MiB on cases A and B.
-_BLOCK_BYTES = 16 << 20
+# Budget for the backward's column-gradient buffer, reused for every block of images. It bounds
+# the extra memory (the full column gradient is as large as x_cols) while keeping each GEMM large:
+# every GEMM call and parallel kernel ends in a barrier of the BLAS / OpenMP threads, and on a busy
+# machine each barrier can cost a scheduler time slice, so few large blocks beat many small ones
+# (case B float64 backward under load: 4 MiB 5.1 s, 16 MiB 2.4 s, 64 MiB 1.0 s; best of 7).
+_BACKWARD_BLOCK_BYTES = 32 << 20
 
 
-def _images_per_block(bytes_per_image, N):
-    """Number of images whose per-image buffers of ``bytes_per_image`` fit the block budget."""
-    return int(min(N, max(1, _BLOCK_BYTES // max(1, bytes_per_image))))
+def _images_per_block(bytes_per_image, N, budget):
+    """Number of images whose per-image buffers of ``bytes_per_image`` fit in ``budget`` bytes."""
+    return int(min(N, max(1, budget // max(1, bytes_per_image))))
+
+
+def _halving_blocks(N):
+    """Split N images into blocks of sizes N//2, then half the rest, ..., ending with one image.
+
+    Every block except the last is no larger than the images after it, so its GEMM result can be
+    parked in the part of ``out`` those later images will occupy.
+    """
+    sizes, rest = [], N
+    while rest > 1:
+        sizes.append(rest // 2)
+        rest -= rest // 2
+    sizes.append(rest)
+    return sizes
 
 
 def conv_forward_strides(x, w, b, conv_param):
@@ -150,18 +178,14 @@ def conv_forward_strides(x, w, b, conv_param):
     Notes
     -----
     ``x_cols`` is filled by the ``im2col_6d`` kernel straight from ``x`` (the padding is never
-    materialized). The product ``w @ x_cols`` is then taken a block of images at a time into a
-    small reused buffer, and each block is written to ``out`` in (N, F, ...) order with the bias
-    added in the same pass. Apart from ``x_cols`` and ``out`` the call allocates only that buffer.
+    materialized). The product ``w @ x_cols`` is then taken a block of images at a time (blocks
+    of N/2, N/4, ..., 1 images), each block's (F, k*P) result parked in the part of ``out`` that
+    later images will fill and then written to its own images in (N, F, ...) order with the bias
+    added in the same pass. Apart from ``x_cols`` and ``out`` the call allocates one image's output.
     """
-    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param)
+    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_strides")
     N, F, P = geom.N, geom.F, geom.H_out * geom.W_out
     K = geom.C * geom.HH * geom.WW
-    check_allocation(
-        K * N * P * dtype.itemsize,
-        f"conv_forward_strides: x_cols of shape {geom.cols_shape} ({dtype}) for x of shape "
-        f"{tuple(x.shape)} and w of shape {tuple(w.shape)}",
-    )
     x_cols = np.empty(geom.cols_shape, dtype=dtype)
     im2col_6d(xf, geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation,
               out=x_cols.reshape(geom.C, geom.HH, geom.WW, N, geom.H_out, geom.W_out))
@@ -169,14 +193,20 @@ def conv_forward_strides(x, w, b, conv_param):
     out = np.empty(geom.out_shape, dtype=dtype)
     out3 = out.reshape(N, F, P)
     bias = bf[:, None]
-    nb = _images_per_block(F * P * dtype.itemsize, N)
-    buf = np.empty(F * nb * P, dtype=dtype)
-    for n0 in range(0, N, nb):
-        k = min(nb, N - n0)
-        res = buf[: F * k * P].reshape(F, k * P)
+    out_flat = out.reshape(-1)
+    last = np.empty(F * P, dtype=dtype)
+    n0 = 0
+    for k in _halving_blocks(N):
+        # The GEMM writes (F, k*P) into the not-yet-written images after this block (or, for the
+        # final single image, a small buffer); one pass then transposes it into this block's
+        # images as (k, F, P) and adds the bias. So the forward's only extra memory is one image.
+        if n0 + 2 * k <= N:
+            res = out_flat[(n0 + k) * F * P:(n0 + 2 * k) * F * P].reshape(F, k * P)
+        else:
+            res = last[: F * k * P].reshape(F, k * P)
         np.matmul(w2, x_cols[:, n0 * P:(n0 + k) * P], out=res)
-        # (F, k, P) -> (k, F, P): the transpose and the bias share one pass over a cached block.
         np.add(res.reshape(F, k, P).transpose(1, 0, 2), bias, out=out3[n0:n0 + k])
+        n0 += k
     return out, (x, w, b, conv_param, x_cols)
 
 
@@ -211,7 +241,7 @@ def conv_backward_strides(dout, cache):
     db = g2.sum(axis=1)
     dw = (g2 @ x_cols.T).reshape(w.shape)
     w2t = w.astype(dtype, copy=False).reshape(F, K).T
-    nb = _images_per_block(K * P * dtype.itemsize, N)
+    nb = _images_per_block(K * P * dtype.itemsize, N, _BACKWARD_BLOCK_BYTES)
     cols_buf = np.empty(K * nb * P, dtype=dtype)
     dx = np.zeros((N, geom.C, geom.H, geom.W), dtype=dtype)
     for n0 in range(0, N, nb):
