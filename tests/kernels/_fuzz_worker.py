@@ -158,6 +158,46 @@ def _bad_values(kernel, name, value):
     return BAD_SIZES + extra
 
 
+def _geometry_dependent(label):
+    """True for corruptions that are invalid only relative to the rest of the geometry."""
+    return ("cols for" in label or label in ("pad (1, 0)", "transposed", "N and C swapped")
+            or (label.startswith("axis") and not label.endswith("empty")))
+
+
+def _off_by_one_case(rng):
+    """A valid random geometry with the cols (or out) array one element too short or long on one axis."""
+    n, c = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    hh, ww = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    (sh, sw), (ph, pw), (dh, dw) = rng.integers(1, 4, 2), rng.integers(0, 3, 2), rng.integers(1, 3, 2)
+    h = int(rng.integers(max(1, dh * (hh - 1) + 1 - 2 * ph), 9))
+    w = int(rng.integers(max(1, dw * (ww - 1) + 1 - 2 * pw), 9))
+    ho, wo = (h + 2 * ph - dh * (hh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (ww - 1) - 1) // sw + 1
+    geo = ((int(ph), int(pw)), (int(sh), int(sw)), (int(dh), int(dw)))
+    kernel = ("col2im_cython", "col2im_6d_cython", "im2col_6d_cython", "col2im_6d_add_cython")[rng.integers(4)]
+    shape6 = [c, hh, ww, n, ho, wo]
+    shape = {"col2im_cython": [c * hh * ww, ho * wo * n]}.get(kernel, shape6)
+    ax = int(rng.integers(len(shape)))
+    delta = int(rng.choice([-1, 1])) if shape[ax] > 1 else 1
+    wrong = list(shape)
+    wrong[ax] += delta
+    bad = np.zeros(wrong)
+    label = f"shape {tuple(wrong)} for {tuple(shape)}"
+    if kernel == "col2im_cython":
+        return kernel, [bad, n, c, h, w, hh, ww, *geo], f"{kernel}(cols={label})"
+    if kernel == "col2im_6d_cython":
+        return kernel, [bad, n, c, h, w, hh, ww, *geo], f"{kernel}(cols={label})"
+    if kernel == "im2col_6d_cython":
+        x = np.zeros((n, c, h, w))
+        return kernel, [x, hh, ww, *geo, bad], f"{kernel}(out={label})"
+    # col2im_6d_add: cols off by one against out; HH/WW come from cols, so only other axes count.
+    if ax in (1, 2):
+        wrong[ax] -= delta
+        wrong[0] += 1
+        bad = np.zeros(wrong)
+        label = f"shape {tuple(wrong)} for {tuple(shape)}"
+    return kernel, [bad, np.zeros((n, c, h, w)), *geo], f"{kernel}(cols={label})"
+
+
 def _call(module, kernel, args):
     try:
         getattr(module, kernel)(*args)
@@ -175,35 +215,48 @@ def run(seed: int, n_random: int, log_path: str) -> dict:
 
     rng = np.random.default_rng(seed)
     names, base = _base_args(rng)
+    def make_case(kernel, corrupt, args=None):
+        args = list(base[kernel] if args is None else args)
+        for i, (_, _, bad) in corrupt.items():
+            args[i] = bad
+        desc = f"{kernel}(" + ", ".join(f"{name}={label}" for name, label, _ in corrupt.values()) + ")"
+        return kernel, args, desc
+
     cases = []
     for kernel, arg_names in names.items():
         for i, name in enumerate(arg_names):
             for label, bad in _bad_values(kernel, name, base[kernel][i]):
-                cases.append((kernel, {i: (name, label, bad)}))
+                cases.append(make_case(kernel, {i: (name, label, bad)}))
     # Random combinations of two or three invalid arguments in one call.
     for _ in range(n_random):
         kernel = list(names)[rng.integers(len(names))]
         k = int(rng.integers(2, 4))
-        picks = rng.choice(len(names[kernel]), size=k, replace=False)
-        corrupt = {}
+        picks = [int(i) for i in rng.choice(len(names[kernel]), size=k, replace=False)]
+        if kernel == "col2im_6d_add_cython" and 0 in picks and 1 in picks:
+            # cols and out may be resized consistently (out W+1 with cols WW+1 is a valid call).
+            picks.remove(1)
+        corrupt, geometric = {}, False
         for i in picks:
             options = _bad_values(kernel, names[kernel][i], base[kernel][i])
+            if geometric:
+                # Two geometry mismatches can cancel (N+1 with cols one image longer is valid).
+                options = [o for o in options if not _geometry_dependent(o[0])]
             label, bad = options[rng.integers(len(options))]
+            geometric = geometric or _geometry_dependent(label)
             corrupt[int(i)] = (names[kernel][i], label, bad)
-        cases.append((kernel, corrupt))
-
+        cases.append(make_case(kernel, corrupt))
+    # Random valid geometries whose column / output arrays are off by one on one axis: the
+    # shape checks must hold for every geometry, not only for the base one above.
+    for _ in range(n_random):
+        cases.append(_off_by_one_case(rng))
     failures, per_kernel = [], {k: 0 for k in names}
     # An out-of-bounds index inside a nogil kernel of a bounds-checked build cannot propagate
     # (the kernels are noexcept): Python reports it as "unraisable". Count those as failures.
     unraisable = []
     sys.unraisablehook = lambda info: unraisable.append(f"{info.exc_type.__name__}: {info.exc_value}")
     with open(log_path, "w") as log:
-        for number, (kernel, corrupt) in enumerate(cases):
-            args = list(base[kernel])
-            for i, (_, _, bad) in corrupt.items():
-                args[i] = bad
-            desc = f"case {number}: {kernel}(" + ", ".join(
-                f"{name}={label}" for name, label, _ in corrupt.values()) + ")"
+        for number, (kernel, args, desc) in enumerate(cases):
+            desc = f"case {number}: {desc}"
             results = {}
             for mod_name, module in (("compiled", compiled), ("numpy", twin)):
                 log.write(f"{desc} [{mod_name}]\n")
