@@ -143,14 +143,22 @@ def _images_per_block(bytes_per_image, N, budget):
     return int(min(N, max(1, budget // max(1, bytes_per_image))))
 
 
-def _halving_blocks(N):
-    """Split N images into blocks of sizes N//2, then half the rest, ..., ending with one image.
+# The forward's final block of images goes through a buffer of at most this many bytes (see
+# _forward_blocks); it is the only extra memory the forward allocates besides x_cols and out.
+_FORWARD_TAIL_BYTES = 4 << 20
 
-    Every block except the last is no larger than the images after it, so its GEMM result can be
-    parked in the part of ``out`` those later images will occupy.
+
+def _forward_blocks(N, bytes_per_image):
+    """Split N images into blocks of sizes N//2, then half the rest, ..., and a final tail block.
+
+    Every block before the tail is no larger than the images after it, so its GEMM result can be
+    parked in the part of ``out`` those later images will occupy; the tail (as many images as fit
+    in ``_FORWARD_TAIL_BYTES``, at least one) goes through its own small buffer. Small problems
+    are thus one GEMM, large ones a handful, never one per image.
     """
+    tail = _images_per_block(bytes_per_image, N, _FORWARD_TAIL_BYTES)
     sizes, rest = [], N
-    while rest > 1:
+    while rest > tail:
         sizes.append(rest // 2)
         rest -= rest // 2
     sizes.append(rest)
@@ -179,9 +187,10 @@ def conv_forward_strides(x, w, b, conv_param):
     -----
     ``x_cols`` is filled by the ``im2col_6d`` kernel straight from ``x`` (the padding is never
     materialized). The product ``w @ x_cols`` is then taken a block of images at a time (blocks
-    of N/2, N/4, ..., 1 images), each block's (F, k*P) result parked in the part of ``out`` that
+    of N/2, N/4, ... images), each block's (F, k*P) result parked in the part of ``out`` that
     later images will fill and then written to its own images in (N, F, ...) order with the bias
-    added in the same pass. Apart from ``x_cols`` and ``out`` the call allocates one image's output.
+    added in the same pass. Apart from ``x_cols`` and ``out`` the call allocates one buffer of
+    at most 4 MiB (or one image's output, if larger) for the last block.
     """
     geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_strides")
     N, F, P = geom.N, geom.F, geom.H_out * geom.W_out
@@ -194,16 +203,17 @@ def conv_forward_strides(x, w, b, conv_param):
     out3 = out.reshape(N, F, P)
     bias = bf[:, None]
     out_flat = out.reshape(-1)
-    last = np.empty(F * P, dtype=dtype)
+    blocks = _forward_blocks(N, F * P * dtype.itemsize)
+    tail = np.empty(F * blocks[-1] * P, dtype=dtype)
     n0 = 0
-    for k in _halving_blocks(N):
-        # The GEMM writes (F, k*P) into the not-yet-written images after this block (or, for the
-        # final single image, a small buffer); one pass then transposes it into this block's
-        # images as (k, F, P) and adds the bias. So the forward's only extra memory is one image.
-        if n0 + 2 * k <= N:
+    for k in blocks:
+        # The GEMM writes (F, k*P) into the not-yet-written images after this block (the tail
+        # block uses its own buffer); one pass then transposes it into this block's images as
+        # (k, F, P) and adds the bias.
+        if n0 + k < N:
             res = out_flat[(n0 + k) * F * P:(n0 + 2 * k) * F * P].reshape(F, k * P)
         else:
-            res = last[: F * k * P].reshape(F, k * P)
+            res = tail.reshape(F, k * P)
         np.matmul(w2, x_cols[:, n0 * P:(n0 + k) * P], out=res)
         np.add(res.reshape(F, k, P).transpose(1, 0, 2), bias, out=out3[n0:n0 + k])
         n0 += k
