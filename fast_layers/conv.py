@@ -133,9 +133,10 @@ def conv_backward_im2col(dout, cache):
 # Budget for the backward's column-gradient buffer, reused for every block of images. It bounds
 # the extra memory (the full column gradient is as large as x_cols) while keeping each GEMM large:
 # every GEMM call and parallel kernel ends in a barrier of the BLAS / OpenMP threads, and on a busy
-# machine each barrier can cost a scheduler time slice, so few large blocks beat many small ones
-# (case B float64 backward under load: 4 MiB 5.1 s, 16 MiB 2.4 s, 64 MiB 1.0 s; best of 7).
-_BACKWARD_BLOCK_BYTES = 32 << 20
+# machine each barrier can cost a scheduler time slice, so few large blocks beat many small ones.
+# Case B float64, column-gradient GEMMs + col2im under load (best of 5): 4 MiB blocks 2.2 s,
+# 18 MiB 0.81 s, 36 MiB 0.52 s, 72 MiB 0.42 s.
+_BACKWARD_BLOCK_BYTES = 64 << 20
 
 
 def _images_per_block(bytes_per_image, N, budget):
