@@ -372,7 +372,7 @@ def test_nan_and_inf_data_pass_through_without_an_exception(name):
             if producer == name:
                 grads = bwd(np.ones_like(first), second)
                 for g in grads if isinstance(grads, tuple) else (grads,):
-                    assert g.shape  # an array came back; values may be NaN
+                    assert isinstance(g, np.ndarray)  # an array came back; values may be NaN
 
 
 NONFINITE_CASES = [(f"conv_forward_{i}", "conv_forward_naive", f"conv_backward_{i}", "conv_backward_naive", where)
