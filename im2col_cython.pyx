@@ -23,6 +23,17 @@ cdef extern from *:
     """
     int _DEBUG_KERNELS "CNNKIT_DEBUG_KERNELS"
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int cnnkit_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int cnnkit_max_threads(void) { return 1; }
+    #endif
+    """
+    int cnnkit_max_threads() noexcept nogil
+
 # True when built with CNNKIT_DEBUG_KERNELS=1 (bounds checking on); .ci/run asserts it for its debug pass.
 BOUNDS_CHECKED = bool(_DEBUG_KERNELS)
 
@@ -101,7 +112,7 @@ cdef inline Py_ssize_t _end_valid(Py_ssize_t j0, Py_ssize_t sw, Py_ssize_t W, Py
 
 cdef void _im2col_6d(const floating[:, :, :, ::1] x, floating[:, :, :, :, :, ::1] cols,
                      Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
-                     Py_ssize_t dh, Py_ssize_t dw) noexcept nogil:
+                     Py_ssize_t dh, Py_ssize_t dw, int num_threads) noexcept nogil:
     # cols is (C, HH, WW, N, H_out, W_out). One task per filter tap (c, fi, fj) writes the
     # contiguous slab cols[c, fi, fj]: the threads write disjoint memory (and take the first-touch
     # page faults of a fresh buffer in parallel), and the 9 taps of one channel run back to back
@@ -112,7 +123,7 @@ cdef void _im2col_6d(const floating[:, :, :, ::1] x, floating[:, :, :, :, :, ::1
     cdef Py_ssize_t task, c, fi, fj, n, yy, xx, ii, j0, lo, hi
     cdef floating* dst
     cdef const floating* src
-    for task in prange(C * HH * WW, schedule='static'):
+    for task in prange(C * HH * WW, schedule='static', num_threads=num_threads):
         c = task // (HH * WW)
         fi = (task // WW) % HH
         fj = task % WW
@@ -142,7 +153,7 @@ cdef void _im2col_6d(const floating[:, :, :, ::1] x, floating[:, :, :, :, :, ::1
 
 cdef void _col2im_6d_add(const floating[:, :, :, :, :, ::1] cols, floating[:, :, :, ::1] x,
                          Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
-                         Py_ssize_t dh, Py_ssize_t dw) noexcept nogil:
+                         Py_ssize_t dh, Py_ssize_t dw, int num_threads) noexcept nogil:
     # x += adjoint of _im2col_6d(cols). cols is (C, HH, WW, N, H_out, W_out); parallel over
     # (n, c) planes: every task writes only its own x[n, c] plane, so no races.
     cdef Py_ssize_t C = cols.shape[0], HH = cols.shape[1], WW = cols.shape[2]
@@ -151,7 +162,7 @@ cdef void _col2im_6d_add(const floating[:, :, :, :, :, ::1] cols, floating[:, :,
     cdef Py_ssize_t task, n, c, fi, fj, yy, xx, ii, j0, lo, hi
     cdef floating* dst
     cdef const floating* src
-    for task in prange(N * C, schedule='static'):
+    for task in prange(N * C, schedule='static', num_threads=num_threads):
         n = task // C
         c = task % C
         for fi in range(HH):
@@ -278,10 +289,10 @@ def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
     x = np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype)
     if cols.dtype == np.float32:
         _col2im_6d_add[float](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
-                              g.dilation[0], g.dilation[1])
+                              g.dilation[0], g.dilation[1], cnnkit_max_threads())
     else:
         _col2im_6d_add[double](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
-                               g.dilation[0], g.dilation[1])
+                               g.dilation[0], g.dilation[1], cnnkit_max_threads())
     return x
 
 
@@ -298,7 +309,7 @@ def _output_array(out, name, shape, dtype):
     return out
 
 
-def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None):
+def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None, parallel=True):
     """Unfold every filter-sized window of ``x`` into a 6-D column array (strides-layer layout).
 
     Parameters
@@ -310,6 +321,10 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
     out : ndarray, shape (C, HH, WW, N, H_out, W_out), optional
         C-contiguous array of x's float dtype to fill (every element is written); lets the
         caller allocate (and size-check) the buffer.
+    parallel : bool
+        Use the OpenMP threads (default) or only the calling thread. Idle OpenMP threads spin
+        for a while after a parallel loop and hold a core the BLAS threads of the next matrix
+        product then wait for, so callers run small problems on one thread.
 
     Returns
     -------
@@ -329,14 +344,14 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
         _output_array(out, "out", shape, x.dtype)
     if x.dtype == np.float32:
         _im2col_6d[float](x, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
-                          g.dilation[0], g.dilation[1])
+                          g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)
     else:
         _im2col_6d[double](x, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
-                           g.dilation[0], g.dilation[1])
+                           g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)
     return out
 
 
-def col2im_6d_add_cython(cols, out, padding, stride, dilation=1):
+def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
     """Add the adjoint of :func:`im2col_6d_cython` of ``cols`` into ``out``, in place.
 
     The backward of the strides convolution calls this once per block of images, each block
@@ -351,6 +366,8 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1):
         ``out[n, c, y*stride_h + i*dilation_h - pad_h, x*stride_w + j*dilation_w - pad_w] +=
         cols[c, i, j, n, y, x]`` for every entry that does not fall in the padding.
     padding, stride, dilation : int or (int, int)
+    parallel : bool
+        Use the OpenMP threads (default) or only the calling thread (see :func:`im2col_6d_cython`).
 
     Returns
     -------
@@ -377,8 +394,8 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1):
     _output_array(out, "out", out.shape, out.dtype)
     if out.dtype == np.float32:
         _col2im_6d_add[float](cols, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
-                              g.dilation[0], g.dilation[1])
+                              g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)
     else:
         _col2im_6d_add[double](cols, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
-                               g.dilation[0], g.dilation[1])
+                               g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)
     return out

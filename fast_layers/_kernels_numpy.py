@@ -102,8 +102,8 @@ def _output_array(out, name, shape, dtype):
     return out
 
 
-def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None):
-    """Numpy twin of :func:`im2col_cython.im2col_6d_cython`; see there for shapes and layout."""
+def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None, parallel=True):
+    """Numpy twin of :func:`im2col_cython.im2col_6d_cython`; see there (``parallel`` has no effect here)."""
     x = _floating_array(x, "x", 4)
     g = kernel_geometry(*x.shape, field_height, field_width, padding, stride, dilation)
     shape = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
@@ -124,8 +124,8 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
     return out
 
 
-def col2im_6d_add_cython(cols, out, padding, stride, dilation=1):
-    """Numpy twin of :func:`im2col_cython.col2im_6d_add_cython`; see there for shapes and layout."""
+def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
+    """Numpy twin of :func:`im2col_cython.col2im_6d_add_cython`; see there (``parallel`` has no effect here)."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy ndarray, got {type(out).__name__}")
     if out.dtype not in (np.float32, np.float64):
