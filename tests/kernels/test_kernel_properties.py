@@ -109,15 +109,23 @@ def test_col2im_is_the_adjoint_of_im2col(module, cfg, seed):
     count_case("valid hypothesis examples")
 
 
+def _parallel_kw(fn, parallel):
+    """``parallel=`` for kernels that take it (one thread or the OpenMP team), else nothing."""
+    import inspect
+
+    return {"parallel": parallel} if "parallel" in inspect.signature(fn).parameters else {}
+
+
 @settings(max_examples=max_examples(80))
-@given(case=kernel_cases, give_out=st.booleans())
-def test_im2col_6d_cython_equals_twin_and_the_im2col_layout(case, give_out):
+@given(case=kernel_cases, give_out=st.booleans(), parallel=st.booleans())
+def test_im2col_6d_cython_equals_twin_and_the_im2col_layout(case, give_out, parallel):
     cfg, dtype, layout, seed = case
     rng = np.random.default_rng(seed)
     x = arrange(rng.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype), layout, seed)
     pad, stride, dil = _geometry_args(cfg)
     out = np.full(_cols_6d(cfg), np.nan, dtype=dtype) if give_out else None
-    got = compiled.im2col_6d_cython(x, cfg["HH"], cfg["WW"], pad, stride, dil, out=out)
+    got = compiled.im2col_6d_cython(x, cfg["HH"], cfg["WW"], pad, stride, dil, out=out,
+                                    **_parallel_kw(compiled.im2col_6d_cython, parallel))
     if give_out:
         assert got is out  # filled in place, every element written (no NaN left)
     want = twin.im2col_6d_cython(np.array(x, order="C"), cfg["HH"], cfg["WW"], pad, stride, dil)
@@ -132,15 +140,16 @@ def test_im2col_6d_cython_equals_twin_and_the_im2col_layout(case, give_out):
 
 
 @settings(max_examples=max_examples(80))
-@given(case=kernel_cases)
-def test_col2im_6d_add_cython_adds_col2im_6d_into_out(case):
+@given(case=kernel_cases, parallel=st.booleans())
+def test_col2im_6d_add_cython_adds_col2im_6d_into_out(case, parallel):
     cfg, dtype, layout, seed = case
     rng = np.random.default_rng(seed)
     cols = arrange(rng.standard_normal(_cols_6d(cfg)).astype(dtype), layout, seed)
     pad, stride, dil = _geometry_args(cfg)
     start = rng.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])).astype(dtype)
     out = start.copy()
-    got = compiled.col2im_6d_add_cython(cols, out, pad, stride, dil)
+    got = compiled.col2im_6d_add_cython(cols, out, pad, stride, dil,
+                                        **_parallel_kw(compiled.col2im_6d_add_cython, parallel))
     assert got is out
     out_twin = twin.col2im_6d_add_cython(np.array(cols, order="C"), start.copy(), pad, stride, dil)
     assert_close(out, out_twin, dtype, scale=cfg["HH"] * cfg["WW"])
