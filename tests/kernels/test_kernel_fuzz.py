@@ -14,8 +14,10 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from fast_layers import _kernels_numpy as twin
 from tests.conftest import count_case
 
 compiled = pytest.importorskip("im2col_cython", reason="the compiled extension is not built")
@@ -56,3 +58,45 @@ def test_every_kernel_raises_value_or_type_error_on_invalid_arguments(tmp_path):
     assert all(summary["per_kernel"][k] > 50 for k in summary["kernels"]), summary["per_kernel"]
     count_case("invalid kernel cases (x2 implementations)", summary["cases"])
     count_case("kernels fuzzed", len(summary["kernels"]))
+
+
+def _aliased_calls(module):
+    """Kernel calls whose caller-provided output shares memory with the input it reads."""
+    N, C, H, W = 2, 3, 4, 5
+    calls = {}
+    if hasattr(module, "im2col_6d_cython"):
+        buf = np.arange(N * C * H * W, dtype=np.float64)
+        # 1x1 filter, no padding: x (N, C, H, W) and out (C, 1, 1, N, H, W) have one size.
+        calls["im2col_6d_cython(out overlapping x)"] = (
+            lambda: module.im2col_6d_cython(buf.reshape(N, C, H, W), 1, 1, 0, 1, out=buf.reshape(C, 1, 1, N, H, W)),
+            lambda: module.im2col_6d_cython(np.arange(N * C * H * W, dtype=np.float64).reshape(N, C, H, W), 1, 1, 0, 1))
+    if hasattr(module, "col2im_6d_add_cython"):
+        buf2 = np.arange(N * C * H * W, dtype=np.float64)
+
+        def clean():
+            cols = np.arange(N * C * H * W, dtype=np.float64).reshape(C, 1, 1, N, H, W)
+            return module.col2im_6d_add_cython(cols, cols.copy().reshape(N, C, H, W), 0, 1)
+
+        calls["col2im_6d_add_cython(cols overlapping out)"] = (
+            lambda: module.col2im_6d_add_cython(buf2.reshape(C, 1, 1, N, H, W), buf2.reshape(N, C, H, W), 0, 1),
+            clean)
+    return calls
+
+
+@pytest.mark.parametrize("module", [compiled, twin], ids=["compiled", "numpy"])
+def test_kernel_output_overlapping_its_input_raises_or_gives_the_unaliased_result(module):
+    # The layers never alias, but a caller of the public kernels can: the typed loops then read
+    # what they have just written. Refusing (ValueError) or matching the unaliased result are fine.
+    calls = _aliased_calls(module)
+    assert calls, "no kernel with a caller-provided output found"
+    wrong = []
+    for label, (aliased, clean) in calls.items():
+        want = clean()
+        try:
+            got = aliased()
+        except (ValueError, TypeError) as exc:
+            assert str(exc).strip()
+            continue
+        if not np.array_equal(got, want):
+            wrong.append(label)
+    assert not wrong, f"silently different result when the output overlaps the input: {wrong}"
