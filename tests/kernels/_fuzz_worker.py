@@ -294,7 +294,8 @@ def main(argv=None):
         ctypes.string_at(0)
     summary = run(opts.seed, opts.random, opts.log)
     print(json.dumps(summary))
-    return 0
+    # Non-zero on any failure, so the worker can also run on its own (e.g. a long CI fuzz).
+    return 1 if summary["failures"] else 0
 
 
 if __name__ == "__main__":
