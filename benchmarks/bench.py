@@ -3,6 +3,8 @@
 Every number that is compared is measured in the same run, interleaved round-robin (each round
 calls every implementation once, in a rotated order) so that noise from other processes on the
 machine lands on all of them alike; each entry is the median of its rounds after one warm-up call.
+PyTorch's rounds follow the numpy rounds of the same case instead of being interleaved with them:
+its OpenMP threads spin after each op and would slow whatever numpy call came next.
 
 Run from the repository root::
 
@@ -170,6 +172,7 @@ def bench_conv_case(case, dtype, impls, torch, rounds, with_naive):
     fns["gemm fwd"] = lambda: w2 @ cols
     fns["gemm dw"] = lambda: g2 @ cols.T
     fns["gemm dcols"] = lambda: w2.T @ g2
+    med = interleaved(fns, rounds)
     if torch is not None:
         tx = torch.from_numpy(x).requires_grad_()
         tw = torch.from_numpy(w).requires_grad_()
@@ -184,9 +187,10 @@ def bench_conv_case(case, dtype, impls, torch, rounds, with_naive):
             with torch.no_grad():
                 torch.nn.functional.conv2d(tx, tw, tb, stride=cp["stride"], padding=cp["pad"])
 
-        fns["torch fwd"] = torch_fwd
-        fns["torch fwd+bwd"] = torch_fwd_bwd
-    med = interleaved(fns, rounds)
+        # PyTorch runs its own OpenMP pool, whose idle threads spin after every op and would slow
+        # whichever numpy call came next, so its rounds follow the numpy ones instead of being
+        # interleaved with them (it is still the same run, seconds apart).
+        med.update(interleaved({"torch fwd": torch_fwd, "torch fwd+bwd": torch_fwd_bwd}, rounds))
     res = {"case": case, "dtype": np.dtype(dtype).name, "x": list(x.shape), "w": list(w.shape),
            "stride": cp["stride"], "pad": cp["pad"], "x_cols_bytes": int(cols.nbytes),
            "median_s": med, "rounds": rounds}
