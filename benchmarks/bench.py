@@ -12,11 +12,12 @@ Run from the repository root::
     python benchmarks/bench.py --quick         # cases A and C only, fewer rounds (< 1 minute)
     python benchmarks/bench.py --json out.json --baseline HEAD~3
 
-Columns: ``fwd``, ``bwd`` and ``total`` are median milliseconds; ``/gemm`` divides a total by the
-bare numpy matrix products of the same shapes (forward ``(F, K) @ (K, M)``, backward
-``(F, M) @ (M, K)`` for dw and ``(K, F) @ (F, M)`` for the column gradient, K = C*HH*WW,
-M = N*H_out*W_out), the work no im2col-style convolution can avoid; ``/torch`` divides by PyTorch's
-CPU ``conv2d`` forward+backward (only when torch is importable; it is never a dependency); ``/v0``
+Columns: ``fwd``, ``bwd`` and ``total`` are median milliseconds (``--stat min``: the fastest round;
+the JSON keeps every round); ``/gemm`` divides a total by the bare numpy matrix products of the
+same shapes (forward ``(F, K) @ (K, M)``, backward ``(F, M) @ (M, K)`` for dw and
+``(K, F) @ (F, M)`` for the column gradient, K = C*HH*WW, M = N*H_out*W_out), the work no
+im2col-style convolution can avoid; ``/torch`` divides by PyTorch's CPU ``conv2d``
+forward+backward (only when torch is importable; it is never a dependency); ``/v0``
 by the first strides implementation (``benchmarks/_v0_conv.py``). ``--baseline REF`` adds the
 ``fast_layers/conv.py`` of git revision REF, run against the current kernels.
 
@@ -68,6 +69,8 @@ POOL_CASES = {
 POOL_X = (100, 3, 32, 32)
 DTYPES = (np.float64, np.float32)
 
+STAT_USED = ["median"]  # for the pool table's heading
+
 TARGETS_DOC = [
     ("B float64 strides fwd+bwd <= 1.15x bare GEMMs", "B_f64_gemm"),
     ("B float32 strides fwd+bwd <= PyTorch CPU float32", "B_f32_torch"),
@@ -80,8 +83,11 @@ TARGETS_DOC = [
 # ---------------------------------------------------------------------------------------------
 # timing
 
+STAT = {"median": statistics.median, "min": min}
+
+
 def interleaved(fns, rounds, warmup=1):
-    """Median seconds of each callable, calling them round-robin in a rotated order each round."""
+    """Seconds of every call of each callable, called round-robin in a rotated order each round."""
     labels = list(fns)
     for label in labels:
         for _ in range(warmup):
@@ -93,7 +99,7 @@ def interleaved(fns, rounds, warmup=1):
             t0 = time.perf_counter()
             fns[label]()
             times[label].append(time.perf_counter() - t0)
-    return {label: statistics.median(ts) for label, ts in times.items()}
+    return times
 
 
 def once(fn):
@@ -154,7 +160,7 @@ def inputs(case, dtype, seed=0):
     return x, w, b, {"stride": stride, "pad": pad}
 
 
-def bench_conv_case(case, dtype, impls, torch, rounds, with_naive):
+def bench_conv_case(case, dtype, impls, torch, rounds, with_naive, stat):
     """Time every implementation of one case in one interleaved series; return a result dict."""
     x, w, b, cp = inputs(case, dtype)
     out, cache = fast_layers.conv_forward_strides(x, w, b, cp)
@@ -172,7 +178,7 @@ def bench_conv_case(case, dtype, impls, torch, rounds, with_naive):
     fns["gemm fwd"] = lambda: w2 @ cols
     fns["gemm dw"] = lambda: g2 @ cols.T
     fns["gemm dcols"] = lambda: w2.T @ g2
-    med = interleaved(fns, rounds)
+    raw = interleaved(fns, rounds)
     if torch is not None:
         tx = torch.from_numpy(x).requires_grad_()
         tw = torch.from_numpy(w).requires_grad_()
@@ -190,10 +196,13 @@ def bench_conv_case(case, dtype, impls, torch, rounds, with_naive):
         # PyTorch runs its own OpenMP pool, whose idle threads spin after every op and would slow
         # whichever numpy call came next, so its rounds follow the numpy ones instead of being
         # interleaved with them (it is still the same run, seconds apart).
-        med.update(interleaved({"torch fwd": torch_fwd, "torch fwd+bwd": torch_fwd_bwd}, rounds))
+        raw.update(interleaved({"torch fwd": torch_fwd, "torch fwd+bwd": torch_fwd_bwd}, rounds))
+    med = {label: STAT[stat](ts) for label, ts in raw.items()}
     res = {"case": case, "dtype": np.dtype(dtype).name, "x": list(x.shape), "w": list(w.shape),
            "stride": cp["stride"], "pad": cp["pad"], "x_cols_bytes": int(cols.nbytes),
-           "median_s": med, "rounds": rounds}
+           "stat_s": med, "stat": stat, "rounds": rounds,
+           "median_all_s": {k: statistics.median(v) for k, v in raw.items()},
+           "min_all_s": {k: min(v) for k, v in raw.items()}, "times_s": raw}
     res["gemm_total_s"] = med["gemm fwd"] + med["gemm dw"] + med["gemm dcols"]
     if with_naive:
         # Seconds per call: one call each (the loops are ~1000x slower than everything else).
@@ -233,7 +242,7 @@ def bench_memory(case, dtype, impls):
     return out
 
 
-def bench_pool(dtype, rounds):
+def bench_pool(dtype, rounds, stat):
     try:
         from fast_layers import max_pool_backward_fast, max_pool_forward_fast
         from layers import max_pool_backward_naive, max_pool_forward_naive
@@ -246,8 +255,9 @@ def bench_pool(dtype, rounds):
         out, cache = max_pool_forward_fast(x, pp)
         _, ncache = max_pool_forward_naive(x, pp)
         dout = np.random.default_rng(3).standard_normal(out.shape).astype(dtype)
-        med = interleaved({"fast fwd": lambda: max_pool_forward_fast(x, pp),
+        raw = interleaved({"fast fwd": lambda: max_pool_forward_fast(x, pp),
                            "fast bwd": lambda: max_pool_backward_fast(dout, cache)}, rounds)
+        med = {label: STAT[stat](ts) for label, ts in raw.items()}
         naive = {"fwd": once(lambda: max_pool_forward_naive(x, pp)),
                  "bwd": once(lambda: max_pool_backward_naive(dout, ncache))}
         rows[name] = {"fast_s": {"fwd": med["fast fwd"], "bwd": med["fast bwd"]}, "naive_s": naive}
@@ -307,12 +317,12 @@ def ratio(a, b):
 
 
 def print_conv(res, impls):
-    med = res["median_s"]
+    med = res["stat_s"]
     gemm = res["gemm_total_s"]
     torch_t = med.get("torch fwd+bwd")
     v0 = med["v0 fwd"] + med["v0 bwd"]
     print(f"\n{res['case']} {res['dtype']}: x{tuple(res['x'])} w{tuple(res['w'])} stride {res['stride']} "
-          f"pad {res['pad']}  (median of {res['rounds']} rounds)")
+          f"pad {res['pad']}  ({res['stat']} of {res['rounds']} rounds)")
     print(f"  {'':16}{'fwd ms':>9}{'bwd ms':>9}{'total ms':>9} {'/gemm':>8} {'/torch':>8} {'/v0':>8}")
     for name in impls:
         f, b = med[f"{name} fwd"], med[f"{name} bwd"]
@@ -341,7 +351,7 @@ def print_memory(case, dtype, mem):
 
 
 def print_pool(dtype, rows):
-    print(f"\nmax pool {np.dtype(dtype).name}, x{POOL_X} (fast: median; naive: 1 call):")
+    print(f"\nmax pool {np.dtype(dtype).name}, x{POOL_X} (fast: {STAT_USED[0]} of the rounds; naive: 1 call):")
     for name, r in rows.items():
         f, n = r["fast_s"], r["naive_s"]
         print(f"  {name:8} fast fwd {ms(f['fwd'])} bwd {ms(f['bwd'])} | naive fwd {ms(n['fwd'])} "
@@ -354,23 +364,23 @@ def targets(results, memory):
     out = {}
 
     def total(r, name):
-        return r["median_s"][f"{name} fwd"] + r["median_s"][f"{name} bwd"]
+        return r["stat_s"][f"{name} fwd"] + r["stat_s"][f"{name} bwd"]
 
     r = by.get(("B", "float64"))
     if r:
         v = total(r, "strides") / r["gemm_total_s"]
         out["B_f64_gemm"] = (v, v <= 1.15, f"{v:.2f}x")
     r = by.get(("B", "float32"))
-    if r and "torch fwd+bwd" in r["median_s"]:
-        v = total(r, "strides") / r["median_s"]["torch fwd+bwd"]
+    if r and "torch fwd+bwd" in r["stat_s"]:
+        v = total(r, "strides") / r["stat_s"]["torch fwd+bwd"]
         out["B_f32_torch"] = (v, v <= 1.0, f"{v:.2f}x torch")
     r = by.get(("A", "float64"))
     if r:
         v = total(r, "strides") / r["gemm_total_s"]
         out["A_f64_gemm"] = (v, v <= 2.0, f"{v:.2f}x")
         if "naive_s" in r:
-            f = r["naive_s"]["fwd"] / r["median_s"]["strides fwd"]
-            b = r["naive_s"]["bwd"] / r["median_s"]["strides bwd"]
+            f = r["naive_s"]["fwd"] / r["stat_s"]["strides fwd"]
+            b = r["naive_s"]["bwd"] / r["stat_s"]["strides bwd"]
             out["A_naive"] = (min(f, b), min(f, b) >= 1000, f"fwd {f:.0f}x, bwd {b:.0f}x")
     m = memory.get(("B", "float64"))
     if m:
@@ -388,8 +398,11 @@ def main(argv=None):
     ap.add_argument("--baseline", metavar="REF", default=None,
                     help="also time fast_layers/conv.py of this git revision (e.g. HEAD~1)")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if importable")
+    ap.add_argument("--stat", choices=sorted(STAT), default="median",
+                    help="statistic of the rounds used in the table and targets (JSON keeps both)")
     args = ap.parse_args(argv)
 
+    STAT_USED[0] = args.stat
     cases = args.cases.split(",") if args.cases else (["A", "C"] if args.quick else list(CASES))
     rounds = args.rounds or (5 if args.quick else 9)
     torch = None if args.no_torch else torch_module()
@@ -405,7 +418,7 @@ def main(argv=None):
     results, memory, pools = [], {}, {}
     for case in cases:
         for dtype in DTYPES:
-            res = bench_conv_case(case, dtype, impls, torch, rounds, with_naive=(case == "A"))
+            res = bench_conv_case(case, dtype, impls, torch, rounds, with_naive=(case == "A"), stat=args.stat)
             results.append(res)
             print_conv(res, impls)
     for case in cases:
@@ -413,14 +426,14 @@ def main(argv=None):
             memory[(case, np.dtype(dtype).name)] = m = bench_memory(case, dtype, impls)
             print_memory(case, dtype, m)
     for dtype in DTYPES:
-        rows = bench_pool(dtype, rounds)
+        rows = bench_pool(dtype, rounds, args.stat)
         if rows is not None:
             pools[np.dtype(dtype).name] = rows
             print_pool(dtype, rows)
 
     env["loadavg_end"] = os.getloadavg()
     tg = targets(results, memory)
-    print(f"\ntargets (this run; load average {env['loadavg_start'][0]:.2f} -> {env['loadavg_end'][0]:.2f}):")
+    print(f"\ntargets ({args.stat}s of this run; load average {env['loadavg_start'][0]:.2f} -> {env['loadavg_end'][0]:.2f}):")
     for doc, key in TARGETS_DOC:
         if key in tg:
             _, ok, text = tg[key]
