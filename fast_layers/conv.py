@@ -139,12 +139,16 @@ def conv_backward_im2col(dout, cache):
 _BACKWARD_BLOCK_BYTES = 64 << 20
 
 
-# Kernels touching fewer bytes than this run on the calling thread only. After a parallel loop the
-# idle OpenMP threads spin (libgomp's default wait policy) on the second core, and the BLAS thread
-# of the GEMM that follows waits for that core: on case A float64 the first GEMM after the im2col
-# kernel took 3.5 ms (median) instead of 0.43 ms. Above this size the kernel's own parallel
-# speed-up is worth more than that stall.
-_PARALLEL_KERNEL_BYTES = 16 << 20
+# Kernels touching fewer bytes than this run on the calling thread only. Two thread pools share
+# the two cores: after a GEMM, OpenBLAS's idle worker keeps spinning for a while, and after a
+# parallel loop so do the idle OpenMP threads (libgomp's default wait policy). A parallel kernel
+# right after a GEMM therefore waits for a core the BLAS worker holds, and the GEMM after a
+# parallel kernel waits for one an OpenMP thread holds. Measured (ms, best / median of 7-9
+# interleaved rounds): case A float64, first GEMM after the parallel im2col 3.5 median instead
+# of 0.43; case B float64 backward 214 / 282 parallel vs 187 / 214 serial, float32 124 / 144 vs
+# 107 / 113; B float32 forward 79 / 87 vs 68 / 78. So only very large kernels, where splitting
+# the work outweighs that wait, use the OpenMP threads.
+_PARALLEL_KERNEL_BYTES = 1 << 30
 
 
 def _images_per_block(bytes_per_image, N, budget):
