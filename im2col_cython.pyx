@@ -342,6 +342,8 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
         out = np.empty(shape, dtype=x.dtype)
     else:
         _output_array(out, "out", shape, x.dtype)
+        if np.may_share_memory(out, x):
+            raise ValueError("out overlaps x; im2col_6d needs an output buffer separate from its input")
     if x.dtype == np.float32:
         _im2col_6d[float](x, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                           g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)
@@ -392,6 +394,8 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
             f"filter, padding {g.pad}, stride {g.stride}, dilation {g.dilation} needs shape {expected}"
         )
     _output_array(out, "out", out.shape, out.dtype)
+    if np.may_share_memory(out, cols):
+        raise ValueError("out overlaps cols; col2im_6d_add needs an output buffer separate from its input")
     if out.dtype == np.float32:
         _col2im_6d_add[float](cols, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                               g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)

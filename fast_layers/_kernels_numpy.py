@@ -111,6 +111,8 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
         out = np.empty(shape, dtype=x.dtype)
     else:
         _output_array(out, "out", shape, x.dtype)
+        if np.may_share_memory(out, x):
+            raise ValueError("out overlaps x; im2col_6d needs an output buffer separate from its input")
     xp = _padded(x, g)
     sN, sC, sH, sW = xp.strides
     (sh, sw), (dh, dw) = g.stride, g.dilation
@@ -144,5 +146,7 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
             f"filter, padding {g.pad}, stride {g.stride}, dilation {g.dilation} needs shape {expected}"
         )
     _output_array(out, "out", out.shape, out.dtype)
+    if np.may_share_memory(out, cols):
+        raise ValueError("out overlaps cols; col2im_6d_add needs an output buffer separate from its input")
     out += _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)
     return out

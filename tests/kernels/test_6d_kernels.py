@@ -131,6 +131,11 @@ def test_6d_kernels_refuse_bad_buffers_before_writing(module):
     with pytest.raises(ValueError, match="stride must be >= 1"):
         module.col2im_6d_add_cython(good, target, 1, 0)
     assert not target.any()
+    shared = np.zeros(2 * 3 * 5 * 5)
+    with pytest.raises(ValueError, match="overlaps"):
+        module.im2col_6d_cython(shared.reshape(2, 3, 5, 5), 1, 1, 0, 1, out=shared.reshape(3, 1, 1, 2, 5, 5))
+    with pytest.raises(ValueError, match="overlaps"):
+        module.col2im_6d_add_cython(shared.reshape(3, 1, 1, 2, 5, 5), shared.reshape(2, 3, 5, 5), 0, 1)
 
 
 def test_im2col_6d_does_not_mutate_its_input_and_accepts_non_contiguous():
