@@ -16,6 +16,8 @@ K : ``C*HH*WW``, the length of one unfolded window
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
 from layers._geometry import check_array, check_dout, conv_geometry, float_dtype
 from layers._resources import check_allocation
 
@@ -76,7 +78,38 @@ def _backward_inputs(dout, cache, name):
             f"{getattr(x_cols, 'shape', '')}"
         )
     check_dout(dout, geom.out_shape, f"the output of conv_forward_{name}")
+    _check_cache_layout(x, x_cols, geom, dtype, name)
     return geom, dtype, x, w, x_cols, dout.astype(dtype, copy=False)
+
+
+def _image_windows(x, n, geom, dtype):
+    """Windows of image n, shape (C, HH, WW, H_out, W_out): one image's worth of x_cols, recomputed."""
+    ph, pw = geom.pad
+    xp = np.pad(np.asarray(x[n], dtype=dtype), ((0, 0), (ph, ph), (pw, pw)))
+    sC, sH, sW = xp.strides
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    return as_strided(xp, shape=(geom.C, geom.HH, geom.WW, geom.H_out, geom.W_out),
+                      strides=(sC, dh * sH, dw * sW, sh * sH, sw * sW), writeable=False)
+
+
+def _check_cache_layout(x, x_cols, geom, dtype, name):
+    """Refuse an x_cols whose columns are not in this layer's (n, y, x) or (y, x, n) order.
+
+    The im2col and strides caches have the same shape and differ only in column order, so one
+    could be handed to the other's backward and give a silently wrong dw. The first and the last
+    image's columns are compared with windows recomputed from x (exact copies, so equality is
+    exact): 2/N of x_cols, a small cost next to the backward's GEMMs.
+    """
+    N, P = geom.N, geom.H_out * geom.W_out
+    cols = x_cols.reshape(geom.C, geom.HH, geom.WW, N, geom.H_out, geom.W_out) if name == "strides" else \
+        x_cols.reshape(geom.C, geom.HH, geom.WW, geom.H_out, geom.W_out, N).transpose(0, 1, 2, 5, 3, 4)
+    for n in sorted({0, N - 1}):
+        if not np.array_equal(cols[:, :, :, n], _image_windows(x, n, geom, dtype), equal_nan=True):
+            raise ValueError(
+                f"cache[4] (x_cols) does not hold the windows of cache[0] (x) in the column order of "
+                f"conv_forward_{name}; pass the cache that conv_forward_{name} returned (the im2col "
+                f"and strides caches have the same shapes but different column orders)"
+            )
 
 
 def conv_forward_im2col(x, w, b, conv_param):
