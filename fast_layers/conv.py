@@ -1,6 +1,10 @@
-"""Fast 2-D convolution: im2col (compiled kernel) and as_strided window views, each feeding one GEMM.
+"""Fast 2-D convolution: unfold the input's windows into a matrix ``x_cols``, then matrix products.
 
-Both take the same arguments as :func:`layers.conv_forward_naive` and agree with it to rounding.
+Two variants: ``im2col`` (the classic CS231n column order, one GEMM each way) and ``strides``
+(column order (n, y, x), blocked GEMMs that write the output and dx in place; the recommended
+one, exported as ``conv_forward_fast``). Both take the same arguments as
+:func:`layers.conv_forward_naive` and agree with it to rounding. ``benchmarks/bench.py`` measures
+them against the bare GEMMs of the same shapes.
 
 Notation
 --------
