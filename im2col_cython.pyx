@@ -208,7 +208,9 @@ def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
     -------
     cols : ndarray, shape (C*HH*WW, H_out*W_out*N)
         Row ``(c*HH + i)*WW + j`` holds tap (i, j) of channel c; column ``(y*W_out + x)*N + n``
-        holds output pixel (y, x) of image n. float32 stays float32; other dtypes become float64.
+        holds output pixel (y, x) of image n. The dtype follows ``layers._geometry.float_dtype``:
+        float32 (and int8/int16/uint8, bool, float16, which it holds exactly) give float32;
+        float64 and wider ints give float64.
     """
     x = _floating_array(x, "x", 4)
     g = kernel_geometry(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
