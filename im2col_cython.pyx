@@ -13,7 +13,13 @@ import numpy as np
 cimport cython
 from cython.parallel cimport prange
 
-from layers._geometry import float_dtype, kernel_geometry
+from layers._kernel_args import (
+    col2im_6d_add_args,
+    col2im_6d_args,
+    col2im_args,
+    im2col_6d_args,
+    im2col_args,
+)
 
 cdef extern from *:
     """
@@ -184,15 +190,6 @@ cdef void _col2im_6d_add(const floating[:, :, :, :, :, ::1] cols, floating[:, :,
                             dst[xx * sw + j0] += src[xx]
 
 
-def _floating_array(a, name, ndim):
-    """Return ``a`` as a C-contiguous float32/float64 array, or raise naming what is wrong."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    return np.ascontiguousarray(a, dtype=float_dtype(a))
-
-
 def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
     """Unfold every filter-sized window of ``x`` into a column.
 
@@ -212,9 +209,7 @@ def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
         float32 (and int8/int16/uint8, bool, float16, which it holds exactly) give float32;
         float64 and wider ints give float64.
     """
-    x = _floating_array(x, "x", 4)
-    g = kernel_geometry(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                        field_height, field_width, padding, stride, dilation)
+    x, g = im2col_args(x, field_height, field_width, padding, stride, dilation)
     cols = np.empty(g.cols_shape, dtype=x.dtype)
     if x.dtype == np.float32:
         _im2col[float](x, cols, g.HH, g.WW, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
@@ -243,14 +238,7 @@ def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, 
         Each pixel receives the sum of every column entry that was copied from it; entries
         that came from the zero padding are dropped.
     """
-    cols = _floating_array(cols, "cols", 2)
-    g = kernel_geometry(N, C, H, W, field_height, field_width, padding, stride, dilation)
-    if cols.shape != g.cols_shape:
-        raise ValueError(
-            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
-            f"{g.HH}x{g.WW} field, padding {g.pad}, stride {g.stride}, dilation {g.dilation} "
-            f"needs shape {g.cols_shape}"
-        )
+    cols, g = col2im_args(cols, N, C, H, W, field_height, field_width, padding, stride, dilation)
     x = np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype)
     if cols.dtype == np.float32:
         _col2im[float](cols, x, g.HH, g.WW, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
@@ -279,15 +267,7 @@ def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
     -------
     x : ndarray, shape (N, C, H, W)
     """
-    cols = _floating_array(cols, "cols", 6)
-    g = kernel_geometry(N, C, H, W, HH, WW, pad, stride, dilation)
-    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
-    if cols.shape != expected:
-        raise ValueError(
-            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
-            f"{g.HH}x{g.WW} filter, pad {g.pad}, stride {g.stride}, dilation {g.dilation} "
-            f"needs shape {expected}"
-        )
+    cols, g = col2im_6d_args(cols, N, C, H, W, HH, WW, pad, stride, dilation)
     x = np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype)
     if cols.dtype == np.float32:
         _col2im_6d_add[float](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
@@ -296,19 +276,6 @@ def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
         _col2im_6d_add[double](cols, x, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                                g.dilation[0], g.dilation[1], cnnkit_max_threads())
     return x
-
-
-def _output_array(out, name, shape, dtype):
-    """Check a caller-provided output array: the typed loops write into it without bounds checks."""
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"{name} must be a numpy ndarray, got {type(out).__name__}")
-    if out.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {out.dtype}")
-    if out.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
-    if not out.flags.c_contiguous or not out.flags.writeable:
-        raise ValueError(f"{name} must be a writeable C-contiguous array")
-    return out
 
 
 def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None, parallel=True):
@@ -336,16 +303,7 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
         that falls in the padding. Reshaped to (C*HH*WW, N*H_out*W_out) it is the x_cols matrix of
         ``fast_layers.conv_forward_strides``; this is the adjoint of :func:`col2im_6d_cython`.
     """
-    x = _floating_array(x, "x", 4)
-    g = kernel_geometry(x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                        field_height, field_width, padding, stride, dilation)
-    shape = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
-    if out is None:
-        out = np.empty(shape, dtype=x.dtype)
-    else:
-        _output_array(out, "out", shape, x.dtype)
-        if np.may_share_memory(out, x):
-            raise ValueError("out overlaps x; im2col_6d needs an output buffer separate from its input")
+    x, g, out = im2col_6d_args(x, field_height, field_width, padding, stride, dilation, out)
     if x.dtype == np.float32:
         _im2col_6d[float](x, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                           g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)
@@ -378,26 +336,7 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
     out : ndarray, shape (N, C, H, W)
         The same array, updated.
     """
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy ndarray, got {type(out).__name__}")
-    if out.dtype not in (np.float32, np.float64):
-        raise TypeError(f"out must be float32 or float64, got dtype {out.dtype}")
-    if out.ndim != 4:
-        raise ValueError(f"out must be 4-D (N, C, H, W), got shape {out.shape}")
-    cols = _floating_array(cols, "cols", 6)
-    if cols.dtype != out.dtype:
-        raise TypeError(f"cols has dtype {cols.dtype} but out has dtype {out.dtype}; they must match")
-    N, C, H, W = out.shape
-    g = kernel_geometry(N, C, H, W, cols.shape[1], cols.shape[2], padding, stride, dilation)
-    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
-    if cols.shape != expected:
-        raise ValueError(
-            f"cols has shape {cols.shape}, but out of shape {out.shape} with a {g.HH}x{g.WW} "
-            f"filter, padding {g.pad}, stride {g.stride}, dilation {g.dilation} needs shape {expected}"
-        )
-    _output_array(out, "out", out.shape, out.dtype)
-    if np.may_share_memory(out, cols):
-        raise ValueError("out overlaps cols; col2im_6d_add needs an output buffer separate from its input")
+    cols, g = col2im_6d_add_args(cols, out, padding, stride, dilation)
     if out.dtype == np.float32:
         _col2im_6d_add[float](cols, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                               g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)

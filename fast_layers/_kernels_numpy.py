@@ -1,7 +1,7 @@
 """Pure-numpy versions of the compiled kernels, with the same names, signatures and results.
 
 Used when ``im2col_cython`` cannot be imported (or is disabled with ``CNNKIT_DISABLE_CYTHON=1``).
-They validate their arguments through the same geometry helper as the compiled kernels.
+They validate their arguments with the same functions as the compiled kernels (layers._kernel_args).
 """
 
 from __future__ import annotations
@@ -9,17 +9,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from layers._geometry import float_dtype, kernel_geometry
+from layers._kernel_args import (
+    col2im_6d_add_args,
+    col2im_6d_args,
+    col2im_args,
+    im2col_6d_args,
+    im2col_args,
+)
 
 __all__ = ["im2col_cython", "col2im_cython", "col2im_6d_cython", "im2col_6d_cython", "col2im_6d_add_cython"]
-
-
-def _floating_array(a, name, ndim):
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    return np.ascontiguousarray(a, dtype=float_dtype(a))
 
 
 def _padded(x, g):
@@ -36,8 +34,7 @@ def _tap_slices(g, fi, fj):
 
 def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.im2col_cython`; see there for shapes and layout."""
-    x = _floating_array(x, "x", 4)
-    g = kernel_geometry(*x.shape, field_height, field_width, padding, stride, dilation)
+    x, g = im2col_args(x, field_height, field_width, padding, stride, dilation)
     xp = _padded(x, g)
     sN, sC, sH, sW = xp.strides
     (sh, sw), (dh, dw) = g.stride, g.dilation
@@ -64,61 +61,26 @@ def _accumulate(cols6, g, dtype):
 
 def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.col2im_cython`; see there for shapes and layout."""
-    cols = _floating_array(cols, "cols", 2)
-    g = kernel_geometry(N, C, H, W, field_height, field_width, padding, stride, dilation)
-    if cols.shape != g.cols_shape:
-        raise ValueError(
-            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
-            f"{g.HH}x{g.WW} field, padding {g.pad}, stride {g.stride}, dilation {g.dilation} "
-            f"needs shape {g.cols_shape}"
-        )
+    cols, g = col2im_args(cols, N, C, H, W, field_height, field_width, padding, stride, dilation)
     cols6 = cols.reshape(g.C, g.HH, g.WW, g.H_out, g.W_out, g.N).transpose(5, 0, 1, 2, 3, 4)
     return _accumulate(cols6, g, cols.dtype)
 
 
 def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.col2im_6d_cython`; see there for shapes and layout."""
-    cols = _floating_array(cols, "cols", 6)
-    g = kernel_geometry(N, C, H, W, HH, WW, pad, stride, dilation)
-    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
-    if cols.shape != expected:
-        raise ValueError(
-            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
-            f"{g.HH}x{g.WW} filter, pad {g.pad}, stride {g.stride}, dilation {g.dilation} "
-            f"needs shape {expected}"
-        )
+    cols, g = col2im_6d_args(cols, N, C, H, W, HH, WW, pad, stride, dilation)
     return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)
-
-
-def _output_array(out, name, shape, dtype):
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"{name} must be a numpy ndarray, got {type(out).__name__}")
-    if out.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {out.dtype}")
-    if out.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
-    if not out.flags.c_contiguous or not out.flags.writeable:
-        raise ValueError(f"{name} must be a writeable C-contiguous array")
-    return out
 
 
 def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None, parallel=True):
     """Numpy twin of :func:`im2col_cython.im2col_6d_cython`; see there (``parallel`` has no effect here)."""
-    x = _floating_array(x, "x", 4)
-    g = kernel_geometry(*x.shape, field_height, field_width, padding, stride, dilation)
-    shape = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
-    if out is None:
-        out = np.empty(shape, dtype=x.dtype)
-    else:
-        _output_array(out, "out", shape, x.dtype)
-        if np.may_share_memory(out, x):
-            raise ValueError("out overlaps x; im2col_6d needs an output buffer separate from its input")
+    x, g, out = im2col_6d_args(x, field_height, field_width, padding, stride, dilation, out)
     xp = _padded(x, g)
     sN, sC, sH, sW = xp.strides
     (sh, sw), (dh, dw) = g.stride, g.dilation
     view = as_strided(
         xp,
-        shape=shape,
+        shape=out.shape,
         strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW),
         writeable=False,
     )
@@ -128,25 +90,6 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
 
 def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
     """Numpy twin of :func:`im2col_cython.col2im_6d_add_cython`; see there (``parallel`` has no effect here)."""
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy ndarray, got {type(out).__name__}")
-    if out.dtype not in (np.float32, np.float64):
-        raise TypeError(f"out must be float32 or float64, got dtype {out.dtype}")
-    if out.ndim != 4:
-        raise ValueError(f"out must be 4-D (N, C, H, W), got shape {out.shape}")
-    cols = _floating_array(cols, "cols", 6)
-    if cols.dtype != out.dtype:
-        raise TypeError(f"cols has dtype {cols.dtype} but out has dtype {out.dtype}; they must match")
-    N, C, H, W = out.shape
-    g = kernel_geometry(N, C, H, W, cols.shape[1], cols.shape[2], padding, stride, dilation)
-    expected = (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
-    if cols.shape != expected:
-        raise ValueError(
-            f"cols has shape {cols.shape}, but out of shape {out.shape} with a {g.HH}x{g.WW} "
-            f"filter, padding {g.pad}, stride {g.stride}, dilation {g.dilation} needs shape {expected}"
-        )
-    _output_array(out, "out", out.shape, out.dtype)
-    if np.may_share_memory(out, cols):
-        raise ValueError("out overlaps cols; col2im_6d_add needs an output buffer separate from its input")
+    cols, g = col2im_6d_add_args(cols, out, padding, stride, dilation)
     out += _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)
     return out

@@ -1,0 +1,126 @@
+"""Argument checks shared by the compiled kernels (im2col_cython.pyx) and their numpy twins.
+
+The compiled loops run without bounds checks, so every public kernel validates its arrays and
+sizes here first; the numpy twins call the very same functions, which keeps the two
+implementations' rules and error messages identical by construction.
+
+Notation
+--------
+N, C, H, W : image batch, channels, height, width
+HH, WW : filter (field) height and width
+H_out, W_out : output height and width
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._geometry import float_dtype, kernel_geometry
+
+__all__ = [
+    "floating_array",
+    "output_array",
+    "im2col_args",
+    "col2im_args",
+    "col2im_6d_args",
+    "im2col_6d_args",
+    "col2im_6d_add_args",
+]
+
+
+def floating_array(a, name, ndim):
+    """Return ``a`` as a C-contiguous float32/float64 array, or raise naming what is wrong."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    return np.ascontiguousarray(a, dtype=float_dtype(a))
+
+
+def output_array(out, name, shape, dtype):
+    """Check a caller-provided output array: the typed loops write into it without bounds checks."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {out.dtype}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{name} must be a writeable C-contiguous array")
+    return out
+
+
+def _cols6_shape(g):
+    return (g.C, g.HH, g.WW, g.N, g.H_out, g.W_out)
+
+
+def im2col_args(x, field_height, field_width, padding, stride, dilation):
+    """Check ``im2col_cython``'s arguments; return x (contiguous, float) and the geometry."""
+    x = floating_array(x, "x", 4)
+    g = kernel_geometry(*x.shape, field_height, field_width, padding, stride, dilation)
+    return x, g
+
+
+def col2im_args(cols, N, C, H, W, field_height, field_width, padding, stride, dilation):
+    """Check ``col2im_cython``'s arguments; return cols (contiguous, float) and the geometry."""
+    cols = floating_array(cols, "cols", 2)
+    g = kernel_geometry(N, C, H, W, field_height, field_width, padding, stride, dilation)
+    if cols.shape != g.cols_shape:
+        raise ValueError(
+            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
+            f"{g.HH}x{g.WW} field, padding {g.pad}, stride {g.stride}, dilation {g.dilation} "
+            f"needs shape {g.cols_shape}"
+        )
+    return cols, g
+
+
+def col2im_6d_args(cols, N, C, H, W, HH, WW, pad, stride, dilation):
+    """Check ``col2im_6d_cython``'s arguments; return cols (contiguous, float) and the geometry."""
+    cols = floating_array(cols, "cols", 6)
+    g = kernel_geometry(N, C, H, W, HH, WW, pad, stride, dilation)
+    if cols.shape != _cols6_shape(g):
+        raise ValueError(
+            f"cols has shape {cols.shape}, but N={g.N}, C={g.C}, H={g.H}, W={g.W} with a "
+            f"{g.HH}x{g.WW} filter, pad {g.pad}, stride {g.stride}, dilation {g.dilation} "
+            f"needs shape {_cols6_shape(g)}"
+        )
+    return cols, g
+
+
+def im2col_6d_args(x, field_height, field_width, padding, stride, dilation, out):
+    """Check ``im2col_6d_cython``'s arguments; return x, the geometry and the output buffer.
+
+    ``out`` is allocated when None; a caller's buffer must have the exact shape and dtype, be
+    writeable and C-contiguous, and must not overlap x (the loop would read what it just wrote).
+    """
+    x, g = im2col_args(x, field_height, field_width, padding, stride, dilation)
+    if out is None:
+        return x, g, np.empty(_cols6_shape(g), dtype=x.dtype)
+    output_array(out, "out", _cols6_shape(g), x.dtype)
+    if np.may_share_memory(out, x):
+        raise ValueError("out overlaps x; im2col_6d needs an output buffer separate from its input")
+    return x, g, out
+
+
+def col2im_6d_add_args(cols, out, padding, stride, dilation):
+    """Check ``col2im_6d_add_cython``'s arguments; return cols (contiguous, float) and the geometry."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy ndarray, got {type(out).__name__}")
+    if out.dtype not in (np.float32, np.float64):
+        raise TypeError(f"out must be float32 or float64, got dtype {out.dtype}")
+    if out.ndim != 4:
+        raise ValueError(f"out must be 4-D (N, C, H, W), got shape {out.shape}")
+    cols = floating_array(cols, "cols", 6)
+    if cols.dtype != out.dtype:
+        raise TypeError(f"cols has dtype {cols.dtype} but out has dtype {out.dtype}; they must match")
+    N, C, H, W = out.shape
+    g = kernel_geometry(N, C, H, W, cols.shape[1], cols.shape[2], padding, stride, dilation)
+    if cols.shape != _cols6_shape(g):
+        raise ValueError(
+            f"cols has shape {cols.shape}, but out of shape {out.shape} with a {g.HH}x{g.WW} "
+            f"filter, padding {g.pad}, stride {g.stride}, dilation {g.dilation} needs shape {_cols6_shape(g)}"
+        )
+    output_array(out, "out", out.shape, out.dtype)
+    if np.may_share_memory(out, cols):
+        raise ValueError("out overlaps cols; col2im_6d_add needs an output buffer separate from its input")
+    return cols, g
