@@ -2,8 +2,10 @@
 
 ``HAVE_CYTHON`` tells whether the compiled ``im2col_cython`` kernels are in use (otherwise the
 numpy twins in ``fast_layers._kernels_numpy`` are, after one warning at import).
+``fast_layers.tuning`` holds the machine-tuning knobs (block budgets, thread thresholds).
 """
 
+from . import tuning
 from ._kernels import FALLBACK_REASON, HAVE_CYTHON
 from .conv import (
     conv_backward_fast,
@@ -23,6 +25,7 @@ from .pool import (
 __all__ = [
     "HAVE_CYTHON",
     "FALLBACK_REASON",
+    "tuning",
     "conv_forward_im2col",
     "conv_backward_im2col",
     "conv_forward_strides",

@@ -102,17 +102,10 @@ def test_fast_conv_forward_and_backward_equal_naive(impl, case):
 
 
 def _tiny_blocks():
-    """Patch every ``*BLOCK_BYTES`` budget of fast_layers.conv to 1 byte: one image per block."""
-    import contextlib
-    from unittest import mock
+    """Shrink every block budget of the fast convolutions to 1 byte: one image per block."""
+    from fast_layers import tuning
 
-    import fast_layers.conv as conv_module
-
-    stack = contextlib.ExitStack()
-    for attr in dir(conv_module):
-        if attr.endswith("BLOCK_BYTES"):
-            stack.enter_context(mock.patch.object(conv_module, attr, 1))
-    return stack
+    return tuning.override(forward_tail_bytes=1, backward_block_bytes=1)
 
 
 @pytest.mark.parametrize("impl", list(FAST_CONVS))

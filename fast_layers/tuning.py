@@ -1,0 +1,107 @@
+"""Machine tuning of the fast layers: every knob in one place, with the measurement behind it.
+
+The layers in ``fast_layers`` read like the math; the numbers that make them fast on a given
+machine live here and nowhere else. Each knob is a module attribute, read at call time, so a
+user can change it three ways:
+
+* for a block of code (process-wide while the block runs; not meant for concurrent threads that
+  want different values)::
+
+      from fast_layers import tuning
+      with tuning.override(backward_block_bytes=16 << 20, parallel_kernel_bytes=0):
+          dx, dw, db = conv_backward_fast(dout, cache)
+
+* for the rest of the session: ``tuning.set(backward_block_bytes=16 << 20)``;
+* before Python starts: an environment variable ``CNNKIT_<KNOB NAME IN CAPITALS>``, e.g.
+  ``CNNKIT_BACKWARD_BLOCK_BYTES=16777216`` (read once, at import).
+
+``tuning.current()`` returns every knob's value. Knobs never change a result beyond rounding
+order (block sizes, threads), so the tests shrink them to force every code path.
+
+The measurements quoted below were taken on the project's shared 2-core machine (OpenBLAS,
+libgomp), median or best of interleaved rounds, with other processes running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+__all__ = ["KNOBS", "current", "override", "set"]
+
+# Budget for the conv backward's column-gradient buffer, reused for every block of images. It
+# bounds the extra memory (the full column gradient is as large as x_cols) while keeping each
+# GEMM large: every GEMM call and parallel kernel ends in a barrier of the BLAS / OpenMP threads,
+# and on a busy machine each barrier can cost a scheduler time slice, so few large blocks beat
+# many small ones. Case B float64, column-gradient GEMMs + col2im under load (best of 5):
+# 4 MiB blocks 2.2 s, 18 MiB 0.81 s, 36 MiB 0.52 s, 72 MiB 0.42 s.
+BACKWARD_BLOCK_BYTES = 64 << 20
+
+# The conv forward's final block of images goes through a buffer of at most this many bytes
+# (the earlier blocks park their GEMM result inside ``out``); it is the only extra memory the
+# forward allocates besides x_cols and out. Small problems are then one GEMM.
+FORWARD_TAIL_BYTES = 4 << 20
+
+# Kernels touching fewer bytes than this run on the calling thread only. Two thread pools share
+# the cores: after a GEMM, OpenBLAS's idle worker keeps spinning for a while, and after a
+# parallel loop so do the idle OpenMP threads (libgomp's default wait policy). A parallel kernel
+# right after a GEMM therefore waits for a core the BLAS worker holds, and the GEMM after a
+# parallel kernel waits for one an OpenMP thread holds. Measured (ms, best / median of 7-9
+# interleaved rounds): case A float64, first GEMM after the parallel im2col 3.5 median instead
+# of 0.43; case B float64 backward 214 / 282 parallel vs 187 / 214 serial, float32 124 / 144 vs
+# 107 / 113; B float32 forward 79 / 87 vs 68 / 78. So only very large kernels, where splitting
+# the work outweighs that wait, use the OpenMP threads.
+PARALLEL_KERNEL_BYTES = 1 << 30
+
+# name -> one-line meaning (the measurement is in the comment above each attribute).
+KNOBS = {
+    "backward_block_bytes": "conv backward: bytes of the reused column-gradient buffer (>= 1)",
+    "forward_tail_bytes": "conv forward: bytes of the buffer for the last block of images (>= 1)",
+    "parallel_kernel_bytes": "compiled kernels touching at least this many bytes use the OpenMP threads (>= 0)",
+}
+_MINIMUM = {"backward_block_bytes": 1, "forward_tail_bytes": 1, "parallel_kernel_bytes": 0}
+
+
+def _checked(name, value):
+    if name not in KNOBS:
+        raise ValueError(f"unknown tuning knob {name!r}; the knobs are {sorted(KNOBS)}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < _MINIMUM[name]:
+        raise ValueError(f"tuning knob {name} must be an int >= {_MINIMUM[name]}, got {value!r}")
+    return value
+
+
+def current() -> dict:
+    """Return ``{knob: value}`` for every knob."""
+    return {name: globals()[name.upper()] for name in KNOBS}
+
+
+def set(**values) -> None:  # noqa: A001  (the natural verb; shadows the builtin only in here)
+    """Set knobs for the rest of the process, e.g. ``set(parallel_kernel_bytes=0)``."""
+    checked = {name: _checked(name, value) for name, value in values.items()}
+    for name, value in checked.items():
+        globals()[name.upper()] = value
+
+
+@contextlib.contextmanager
+def override(**values):
+    """Set knobs inside a ``with`` block and restore the previous values on exit."""
+    before = current()
+    set(**values)
+    try:
+        yield
+    finally:
+        set(**before)
+
+
+def _from_environment():
+    for name in KNOBS:
+        raw = os.environ.get(f"CNNKIT_{name.upper()}", "").strip()
+        if raw:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError(f"environment variable CNNKIT_{name.upper()} must be an int, got {raw!r}") from None
+            set(**{name: value})
+
+
+_from_environment()

@@ -1,0 +1,74 @@
+"""fast_layers.tuning: knobs are read at call time, overridable, validated, restored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fast_layers.conv as fconv
+from fast_layers import tuning
+
+
+def test_override_sets_and_restores_every_knob():
+    before = tuning.current()
+    assert set(before) == set(tuning.KNOBS)
+    with tuning.override(backward_block_bytes=7, parallel_kernel_bytes=0):
+        assert tuning.BACKWARD_BLOCK_BYTES == 7 and tuning.PARALLEL_KERNEL_BYTES == 0
+        assert tuning.current()["forward_tail_bytes"] == before["forward_tail_bytes"]
+    assert tuning.current() == before
+
+
+def test_override_restores_after_an_exception():
+    before = tuning.current()
+    with pytest.raises(RuntimeError), tuning.override(forward_tail_bytes=1):
+        raise RuntimeError("boom")
+    assert tuning.current() == before
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"no_such_knob": 1}, "unknown tuning knob 'no_such_knob'"),
+    ({"backward_block_bytes": 0}, "backward_block_bytes must be an int >= 1, got 0"),
+    ({"parallel_kernel_bytes": -1}, "parallel_kernel_bytes must be an int >= 0, got -1"),
+    ({"forward_tail_bytes": 2.5}, "forward_tail_bytes must be an int >= 1, got 2.5"),
+    ({"forward_tail_bytes": True}, "got True"),
+])
+def test_bad_knob_raises_and_changes_nothing(kwargs, match):
+    before = tuning.current()
+    with pytest.raises(ValueError, match=match):
+        # A valid knob in the same call is not applied either: all are checked before any is set.
+        tuning.set(**{"backward_block_bytes": 99, **kwargs})
+    assert tuning.current() == before
+
+
+def test_knobs_are_read_at_call_time():
+    with tuning.override(forward_tail_bytes=1):
+        assert fconv._forward_blocks(8, 10) == [4, 2, 1, 1]
+    assert fconv._forward_blocks(8, 10) == [8]
+
+
+def test_environment_variable_sets_a_knob_at_import():
+    code = "from fast_layers import tuning; print(tuning.BACKWARD_BLOCK_BYTES)"
+    env = dict(os.environ, CNNKIT_BACKWARD_BLOCK_BYTES="12345", CNNKIT_DISABLE_CYTHON="1")
+    res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "12345"
+    env["CNNKIT_BACKWARD_BLOCK_BYTES"] = "lots"
+    res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, capture_output=True, text=True)
+    assert res.returncode != 0 and "CNNKIT_BACKWARD_BLOCK_BYTES must be an int, got 'lots'" in res.stderr
+
+
+def test_serial_and_parallel_kernels_give_identical_results():
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((3, 4, 9, 9)), rng.standard_normal((5, 4, 3, 3)), rng.standard_normal(5)
+    cp = {"stride": 1, "pad": 1}
+    results = []
+    for threshold in (0, 1 << 62):
+        with tuning.override(parallel_kernel_bytes=threshold):
+            out, cache = fconv.conv_forward_strides(x, w, b, cp)
+            results.append((out, *fconv.conv_backward_strides(np.ones_like(out), cache)))
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
