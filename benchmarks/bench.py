@@ -1,4 +1,4 @@
-"""Side-by-side speed and memory ratios of cnnkit's convolution and pooling layers.
+"""Side-by-side speed and memory ratios of cnnkit's layers and of whole training iterations.
 
 Every number that is compared is measured in the same run, interleaved round-robin (each round
 calls every implementation once, in a rotated order) so that noise from other processes on the
@@ -11,6 +11,14 @@ Run from the repository root::
     python benchmarks/bench.py                 # full run (a few minutes)
     python benchmarks/bench.py --quick         # cases A and C only, fewer rounds (< 1 minute)
     python benchmarks/bench.py --json out.json --baseline HEAD~3
+    python benchmarks/bench.py --sections train --json new.json --compare old.json
+
+Sections (``--sections``, default all): ``conv`` (cases A-D below), ``memory`` (tracemalloc peaks),
+``pool`` (max pool fast vs naive), ``train`` (one training iteration of ThreeLayerConvNet and
+FullyConnectedNet, with and without batchnorm + dropout, beside PyTorch's same model and with a
+per-layer breakdown; see ``benchmarks/_train.py``). To compare with the previous commit, run it
+with ``--json`` there and pass that file to ``--compare`` here (``--baseline REF`` also times an
+old ``fast_layers/conv.py`` inside this very run, for the conv cases).
 
 Columns: ``fwd``, ``bwd`` and ``total`` are median milliseconds (``--stat min``: the fastest round;
 the JSON keeps every round); ``/gemm`` divides a total by the bare numpy matrix products of the
@@ -51,6 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _train  # noqa: E402
 import fast_layers  # noqa: E402
 from _v0_conv import conv_backward_v0, conv_forward_v0  # noqa: E402
 from layers import conv_backward_naive, conv_forward_naive  # noqa: E402
@@ -77,7 +86,13 @@ TARGETS_DOC = [
     ("A float64 strides fwd+bwd <= 2x bare GEMMs", "A_f64_gemm"),
     ("A naive/fast >= 1000x, forward and backward (float64)", "A_naive"),
     ("B float64 strides forward peak extra memory <= 1.05x x_cols", "B_f64_mem"),
+    ("ThreeLayerConvNet iteration float32 <= 1.0x PyTorch", "cnn_float32_torch"),
+    ("ThreeLayerConvNet iteration float64 <= 1.0x PyTorch", "cnn_float64_torch"),
+    ("FullyConnectedNet bn+dropout iteration float32 <= 1.0x PyTorch", "fcbn_float32_torch"),
+    ("FullyConnectedNet bn+dropout iteration float64 <= 1.0x PyTorch", "fcbn_float64_torch"),
 ]
+SECTIONS = ("conv", "memory", "pool", "train")
+TARGET_MODELS = {"ThreeLayerConvNet": "cnn", "FC [100,100] bn+dropout": "fcbn"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,6 +279,30 @@ def bench_pool(dtype, rounds, stat):
     return rows
 
 
+def bench_train(name, dtype, torch, rounds, stat):
+    """Time one training iteration of a model, each of its layers alone, and PyTorch's same model."""
+    model, X, y, stages = _train.build(name, dtype)
+    fns = {"iteration": lambda: model.loss(X, y)}
+    for i, (label, fn) in enumerate(stages):
+        fns[f"{i:02d} {label}"] = fn
+    raw = interleaved(fns, rounds)
+    res = {"model": name, "dtype": np.dtype(dtype).name, "rounds": rounds, "stat": stat}
+    if torch is not None:
+        iteration = _train.torch_iteration(torch, name, model, X, y)
+        raw["torch"] = interleaved({"torch": iteration}, rounds)["torch"]
+        if _train.MODELS[name].get("keep", 1.0) == 1.0:
+            mine = model.loss(X, y)[0]
+            res["loss_rel_diff_vs_torch"] = abs(mine - _train.torch_loss(torch, name, model, X, y)) / abs(mine)
+    med = {label: STAT[stat](ts) for label, ts in raw.items()}
+    layers_s = {}
+    for label, t in med.items():
+        if label[:2].isdigit():
+            layers_s[label[3:]] = layers_s.get(label[3:], 0.0) + t
+    res.update({"iteration_s": med["iteration"], "torch_s": med.get("torch"), "layers_s": layers_s,
+                "times_s": raw})
+    return res
+
+
 # ---------------------------------------------------------------------------------------------
 # reporting
 
@@ -358,8 +397,47 @@ def print_pool(dtype, rows):
               f"bwd {ms(n['bwd'])} | speedup fwd {n['fwd'] / f['fwd']:6.0f}x bwd {n['bwd'] / f['bwd']:6.0f}x")
 
 
-def targets(results, memory):
-    """Evaluate the issue-5 targets from this run's numbers; None where the case was not run."""
+def print_train(res):
+    it, tt = res["iteration_s"], res["torch_s"]
+    print(f"\n{res['model']} {res['dtype']}: one training iteration, loss + all gradients "
+          f"({res['stat']} of {res['rounds']} rounds)")
+    line = f"  cnnkit {ms(it)} ms"
+    if tt is not None:
+        line += f" | PyTorch {ms(tt)} ms | cnnkit/PyTorch {ratio(it, tt)}"
+    if "loss_rel_diff_vs_torch" in res:
+        line += f" | losses agree to {res['loss_rel_diff_vs_torch']:.1e}"
+    print(line)
+    total = sum(res["layers_s"].values())
+    parts = sorted(res["layers_s"].items(), key=lambda kv: -kv[1])
+    print("  per layer, called alone (ms, % of their sum " f"{1e3 * total:.2f} ms): "
+          + ", ".join(f"{k} {1e3 * v:.2f} ({100 * v / total:.0f}%)" for k, v in parts))
+
+
+def compare_with(previous_path, results, trains):
+    """Print this run's conv and training times divided by those of an earlier run's JSON record."""
+    try:
+        prev = json.loads(Path(previous_path).read_text())
+    except (OSError, ValueError) as exc:
+        print(f"note: --compare {previous_path}: cannot read it ({exc}); skipped")
+        return
+    print(f"\nthis run / {previous_path} (git {prev.get('environment', {}).get('git')}, "
+          f"load {prev.get('environment', {}).get('loadavg_start', ['?'])[0]}); < 1 is faster now:")
+    old_conv = {(r["case"], r["dtype"]): r for r in prev.get("conv", [])}
+    for r in results:
+        o = old_conv.get((r["case"], r["dtype"]))
+        if o:
+            now = r["stat_s"]["strides fwd"] + r["stat_s"]["strides bwd"]
+            then = o["stat_s"]["strides fwd"] + o["stat_s"]["strides bwd"]
+            print(f"  conv {r['case']} {r['dtype']:8} strides fwd+bwd {ratio(now, then)}")
+    old_train = {(r["model"], r["dtype"]): r for r in prev.get("train", [])}
+    for r in trains:
+        o = old_train.get((r["model"], r["dtype"]))
+        if o:
+            print(f"  {r['model']:24} {r['dtype']:8} iteration {ratio(r['iteration_s'], o['iteration_s'])}")
+
+
+def targets(results, memory, trains=()):
+    """Evaluate the targets (issues 5 and 13) from this run's numbers; absent where not run."""
     by = {(r["case"], r["dtype"]): r for r in results}
     out = {}
 
@@ -382,6 +460,11 @@ def targets(results, memory):
             f = r["naive_s"]["fwd"] / r["stat_s"]["strides fwd"]
             b = r["naive_s"]["bwd"] / r["stat_s"]["strides bwd"]
             out["A_naive"] = (min(f, b), min(f, b) >= 1000, f"fwd {f:.0f}x, bwd {b:.0f}x")
+    for r in trains:
+        key = TARGET_MODELS.get(r["model"])
+        if key and r["torch_s"]:
+            v = r["iteration_s"] / r["torch_s"]
+            out[f"{key}_{r['dtype']}_torch"] = (v, v <= 1.0, f"{v:.2f}x PyTorch")
     m = memory.get(("B", "float64"))
     if m:
         v = m["strides"]["fwd_peak"] / m["strides"]["x_cols_bytes"]
@@ -389,22 +472,69 @@ def targets(results, memory):
     return out
 
 
-def main(argv=None):
+def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="cases A and C, fewer rounds (under a minute)")
+    ap.add_argument("--quick", action="store_true", help="cases A and C, fewer rounds (a minute or two)")
     ap.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case (default 9, quick 5)")
-    ap.add_argument("--cases", default=None, help="comma-separated subset of A,B,C,D")
+    ap.add_argument("--cases", default=None, help="comma-separated subset of " + ",".join(CASES))
+    ap.add_argument("--sections", default=",".join(SECTIONS),
+                    help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
     ap.add_argument("--baseline", metavar="REF", default=None,
                     help="also time fast_layers/conv.py of this git revision (e.g. HEAD~1)")
+    ap.add_argument("--compare", metavar="JSON", default=None,
+                    help="divide this run's conv and training times by those of an earlier --json record")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if importable")
     ap.add_argument("--stat", choices=sorted(STAT), default="median",
                     help="statistic of the rounds used in the table and targets (JSON keeps both)")
     args = ap.parse_args(argv)
+    # Bad values are usage errors (message + exit status 2), never a traceback.
+    args.cases = args.cases.split(",") if args.cases else (["A", "C"] if args.quick else list(CASES))
+    bad = [c for c in args.cases if c not in CASES]
+    if bad:
+        ap.error(f"--cases: unknown case(s) {','.join(bad)}; choose from {','.join(CASES)}")
+    args.sections = args.sections.split(",")
+    bad = [c for c in args.sections if c not in SECTIONS]
+    if bad:
+        ap.error(f"--sections: unknown section(s) {','.join(bad)}; choose from {','.join(SECTIONS)}")
+    if args.rounds is not None and args.rounds < 1:
+        ap.error(f"--rounds must be a positive integer, got {args.rounds}")
+    args.rounds = args.rounds or (5 if args.quick else 9)
+    return args
 
+
+def run_sections(args, torch, impls):
+    """Run and print the chosen sections; return (conv results, memory, pools, trains)."""
+    results, memory, pools, trains = [], {}, {}, []
+    if "conv" in args.sections:
+        for case in args.cases:
+            for dtype in DTYPES:
+                res = bench_conv_case(case, dtype, impls, torch, args.rounds, with_naive=(case == "A"),
+                                      stat=args.stat)
+                results.append(res)
+                print_conv(res, impls)
+    if "memory" in args.sections:
+        for case in args.cases:
+            for dtype in DTYPES:
+                memory[(case, np.dtype(dtype).name)] = m = bench_memory(case, dtype, impls)
+                print_memory(case, dtype, m)
+    if "pool" in args.sections:
+        for dtype in DTYPES:
+            rows = bench_pool(dtype, args.rounds, args.stat)
+            if rows is not None:
+                pools[np.dtype(dtype).name] = rows
+                print_pool(dtype, rows)
+    if "train" in args.sections:
+        for name in _train.MODELS:
+            for dtype in (np.float32, np.float64):
+                trains.append(bench_train(name, dtype, torch, args.rounds, args.stat))
+                print_train(trains[-1])
+    return results, memory, pools, trains
+
+
+def main(argv=None):
+    args = parse_args(argv)
     STAT_USED[0] = args.stat
-    cases = args.cases.split(",") if args.cases else (["A", "C"] if args.quick else list(CASES))
-    rounds = args.rounds or (5 if args.quick else 9)
     torch = None if args.no_torch else torch_module()
     if torch is None and not args.no_torch:
         print("note: torch not importable; no PyTorch column")
@@ -413,26 +543,11 @@ def main(argv=None):
     env = environment(torch)
     print(f"cnnkit bench {env['date_utc']}  git {env.get('git')}  numpy {env['numpy']}  blas {env['blas']}  "
           f"torch {env['torch']} ({env['torch_threads']} threads)  cython {env['have_cython']}  "
-          f"load {env['loadavg_start'][0]:.2f}")
+          f"load average {' '.join(f'{v:.2f}' for v in env['loadavg_start'])}")
 
-    results, memory, pools = [], {}, {}
-    for case in cases:
-        for dtype in DTYPES:
-            res = bench_conv_case(case, dtype, impls, torch, rounds, with_naive=(case == "A"), stat=args.stat)
-            results.append(res)
-            print_conv(res, impls)
-    for case in cases:
-        for dtype in DTYPES:
-            memory[(case, np.dtype(dtype).name)] = m = bench_memory(case, dtype, impls)
-            print_memory(case, dtype, m)
-    for dtype in DTYPES:
-        rows = bench_pool(dtype, rounds, args.stat)
-        if rows is not None:
-            pools[np.dtype(dtype).name] = rows
-            print_pool(dtype, rows)
-
+    results, memory, pools, trains = run_sections(args, torch, impls)
     env["loadavg_end"] = os.getloadavg()
-    tg = targets(results, memory)
+    tg = targets(results, memory, trains)
     print(f"\ntargets ({args.stat}s of this run; load average {env['loadavg_start'][0]:.2f} -> {env['loadavg_end'][0]:.2f}):")
     for doc, key in TARGETS_DOC:
         if key in tg:
@@ -440,10 +555,12 @@ def main(argv=None):
             print(f"  [{'met' if ok else 'NOT met'}] {doc}: {text}")
         else:
             print(f"  [not run] {doc}")
+    if args.compare:
+        compare_with(args.compare, results, trains)
     if args.json:
         payload = {"environment": env, "conv": results,
                    "memory": [{"case": c, "dtype": d, **m} for (c, d), m in memory.items()],
-                   "max_pool": pools,
+                   "max_pool": pools, "train": trains,
                    "targets": {k: {"value": v, "met": ok, "text": t} for k, (v, ok, t) in tg.items()}}
         Path(args.json).write_text(json.dumps(payload, indent=2, default=float))
         print(f"wrote {args.json}")
