@@ -1,0 +1,34 @@
+"""Inverted dropout exactly as the CS231n assignment skeleton suggests writing it.
+
+Seeds numpy's global generator with np.random.seed(seed) when a seed is given, draws the mask
+with np.random.rand, and caches (dropout_param, mask).
+EXPECT: pass
+"""
+import numpy as np
+
+
+def dropout_forward(x, dropout_param):
+    p, mode = dropout_param['p'], dropout_param['mode']
+    if 'seed' in dropout_param:
+        np.random.seed(dropout_param['seed'])
+    mask = None
+    out = None
+    if mode == 'train':
+        mask = (np.random.rand(*x.shape) < p) / p
+        out = x * mask
+    elif mode == 'test':
+        out = x
+    cache = (dropout_param, mask)
+    out = out.astype(x.dtype, copy=False)
+    return out, cache
+
+
+def dropout_backward(dout, cache):
+    dropout_param, mask = cache
+    mode = dropout_param['mode']
+    dx = None
+    if mode == 'train':
+        dx = dout * mask
+    elif mode == 'test':
+        dx = dout
+    return dx
