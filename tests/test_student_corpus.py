@@ -368,3 +368,218 @@ def test_special_module_is_reported_not_passed_or_crashed(case, runs):
     run = runs[case.id]
     misses = [_meets(e, run) for e in case.expects]
     assert any(m is None for m in misses), "; ".join(misses) + "\n" + run.explain()
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus itself is honest: checked here without the checker, against the toolkit's references
+# on the layouts the assignment covers, every buggy module really is wrong somewhere and every
+# correct module is right everywhere. (A "bug" the references cannot see would make a checker
+# that misses it look broken; a "correct" module that is subtly wrong would hide a false alarm.)
+
+import copy  # noqa: E402
+import importlib.util  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def _conv_layouts(rng):
+    for x_shape, w_shape, stride, pad in [((2, 3, 5, 5), (4, 3, 3, 3), 1, 1), ((3, 2, 7, 6), (2, 2, 3, 3), 2, 0),
+                                          ((2, 3, 8, 7), (3, 3, 3, 3), 3, 2), ((1, 2, 6, 5), (3, 2, 3, 3), 2, 1),
+                                          ((2, 1, 6, 6), (2, 1, 2, 2), 2, 0)]:
+        yield [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])], \
+            [{"stride": stride, "pad": pad}]
+
+
+def _pool_layouts(rng):
+    for x_shape, ph, pw, s in [((2, 3, 4, 4), 2, 2, 2), ((2, 2, 7, 7), 3, 3, 2), ((2, 2, 5, 4), 2, 2, 1),
+                               ((3, 2, 6, 7), 3, 2, 1), ((1, 2, 6, 9), 2, 3, 3)]:
+        yield [rng.standard_normal(x_shape)], [{"pool_height": ph, "pool_width": pw, "stride": s}]
+
+
+def _dense_layouts(rng):
+    for x_shape, m in [((3, 2, 3), 4), ((1, 5), 3), ((5, 4), 6)]:
+        d = int(np.prod(x_shape[1:]))
+        yield [rng.standard_normal(x_shape), rng.standard_normal((d, m)), rng.standard_normal(m)], []
+
+
+def _relu_layouts(rng):
+    for shape in [(3, 4, 5), (6, 7)]:
+        yield [rng.standard_normal(shape)], []
+
+
+def _loss_layouts(rng):
+    for n, c in [(4, 5), (1, 3), (7, 10)]:
+        yield [rng.standard_normal((n, c))], [rng.integers(0, c, size=n)]
+
+
+def _norm_layouts(rng):
+    for n, d in [(4, 5), (9, 3), (2, 6)]:
+        yield [2 * rng.standard_normal((n, d)) + 1, rng.standard_normal(d), rng.standard_normal(d)], \
+            [{"mode": "train"}]
+
+
+def _layernorm_layouts(rng):
+    for inputs, _ in _norm_layouts(rng):
+        yield inputs, [{}]
+
+
+def _spatial_bn_layouts(rng):
+    for shape in [(3, 3, 3, 3), (2, 4, 2, 5)]:
+        c = shape[1]
+        yield [rng.standard_normal(shape), rng.standard_normal(c), rng.standard_normal(c)], [{"mode": "train"}]
+
+
+def _groupnorm_layouts(rng):
+    for shape, g in [((2, 4, 3, 3), 2), ((3, 6, 2, 3), 3), ((2, 6, 2, 2), 2)]:
+        c = shape[1]
+        yield [rng.standard_normal(shape), rng.standard_normal((1, c, 1, 1)), rng.standard_normal((1, c, 1, 1))], \
+            [g, {}]
+
+
+def _sandwich_conv_layouts(rng):
+    for inputs, params in _conv_layouts(rng):
+        if params[0]["stride"] == 1:
+            yield inputs, params
+
+
+def _conv_pool_layouts(rng):
+    yield [rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)], \
+        [{"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}]
+    yield [rng.standard_normal((2, 2, 6, 6)), rng.standard_normal((2, 2, 3, 3)), rng.standard_normal(2)], \
+        [{"stride": 1, "pad": 1}, {"pool_height": 3, "pool_width": 3, "stride": 2}]
+
+
+# forward -> (backward(s), layouts); the reference is the toolkit's function of the same name.
+_ORACLE = {
+    "conv_forward_naive": (("conv_backward_naive",), _conv_layouts),
+    "max_pool_forward_naive": (("max_pool_backward_naive",), _pool_layouts),
+    "avg_pool_forward_naive": (("avg_pool_backward_naive",), _pool_layouts),
+    "affine_forward": (("affine_backward",), _dense_layouts),
+    "relu_forward": (("relu_backward",), _relu_layouts),
+    "affine_relu_forward": (("affine_relu_backward",), _dense_layouts),
+    "conv_relu_forward": (("conv_relu_backward",), _sandwich_conv_layouts),
+    "conv_relu_pool_forward": (("conv_relu_pool_backward",), _conv_pool_layouts),
+    "batchnorm_forward": (("batchnorm_backward", "batchnorm_backward_alt"), _norm_layouts),
+    "layernorm_forward": (("layernorm_backward",), _layernorm_layouts),
+    "spatial_batchnorm_forward": (("spatial_batchnorm_backward",), _spatial_bn_layouts),
+    "spatial_groupnorm_forward": (("spatial_groupnorm_backward",), _groupnorm_layouts),
+    "softmax_loss": ((), _loss_layouts),
+    "svm_loss": ((), _loss_layouts),
+}
+
+
+def _import_student(path: Path):
+    spec = importlib.util.spec_from_file_location("corpus_" + path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _reference(name):
+    import fast_layers
+    import layers
+    return getattr(layers, name, None) or getattr(fast_layers, name)
+
+
+def _same(a, b) -> bool:
+    try:
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-4, atol=1e-6 * max(scale, 1e-12)))
+
+
+def _grads(res):
+    return [res] if isinstance(res, np.ndarray) else list(res)
+
+
+def _disagreements(module, forward, backwards, layouts) -> list:
+    """Where the student's layer and the toolkit's give different outputs or gradients."""
+    found = []
+    rng = np.random.default_rng(7)
+    for k, (inputs, params) in enumerate(layouts(rng)):
+        def call(fn):
+            return fn(*[a.copy() for a in inputs], *copy.deepcopy(params))
+        ref_out, ref_cache = call(_reference(forward))
+        try:
+            out, cache = call(getattr(module, forward))
+        except Exception as exc:  # a crash on a valid layout is a bug too
+            found.append(f"layout {k}: {forward} raised {type(exc).__name__}")
+            continue
+        if not _same(out, ref_out):
+            found.append(f"layout {k}: {forward} output")
+            continue
+        if not backwards:  # a loss: (loss, dx)
+            if not _same(cache, ref_cache):
+                found.append(f"layout {k}: {forward} dx")
+            continue
+        dout = rng.standard_normal(np.shape(ref_out))
+        for bwd in backwards:
+            if not hasattr(module, bwd):
+                continue
+            ref = _grads(_reference(bwd)(dout.copy(), ref_cache))
+            try:
+                got = _grads(getattr(module, bwd)(dout.copy(), cache))
+            except Exception as exc:
+                found.append(f"layout {k}: {bwd} raised {type(exc).__name__}")
+                continue
+            if len(got) != len(ref) or not all(_same(g, r) for g, r in zip(got, ref)):
+                found.append(f"layout {k}: {bwd} gradients")
+        if not _same(call(getattr(module, forward))[0], out):
+            found.append(f"layout {k}: {forward} not deterministic")
+    return found
+
+
+def _dropout_disagreements(module) -> list:
+    """Inverted dropout with keep probability p: train outputs 0 or x/p, a fraction ~p kept; test: x."""
+    found = []
+    x = np.random.default_rng(3).standard_normal((200, 50)) + 3.0      # no zeros
+    dout = np.random.default_rng(4).standard_normal(x.shape)
+    for p in (0.3, 0.7):
+        out, cache = module.dropout_forward(x.copy(), {"p": p, "mode": "train", "seed": 11})
+        ratio = np.asarray(out) / x
+        kept = np.isclose(ratio, 1 / p)
+        if not np.all(kept | np.isclose(ratio, 0)):
+            found.append(f"p={p}: train outputs are not 0 or x/p")
+        if abs(kept.mean() - p) > 5 * np.sqrt(p * (1 - p) / x.size):
+            found.append(f"p={p}: kept fraction {kept.mean():.3f}")
+        if not _same(module.dropout_backward(dout.copy(), cache), dout * ratio):
+            found.append(f"p={p}: backward is not dout * mask")
+        out, cache = module.dropout_forward(x.copy(), {"p": p, "mode": "test"})
+        if not _same(out, x) or not _same(module.dropout_backward(dout.copy(), cache), dout):
+            found.append(f"p={p}: test mode is not the identity")
+    return found
+
+
+def _all_disagreements(path: Path) -> dict:
+    module = _import_student(path)
+    state = np.random.get_state()
+    try:
+        found = {}
+        for forward, (backwards, layouts) in _ORACLE.items():
+            if hasattr(module, forward):
+                found[forward] = _disagreements(module, forward, backwards, layouts)
+        if hasattr(module, "dropout_forward"):
+            found["dropout_forward"] = _dropout_disagreements(module)
+        return found
+    finally:
+        np.random.set_state(state)
+
+
+def _oracle_cases(kind):
+    return [pytest.param(c, id=c.id.split("/", 1)[1]) for c in CASES if c.kind == kind]
+
+
+@pytest.mark.parametrize("case", _oracle_cases("buggy"))
+def test_buggy_module_really_is_wrong_against_the_references(case):
+    found = _all_disagreements(case.path)
+    family = _family(_expected_layer(case))
+    wrong = [f for f, where in found.items() if where]
+    assert set(wrong) & family, f"no disagreement in {sorted(family)}: {found}"
+
+
+@pytest.mark.parametrize("case", _oracle_cases("correct"))
+def test_correct_module_agrees_with_the_references_everywhere(case):
+    found = _all_disagreements(case.path)
+    assert found and not any(found.values()), found
