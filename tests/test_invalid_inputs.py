@@ -1,6 +1,7 @@
 """Invalid input into every public layer function raises ValueError/TypeError with a message.
 
-Built from the registry in ``tests/_api_registry.py`` so every exported function is covered:
+Built from the layer specifications (``_gradcheck/specs.py``, through ``tests/_api_registry.py``),
+so every exported function is covered:
 
 * every array argument of every forward and loss replaced by a list, None, or a complex, object,
   string or bytes array (TypeError), or given one axis more or less where the ndim is fixed;
@@ -26,7 +27,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests._api_registry import BACKWARDS, COMPATIBLE_CACHES, FORWARDS, LOSSES, build
+from _gradcheck.specs import DATA, PARAM, PARAM_KEYS
+from tests._api_registry import BACKWARDS, COMPATIBLE_CACHES, FORWARDS, LOSSES, SPEC, build
 from tests._strategies import conv_configs, pool_configs
 from tests.conftest import assert_close, count_case, max_examples
 
@@ -34,18 +36,9 @@ TYPE = (TypeError,)
 VALUE_OR_TYPE = (ValueError, TypeError)
 NAN, INF = float("nan"), float("inf")
 
-# Which positional arguments have a fixed ndim, per builder (index -> ndim).
-FIXED_NDIM = {
-    "conv": {0: 4, 1: 4, 2: 1}, "pool": {0: 4}, "affine": {1: 2, 2: 1}, "relu": {}, "dropout_train": {},
-    "dropout_test": {}, "batchnorm": {0: 2, 1: 1, 2: 1}, "batchnorm_test": {0: 2, 1: 1, 2: 1},
-    "layernorm": {0: 2, 1: 1, 2: 1}, "spatial_batchnorm": {0: 4, 1: 1, 2: 1},
-    "spatial_groupnorm": {0: 4, 1: 4, 2: 4}, "loss": {0: 2, 1: 1},
-    "conv_relu_pool": {0: 4, 1: 4, 2: 1}, "conv_bn_relu": {0: 4, 1: 4, 2: 1, 3: 1, 4: 1},
-}
-REQUIRED_KEYS = {
-    "conv": ("stride", "pad"), "pool": ("pool_height", "pool_width", "stride"),
-    "dropout": ("p", "mode"), "bn": ("mode",),
-}
+# Which arguments have a fixed ndim, which are parameter dicts of which kind, and which keys
+# those dicts require, all come from the layer specifications. The bad values per dict kind are
+# this test's own data: a new kind needs an entry here (test_every_param_kind_has_bad_values).
 BAD_STRIDES = [0, -1, NAN, INF, 1.5, "1", None, (1, 2, 3), (1, 0), (0, 1), (NAN, 1), True, [], 2**31, 2**63]
 BAD_PADS = [-1, (0, -1), NAN, INF, 1.5, "0", None, (1, 2, 3), 2**31, 10**30]
 BAD_POOL_SIZES = [0, -1, NAN, 2.5, "2", None, True, 100]
@@ -60,13 +53,12 @@ BAD_PARAM_VALUES = {
            "running_var": [np.ones(7), "ones", np.ones(3, dtype=object)]},
     "eps": {"eps": [0, -1.0, NAN, "1e-5", None, True]},
 }
-# The kind of each dict argument, per builder (index -> kind in BAD_PARAM_VALUES / REQUIRED_KEYS).
-DICT_KIND = {
-    "conv": {3: "conv"}, "pool": {1: "pool"}, "dropout_train": {1: "dropout"}, "dropout_test": {1: "dropout"},
-    "batchnorm": {3: "bn"}, "batchnorm_test": {3: "bn"}, "layernorm": {3: "eps"},
-    "spatial_batchnorm": {3: "bn"}, "spatial_groupnorm": {4: "eps"}, "conv_relu_pool": {3: "conv", 4: "pool"},
-    "conv_bn_relu": {5: "conv", 6: "bn"},
-}
+
+
+def test_every_param_kind_has_bad_values():
+    missing = sorted(set(PARAM_KEYS) - set(BAD_PARAM_VALUES))
+    assert not missing, (f"parameter kinds {missing} (declared in _gradcheck/specs.py PARAM_KEYS) have no bad "
+                         f"values: add them to BAD_PARAM_VALUES in tests/test_invalid_inputs.py")
 
 
 def _bad_arrays(a, extended_precision=True):
@@ -79,71 +71,93 @@ def _bad_arrays(a, extended_precision=True):
     return bad
 
 
-def _forward_cases():
+def _array_cases(name, fn, args, i, a, arg):
     cases = []
-    for name in sorted({**FORWARDS, **LOSSES}):
-        fn, args, key = build(name, np.random.default_rng(0))
-        for i, a in enumerate(args):
-            if isinstance(a, np.ndarray):
-                for label, bad, exc in _bad_arrays(a):
-                    if key == "loss" and i == 1 and label == "datetime64":
-                        continue
-                    cases.append((f"{name}: arg {i} {label}", fn, args, {i: bad}, exc))
-                if i in FIXED_NDIM[key]:
-                    cases.append((f"{name}: arg {i} one axis more", fn, args, {i: a[None]}, VALUE_OR_TYPE))
-                    less = a[0] if a.ndim > 1 else np.float64(a[0])
-                    cases.append((f"{name}: arg {i} one axis less", fn, args, {i: less}, VALUE_OR_TYPE))
-        for i, kind in DICT_KIND.get(key, {}).items():
-            valid = args[i]
-            for label, bad in (("None", None), ("list", list(valid.items())), ("str", "stride=1")):
-                cases.append((f"{name}: dict arg {i} is {label}", fn, args, {i: bad}, TYPE))
-            for k in REQUIRED_KEYS.get(kind, ()):
-                stripped = {kk: v for kk, v in valid.items() if kk != k}
-                cases.append((f"{name}: {kind} param without {k!r}", fn, args, {i: stripped}, VALUE_OR_TYPE))
-            for k, values in BAD_PARAM_VALUES[kind].items():
-                for v in values:
-                    label = v if not isinstance(v, np.ndarray) else f"array{v.shape} {v.dtype}"
-                    cases.append((f"{name}: {kind}[{k!r}] = {label!r}", fn, args, {i: {**valid, k: v}},
-                                  VALUE_OR_TYPE))
+    for label, bad, exc in _bad_arrays(a):
+        if arg.role == DATA and label == "datetime64":
+            continue
+        cases.append((f"{name}: arg {i} {label}", fn, args, {i: bad}, exc))
+    if arg.ndim is not None:
+        cases.append((f"{name}: arg {i} one axis more", fn, args, {i: a[None]}, VALUE_OR_TYPE))
+        less = a[0] if a.ndim > 1 else np.float64(a[0])
+        cases.append((f"{name}: arg {i} one axis less", fn, args, {i: less}, VALUE_OR_TYPE))
     return cases
 
 
-def _shape_cases():
-    """Mismatched shapes and zero-size dimensions, written out per family."""
-    rng = np.random.default_rng(1)
-    z = np.zeros
+def _dict_cases(name, fn, args, i, kind):
+    valid = args[i]
+    cases = [(f"{name}: dict arg {i} is {label}", fn, args, {i: bad}, TYPE)
+             for label, bad in (("None", None), ("list", list(valid.items())), ("str", "stride=1"))]
+    for k in PARAM_KEYS[kind]:
+        stripped = {kk: v for kk, v in valid.items() if kk != k}
+        cases.append((f"{name}: {kind} param without {k!r}", fn, args, {i: stripped}, VALUE_OR_TYPE))
+    for k, values in BAD_PARAM_VALUES.get(kind, {}).items():
+        for v in values:
+            label = v if not isinstance(v, np.ndarray) else f"array{v.shape} {v.dtype}"
+            cases.append((f"{name}: {kind}[{k!r}] = {label!r}", fn, args, {i: {**valid, k: v}}, VALUE_OR_TYPE))
+    return cases
+
+
+def _forward_cases(forwards=None, build_fn=build):
     cases = []
-    conv_like = [n for n in FORWARDS if FORWARDS[n][1] in ("conv", "conv_relu_pool", "conv_bn_relu")]
-    for name in sorted(conv_like):
+    for name in sorted(forwards if forwards is not None else {**FORWARDS, **LOSSES}):
+        fn, args, spec = build_fn(name, np.random.default_rng(0))
+        for i, (a, arg) in enumerate(zip(args, spec.args)):
+            if isinstance(a, np.ndarray):
+                cases += _array_cases(name, fn, args, i, a, arg)
+            elif arg.role == PARAM:
+                cases += _dict_cases(name, fn, args, i, arg.kind)
+    return cases
+
+
+def _family(*families):
+    return sorted(n for n in FORWARDS if SPEC[n].family in families)
+
+
+def _conv_shape_cases(rng):
+    z, cases = np.zeros, []
+    for name in _family("conv", "conv_relu", "conv_relu_pool", "conv_bn_relu"):
         fn, args, _ = build(name, rng)
         x, w, b = args[:3]
+        F, C, HH, WW = w.shape
         cases += [
-            (f"{name}: w has C+1 channels", fn, args, {1: z((4, 4, 3, 2))}, VALUE_OR_TYPE),
-            (f"{name}: b has F+1 entries", fn, args, {2: z(5)}, VALUE_OR_TYPE),
-            (f"{name}: b is 2-D (F, 1)", fn, args, {2: z((4, 1))}, VALUE_OR_TYPE),
-            (f"{name}: filter larger than the padded input", fn, args, {1: z((4, 3, 20, 2))}, VALUE_OR_TYPE),
+            (f"{name}: w has C+1 channels", fn, args, {1: z((F, C + 1, HH, WW))}, VALUE_OR_TYPE),
+            (f"{name}: b has F+1 entries", fn, args, {2: z(F + 1)}, VALUE_OR_TYPE),
+            (f"{name}: b is 2-D (F, 1)", fn, args, {2: z((F, 1))}, VALUE_OR_TYPE),
+            (f"{name}: filter larger than the padded input", fn, args, {1: z((F, C, x.shape[2] + 14, WW))},
+             VALUE_OR_TYPE),
         ]
         for ax in range(4):
-            shape = list(x.shape)
-            shape[ax] = 0
-            cases.append((f"{name}: x axis {ax} empty", fn, args, {0: z(shape)}, VALUE_OR_TYPE))
-            wshape = list(w.shape)
-            wshape[ax] = 0
-            cases.append((f"{name}: w axis {ax} empty", fn, args, {1: z(wshape)}, VALUE_OR_TYPE))
-    for name in sorted(n for n in FORWARDS if FORWARDS[n][1] == "pool"):
+            for i, arr in ((0, x), (1, w)):
+                shape = list(arr.shape)
+                shape[ax] = 0
+                cases.append((f"{name}: {'xw'[i]} axis {ax} empty", fn, args, {i: z(shape)}, VALUE_OR_TYPE))
+    return cases
+
+
+def _pool_shape_cases(rng):
+    z, cases = np.zeros, []
+    for name in _family("max_pool", "avg_pool"):
         fn, args, _ = build(name, rng)
-        cases.append((f"{name}: window larger than the input", fn, args, {0: z((2, 3, 1, 6))}, VALUE_OR_TYPE))
+        N, C, H, W = args[0].shape
+        ph = args[1]["pool_height"]
+        cases.append((f"{name}: window larger than the input", fn, args, {0: z((N, C, ph - 1, W))}, VALUE_OR_TYPE))
         for ax in range(4):
-            shape = [2, 3, 6, 6]
+            shape = [N, C, H, W]
             shape[ax] = 0
             cases.append((f"{name}: x axis {ax} empty", fn, args, {0: z(shape)}, VALUE_OR_TYPE))
-    fn, args, _ = build("affine_forward", rng)
-    for name in ("affine_forward", "affine_relu_forward"):
-        fn = FORWARDS[name][0]
-        cases += [(f"{name}: w has D+1 rows", fn, args, {1: z((9, 5))}, VALUE_OR_TYPE),
-                  (f"{name}: b has M+1 entries", fn, args, {2: z(6)}, VALUE_OR_TYPE),
-                  (f"{name}: x is 1-D", fn, args, {0: z(8)}, VALUE_OR_TYPE)]
-    for name in ("batchnorm_forward", "batchnorm_forward[test]", "layernorm_forward"):
+    return cases
+
+
+def _dense_and_norm_shape_cases(rng):
+    z, cases = np.zeros, []
+    for name in _family("affine", "affine_relu"):
+        fn, args, _ = build(name, rng)
+        D, M = args[1].shape
+        cases += [(f"{name}: w has D+1 rows", fn, args, {1: z((D + 1, M))}, VALUE_OR_TYPE),
+                  (f"{name}: b has M+1 entries", fn, args, {2: z(M + 1)}, VALUE_OR_TYPE),
+                  (f"{name}: x is 1-D", fn, args, {0: z(D)}, VALUE_OR_TYPE)]
+    for name in _family("batchnorm", "layernorm"):
         fn, args, _ = build(name, rng)
         D = args[0].shape[1]
         cases += [(f"{name}: gamma has D+1 entries", fn, args, {1: z(D + 1)}, VALUE_OR_TYPE),
@@ -151,27 +165,50 @@ def _shape_cases():
     # Train-mode batch statistics of an empty batch are NaN and would be written into bn_param's
     # running statistics (an empty batch in test mode or an empty layernorm is harmless: empty out).
     fn, args, _ = build("batchnorm_forward", rng)
-    cases.append(("batchnorm_forward: train mode, x has no rows", fn, args, {0: z((0, 3))}, VALUE_OR_TYPE))
+    cases.append(("batchnorm_forward: train mode, x has no rows", fn, args, {0: z((0, args[0].shape[1]))},
+                  VALUE_OR_TYPE))
     fn, args, _ = build("spatial_batchnorm_forward", rng)
-    cases += [("spatial_batchnorm_forward: gamma is (1, C, 1, 1)", fn, args, {1: z((1, 3, 1, 1))}, VALUE_OR_TYPE),
-              ("spatial_batchnorm_forward: train mode, x has H = 0", fn, args, {0: z((2, 3, 0, 5))},
+    N, C, H, W = args[0].shape
+    cases += [("spatial_batchnorm_forward: gamma is (1, C, 1, 1)", fn, args, {1: z((1, C, 1, 1))}, VALUE_OR_TYPE),
+              ("spatial_batchnorm_forward: train mode, x has H = 0", fn, args, {0: z((N, C, 0, W))},
                VALUE_OR_TYPE),
-              ("spatial_batchnorm_forward: train mode, x has N = 0", fn, args, {0: z((0, 3, 4, 5))},
+              ("spatial_batchnorm_forward: train mode, x has N = 0", fn, args, {0: z((0, C, H, W))},
                VALUE_OR_TYPE)]
     fn, args, _ = build("spatial_groupnorm_forward", rng)
-    cases += [("spatial_groupnorm_forward: gamma is (C,)", fn, args, {1: z(4)}, VALUE_OR_TYPE)]
-    for G in (0, -1, 3, 5, 2.0, None, True, "2", NAN, np.float64(2)):
-        cases.append((f"spatial_groupnorm_forward: G = {G!r}", fn, args, {3: G}, VALUE_OR_TYPE))
+    C, G = args[0].shape[1], args[3]
+    cases += [("spatial_groupnorm_forward: gamma is (C,)", fn, args, {1: z(C)}, VALUE_OR_TYPE)]
+    for bad_g in (0, -1, G + 1, C + 1, float(G), None, True, str(G), NAN, np.float64(G)):
+        cases.append((f"spatial_groupnorm_forward: G = {bad_g!r}", fn, args, {3: bad_g}, VALUE_OR_TYPE))
+    return cases
+
+
+def _loss_shape_cases(rng):
+    z, cases = np.zeros, []
     for name in sorted(LOSSES):
         fn, args, _ = build(name, rng)
-        cases += [(f"{name}: label == C", fn, args, {1: np.array([0, 4, 1, 1, 2])}, VALUE_OR_TYPE),
-                  (f"{name}: negative label", fn, args, {1: np.array([0, -1, 1, 1, 2])}, VALUE_OR_TYPE),
-                  (f"{name}: float labels", fn, args, {1: np.array([0.0, 3, 1, 1, 2])}, VALUE_OR_TYPE),
-                  (f"{name}: N-1 labels", fn, args, {1: np.array([0, 3, 1, 1])}, VALUE_OR_TYPE),
-                  (f"{name}: labels (N, 1)", fn, args, {1: np.zeros((5, 1), int)}, VALUE_OR_TYPE),
-                  (f"{name}: no classes", fn, args, {0: z((5, 0))}, VALUE_OR_TYPE),
-                  (f"{name}: no examples", fn, args, {0: z((0, 4)), 1: z(0, int)}, VALUE_OR_TYPE)]
+        N, C = args[0].shape
+        y = args[1]
+
+        def labels(i, v, y=y):
+            out = y.copy()
+            out[i] = v
+            return out
+
+        cases += [(f"{name}: label == C", fn, args, {1: labels(1, C)}, VALUE_OR_TYPE),
+                  (f"{name}: negative label", fn, args, {1: labels(1, -1)}, VALUE_OR_TYPE),
+                  (f"{name}: float labels", fn, args, {1: y.astype(float)}, VALUE_OR_TYPE),
+                  (f"{name}: N-1 labels", fn, args, {1: y[:-1]}, VALUE_OR_TYPE),
+                  (f"{name}: labels (N, 1)", fn, args, {1: z((N, 1), int)}, VALUE_OR_TYPE),
+                  (f"{name}: no classes", fn, args, {0: z((N, 0))}, VALUE_OR_TYPE),
+                  (f"{name}: no examples", fn, args, {0: z((0, C)), 1: z(0, int)}, VALUE_OR_TYPE)]
     return cases
+
+
+def _shape_cases():
+    """Mismatched shapes and zero-size dimensions, per family, sized from each layer's api layout."""
+    rng = np.random.default_rng(1)
+    return _conv_shape_cases(rng) + _pool_shape_cases(rng) + _dense_and_norm_shape_cases(rng) + \
+        _loss_shape_cases(rng)
 
 
 def _forward_and_cache(fname, rng=None):
@@ -261,8 +298,8 @@ def test_cache_from_another_forward_raises_or_gives_the_right_answer(bname, fnam
 
 # --- random invalid configurations (hypothesis) ------------------------------------------------
 
-CONV_FORWARDS = [n for n in FORWARDS if FORWARDS[n][1] == "conv"]
-POOL_FORWARDS = [n for n in FORWARDS if FORWARDS[n][1] == "pool"]
+CONV_FORWARDS = _family("conv", "conv_relu")
+POOL_FORWARDS = _family("max_pool", "avg_pool")
 BAD_SCALARS = st.sampled_from([0, -1, -7, NAN, INF, -INF, 1.5, "2", None, True, 2**31, 2**64])
 
 
@@ -361,7 +398,7 @@ def _with_nonfinite(a, seed):
 
 @pytest.mark.parametrize("name", sorted({**FORWARDS, **LOSSES}))
 def test_nan_and_inf_data_pass_through_without_an_exception(name):
-    fn, args, key = build(name, np.random.default_rng(4))
+    fn, args, _ = build(name, np.random.default_rng(4))
     args = [_with_nonfinite(a, i) if isinstance(a, np.ndarray) and a.dtype.kind == "f" and i == 0 else a
             for i, a in enumerate(args)]
     with np.errstate(all="ignore"):
@@ -387,7 +424,7 @@ NONFINITE_CASES = [(f"conv_forward_{i}", "conv_forward_naive", f"conv_backward_{
 @pytest.mark.parametrize("fast, naive, fast_b, naive_b, where", NONFINITE_CASES,
                          ids=[f"{c[0]}-nonfinite-{c[4]}" for c in NONFINITE_CASES])
 def test_nan_and_inf_propagate_exactly_as_in_the_naive_reference(fast, naive, fast_b, naive_b, where):
-    fn, args, key = build(fast, np.random.default_rng(6))
+    fn, args, _ = build(fast, np.random.default_rng(6))
     i = 0 if where == "x" else 1
     args[i] = _with_nonfinite(args[i], 11)
     with np.errstate(all="ignore"):

@@ -5,8 +5,9 @@ with C-ordered and negative-stride inputs: the arguments are unchanged after the
 shape, strides, dtype, dict keys), except the running statistics batchnorm documents; the
 cache and ``dout`` are unchanged after the backward; a second backward on the same cache gives
 bit-identical gradients; and the global ``np.random`` state is never touched. The public
-kernels are checked the same way. ``tests/_api_registry.py`` holds the builders; the first
-test fails if an exported function has none.
+kernels are checked the same way. The layers and their arguments come from the layer
+specifications (``_gradcheck/specs.py``, through ``tests/_api_registry.py``); the first test fails,
+naming the entry to add, if an exported function has no specification.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, MAY_UPDATE, build, missing_entries
+from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, build, missing_entries
 from tests._strategies import arrange
 from tests.conftest import assert_unchanged, snapshot
 
@@ -22,19 +23,18 @@ LAYOUTS = ("C", "negative")
 DTYPES = (np.float32, np.float64)
 
 
-def test_every_exported_function_has_a_builder():
-    assert missing_entries() == [], (
-        "exported but not registered in tests/_api_registry.py (add a builder so the hardening "
-        f"tests cover it): {missing_entries()}")
+def test_every_exported_function_has_a_specification():
+    missing = missing_entries()
+    assert not missing, "\n".join(missing)
 
 
 def _arranged(args, layout):
     return [arrange(a, layout, i) if isinstance(a, np.ndarray) else a for i, a in enumerate(args)]
 
 
-def _without_updatable(args, key):
+def _without_updatable(args, spec):
     """The arguments with the bn_param keys a forward is documented to replace left out."""
-    allowed = MAY_UPDATE.get(key, ())
+    allowed = spec.may_update
     return [{k: v for k, v in a.items() if k not in allowed} if isinstance(a, dict) else a for a in args]
 
 
@@ -51,17 +51,17 @@ def _random_state():
 @pytest.mark.parametrize("name", sorted(FORWARDS))
 def test_forward_and_backward_mutate_nothing(name, dtype, layout):
     rng = np.random.default_rng(7)
-    fwd, args, key = build(name, rng, dtype)
+    fwd, args, spec = build(name, rng, dtype)
     args = _arranged(args, layout)
     before = snapshot(args)
-    before_fixed = snapshot(_without_updatable(args, key))
+    before_fixed = snapshot(_without_updatable(args, spec))
     # The objects the caller's dicts hold now: even a replaced running statistic must not be written to.
     held = {i: dict(a) for i, a in enumerate(args) if isinstance(a, dict)}
     global_rng = _random_state()
 
     out, cache = fwd(*args)
 
-    assert_unchanged(before_fixed, _without_updatable(args, key), where=f"{name} argument")
+    assert_unchanged(before_fixed, _without_updatable(args, spec), where=f"{name} argument")
     for i, old in held.items():
         for k, v in old.items():
             assert_unchanged(before[1][i][1][k], v, where=f"{name} {k!r} held by the caller")

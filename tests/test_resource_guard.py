@@ -32,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Every forward that runs a fast convolution (directly or inside a sandwich).
 GUARDED = sorted(n for n, (_, key) in FORWARDS.items()
-                 if key in ("conv", "conv_relu_pool", "conv_bn_relu") and n != "conv_forward_naive")
+                 if key in ("conv", "conv_relu", "conv_relu_pool", "conv_bn_relu") and n != "conv_forward_naive")
 
 
 def _mentions_bytes(msg, nbytes):
