@@ -83,7 +83,8 @@ for _case in ("affine_backward_db_mean", "affine_backward_dw_scrambled", "affine
               "batchnorm_backward_alt_missing_xhat", "batchnorm_backward_missing_mean_term",
               "batchnorm_backward_missing_variance_term", "conv_backward_dw_transposed", "conv_backward_dw_unpadded_x",
               "conv_backward_dx_assigned", "conv_backward_flipped_kernel", "conv_backward_ignores_stride",
-              "conv_relu_pool_backward_repeat_upsample", "dropout_backward_ignores_mask",
+              "conv_relu_pool_backward_repeat_upsample", "conv_bn_relu_backward_gradients_swapped",
+              "dropout_backward_ignores_mask",
               "groupnorm_backward_dgamma_per_sample", "layernorm_backward_batch_axis",
               "maxpool_backward_assign_overlap", "maxpool_backward_steps_by_pool_size",
               "relu_backward_mask_from_dout", "relu_backward_mask_inverted"):
@@ -449,6 +450,12 @@ def _conv_pool_layouts(rng):
         [{"stride": 1, "pad": 1}, {"pool_height": 3, "pool_width": 3, "stride": 2}]
 
 
+def _conv_bn_layouts(rng):
+    for (x, w, b), params in _sandwich_conv_layouts(rng):
+        f = w.shape[0]
+        yield [x, w, b, rng.standard_normal(f), rng.standard_normal(f)], params + [{"mode": "train"}]
+
+
 # forward -> (backward(s), layouts); the reference is the toolkit's function of the same name.
 _ORACLE = {
     "conv_forward_naive": (("conv_backward_naive",), _conv_layouts),
@@ -459,6 +466,7 @@ _ORACLE = {
     "affine_relu_forward": (("affine_relu_backward",), _dense_layouts),
     "conv_relu_forward": (("conv_relu_backward",), _sandwich_conv_layouts),
     "conv_relu_pool_forward": (("conv_relu_pool_backward",), _conv_pool_layouts),
+    "conv_bn_relu_forward": (("conv_bn_relu_backward",), _conv_bn_layouts),
     "batchnorm_forward": (("batchnorm_backward", "batchnorm_backward_alt"), _norm_layouts),
     "layernorm_forward": (("layernorm_backward",), _layernorm_layouts),
     "spatial_batchnorm_forward": (("spatial_batchnorm_backward",), _spatial_bn_layouts),
