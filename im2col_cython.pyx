@@ -4,8 +4,8 @@
 # CNNKIT_DEBUG_KERNELS=1 turns bounds checking back on for test runs.
 #
 # The public ``def`` functions keep the CS231n names and argument order, extended with per-axis
-# (h, w) pairs and dilation. They validate every size through layers._geometry (the same rules
-# as every layer) and check array shapes before any typed loop runs, because the loops below
+# (h, w) pairs and dilation. They validate every size through _rules.kernel_args (the
+# same geometry rules as every layer) and check array shapes before any typed loop runs, because the loops below
 # trust their arguments and run without bounds checks.
 
 import numpy as np
@@ -13,7 +13,7 @@ import numpy as np
 cimport cython
 from cython.parallel cimport prange
 
-from layers._kernel_args import (
+from _rules.kernel_args import (
     col2im_6d_add_args,
     col2im_6d_args,
     col2im_args,
@@ -205,7 +205,7 @@ def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
     -------
     cols : ndarray, shape (C*HH*WW, H_out*W_out*N)
         Row ``(c*HH + i)*WW + j`` holds tap (i, j) of channel c; column ``(y*W_out + x)*N + n``
-        holds output pixel (y, x) of image n. The dtype follows ``layers._geometry.float_dtype``:
+        holds output pixel (y, x) of image n. The dtype follows ``_rules.geometry.float_dtype``:
         float32 (and int8/int16/uint8, bool, float16, which it holds exactly) give float32;
         float64 and wider ints give float64.
     """

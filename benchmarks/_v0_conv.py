@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from fast_layers._kernels import col2im_6d
-from layers._geometry import conv_geometry
+from _rules.geometry import conv_geometry
 
 
 def conv_forward_v0(x, w, b, conv_param):

@@ -28,7 +28,7 @@ from layers import (
     conv_relu_pool_forward,
     softmax_loss,
 )
-from layers._geometry import conv_geometry, pool_geometry
+from _rules.geometry import conv_geometry, pool_geometry
 
 from ._common import as_input, check_dtype, check_nonnegative, check_positive_int, l2_penalty
 

@@ -1,7 +1,7 @@
 """Pure-numpy versions of the compiled kernels, with the same names, signatures and results.
 
 Used when ``im2col_cython`` cannot be imported (or is disabled with ``CNNKIT_DISABLE_CYTHON=1``).
-They validate their arguments with the same functions as the compiled kernels (layers._kernel_args).
+They validate their arguments with the same functions as the compiled kernels (_rules.kernel_args).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from layers._kernel_args import (
+from _rules.kernel_args import (
     col2im_6d_add_args,
     col2im_6d_args,
     col2im_args,

@@ -41,7 +41,7 @@ C : input channels
 H, W : input height and width
 F : number of filters
 HH, WW : filter height and width
-H_out, W_out : output height and width (floor semantics, see ``layers._geometry``)
+H_out, W_out : output height and width (floor semantics, see ``_rules.geometry``)
 K : ``C*HH*WW``, the length of one unfolded window
 P : ``H_out*W_out``, output pixels per image
 """
@@ -53,8 +53,8 @@ from dataclasses import replace
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from layers._geometry import check_array, check_dout, conv_geometry, float_dtype
-from layers._resources import check_allocation
+from _rules.geometry import check_array, check_dout, conv_geometry, float_dtype
+from _rules.resources import check_allocation
 
 from . import tuning
 from ._kernels import col2im, col2im_6d_add, im2col, im2col_6d
@@ -78,7 +78,7 @@ def strided_windows(x, geom):
     Parameters
     ----------
     x : ndarray, shape (N, C, H, W)
-    geom : layers._geometry.ConvGeometry
+    geom : _rules.geometry.ConvGeometry
 
     Returns
     -------

@@ -36,7 +36,7 @@ N : batch size
 C : channels
 H, W : input height and width
 HH, WW : pooling window height and width
-H_out, W_out : output height and width (floor semantics, see ``layers._geometry``)
+H_out, W_out : output height and width (floor semantics, see ``_rules.geometry``)
 K : ``HH*WW``, the number of offsets (elements) in one window
 """
 
@@ -45,8 +45,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from layers._cache import unpack_cache
-from layers._geometry import check_array, check_dout, float_dtype, pool_geometry
+from _rules.cache import unpack_cache
+from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
 
 __all__ = [
     "max_pool_forward_fast",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import check_array, check_dout, conv_geometry, float_dtype
+from _rules.geometry import check_array, check_dout, conv_geometry, float_dtype
 
 __all__ = ["conv_forward_naive", "conv_backward_naive"]
 

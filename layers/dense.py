@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from ._cache import unpack_cache
-from ._geometry import check_array, check_dout, float_dtype
+from _rules.cache import unpack_cache
+from _rules.geometry import check_array, check_dout, float_dtype
 
 __all__ = ["affine_forward", "affine_backward", "relu_forward", "relu_backward"]
 

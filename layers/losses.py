@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import check_array, float_dtype
+from _rules.geometry import check_array, float_dtype
 
 __all__ = ["softmax_loss", "svm_loss"]
 

@@ -35,8 +35,8 @@ import numbers
 
 import numpy as np
 
-from ._cache import unpack_cache
-from ._geometry import check_array, check_dout, check_param_dict, float_dtype
+from _rules.cache import unpack_cache
+from _rules.geometry import check_array, check_dout, check_param_dict, float_dtype
 
 __all__ = [
     "batchnorm_forward",

@@ -2,7 +2,7 @@
 
 Windows of ``pool_height x pool_width`` start every ``stride`` pixels (an int or an (h, w)
 pair); trailing rows/columns that no window reaches are ignored (floor semantics, computed once
-in ``layers._geometry.pool_geometry``) and get a zero gradient.
+in ``_rules.geometry.pool_geometry``) and get a zero gradient.
 
 Ties in max pooling: when several elements of a window share the maximum, the whole upstream
 gradient of that window goes to the FIRST of them in row-major window order (the smallest row,
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._cache import unpack_cache
-from ._geometry import check_array, check_dout, float_dtype, pool_geometry
+from _rules.cache import unpack_cache
+from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
 
 __all__ = [
     "max_pool_forward_naive",

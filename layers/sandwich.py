@@ -22,8 +22,8 @@ H_pool, W_pool : pooling output size
 
 from __future__ import annotations
 
-from ._cache import unpack_cache
-from ._geometry import check_array, float_dtype
+from _rules.cache import unpack_cache
+from _rules.geometry import check_array, float_dtype
 from .dense import affine_backward, affine_forward, relu_backward, relu_forward
 from .norm import spatial_batchnorm_backward, spatial_batchnorm_forward
 

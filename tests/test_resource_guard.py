@@ -1,6 +1,6 @@
 """The fast convolutions refuse an im2col buffer the machine cannot hold, before allocating it.
 
-``layers._resources.check_allocation`` raises ``MemoryError`` naming the bytes and the shapes.
+``_rules.resources.check_allocation`` raises ``MemoryError`` naming the bytes and the shapes.
 Every fast convolution (and the sandwich layers built on them) must call it before it allocates
 ``x_cols`` (or anything of that size), so that a typo in a shape gives a clear message instead
 of numpy's allocation failure, a swap storm, or the OOM killer.
@@ -25,7 +25,7 @@ import pytest
 
 import fast_layers
 import layers
-import layers._resources
+import _rules.resources
 from tests._api_registry import FORWARDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,7 +59,7 @@ def test_fast_conv_refuses_x_cols_larger_than_available_memory_before_allocating
     cp = {"stride": 1, "pad": 2}
     # x_cols: (C*HH*WW, N*H_out*W_out) = (75, 2*64*64); worked out here, not asked of the code.
     needed = 75 * 2 * 64 * 64 * np.dtype(dtype).itemsize
-    monkeypatch.setattr(layers._resources, "available_memory", lambda: 2**20)
+    monkeypatch.setattr(_rules.resources, "available_memory", lambda: 2**20)
     tracemalloc.start()
     try:
         with pytest.raises(MemoryError) as info:
@@ -77,7 +77,7 @@ def test_guard_does_not_refuse_what_fits(monkeypatch):
     # The same call with enough memory succeeds: the guard compares, it does not always refuse.
     x = np.ones((2, 3, 64, 64))
     w = np.ones((2, 3, 5, 5))
-    monkeypatch.setattr(layers._resources, "available_memory", lambda: 10 * 2**30)
+    monkeypatch.setattr(_rules.resources, "available_memory", lambda: 10 * 2**30)
     out, _ = fast_layers.conv_forward_fast(x, w, np.zeros(2), {"stride": 1, "pad": 2})
     assert out.shape == (2, 2, 64, 64)
 

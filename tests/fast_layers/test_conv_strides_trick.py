@@ -13,7 +13,7 @@ import pytest
 
 import fast_layers.conv as fconv
 from fast_layers import _kernels_numpy
-from layers._geometry import conv_geometry
+from _rules.geometry import conv_geometry
 from tests.conftest import assert_close
 
 try:

@@ -15,7 +15,7 @@ from fast_layers.pool import (
     max_pool_forward_fast,
 )
 from gradient_check import eval_numerical_gradient_array, rel_error
-from layers._geometry import pool_geometry
+from _rules.geometry import pool_geometry
 from layers.pool import (
     avg_pool_backward_naive,
     avg_pool_forward_naive,

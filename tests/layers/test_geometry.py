@@ -7,7 +7,7 @@ import pytest
 
 import fast_layers
 from layers import conv_backward_naive, conv_forward_naive
-from layers._geometry import as_pair, conv_geometry, float_dtype, pool_geometry
+from _rules.geometry import as_pair, conv_geometry, float_dtype, pool_geometry
 
 FORWARDS = {
     "naive": conv_forward_naive,

@@ -4,6 +4,11 @@ The compiled loops run without bounds checks, so every public kernel validates i
 sizes here first; the numpy twins call the very same functions, which keeps the two
 implementations' rules and error messages identical by construction.
 
+Why here and not in ``fast_layers``: the compiled module imports these checks, and importing
+anything from the ``fast_layers`` package runs ``fast_layers/__init__.py``, which imports the
+compiled module; ``import im2col_cython`` on its own (as ``.ci/run`` does) would then meet a
+half-initialized copy of itself. Kept at level 0, the kernels need nothing but ``_rules``.
+
 Notation
 --------
 N, C, H, W : image batch, channels, height, width
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._geometry import float_dtype, kernel_geometry
+from .geometry import float_dtype, kernel_geometry
 
 __all__ = [
     "floating_array",
