@@ -12,9 +12,11 @@ Each corpus file says in its module docstring what the checker must do with it:
 ``EXPECT: exit=K [error=NAME] [fail=NAME] [pass=NAME]... [json] [message=REGEX]`` (special/)
     the exit status, an ERROR/FAIL row for NAME's layer, passing rows for other layers, the JSON
     report still written, REGEX found in the output. Several EXPECT lines are alternatives.
-``RUN: cwd=DIR module=ARG``
+``RUN: cwd=DIR module=ARG [via=console]``
     run from DIR (relative to the file's folder) with ``--module ARG`` (default: the file's folder
-    and its path), to mimic a student's folder.
+    and its path), to mimic a student's folder; ``via=console`` runs the checker's console script
+    (pyproject's [project.scripts]) instead of ``python -m gradient_check``, the way a grader runs
+    it from inside a folder holding another gradient_check.py.
 
 Every file runs once, in a subprocess: ``python -m gradient_check --module FILE --json OUT
 --no-progress``; the runs of the selected cases go two at a time.
@@ -73,7 +75,8 @@ NOT_YET: dict[str, dict[str, str]] = {
     "special/string_array_backward.py": {"ok": "traceback (_UFuncNoLoopError in check._same), no JSON"},
     "special/replaces_toolkit_reference.py": {"ok": "exit 0: affine_forward compared with itself"},
     "special/shadow_layers_file/layers.py": {"ok": "exit 0: affine_forward compared with itself"},
-    "special/inside_cs231n/cs231n/layers.py": {"ok": "exit 0, no output: python -m runs the course's gradient_check.py"},
+    "special/inside_cs231n/cs231n/layers.py": {"ok": "pyproject declares no console script (and python -m gradient_check "
+                                               "runs the course file there: exit 0, no output)"},
     "special/pkg_dir/student_layers/__init__.py": {"ok": "exit 2: --module: no such file 'student_layers'"},
     "special/infinite_loop.py": {"ok": "never returns (no time limit)"},
 }
@@ -106,6 +109,7 @@ class Case:
     cwd: Path
     module_arg: str
     defined: tuple = field(default=())   # top-level public function names
+    via: str = "python -m"
 
     def __str__(self):
         return self.id
@@ -135,7 +139,8 @@ def _load_case(path: Path) -> Case | None:
     cwd = (path.parent / run.get("cwd", ".")).resolve()
     module_arg = run.get("module", str(path))
     defined = tuple(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_"))
-    return Case(rel.as_posix(), rel.parts[0], path, tuple(expects), cwd, module_arg, defined)
+    return Case(rel.as_posix(), rel.parts[0], path, tuple(expects), cwd, module_arg, defined,
+                run.get("via", "python -m"))
 
 
 def _discover() -> list[Case]:
@@ -179,11 +184,36 @@ class Run:
         return f"exit {self.returncode}\n--- stdout (tail) ---\n{tail}\n--- stderr ---\n{self.stderr[-3000:]}"
 
 
+def _console_launcher(out_dir: Path) -> Path | None:
+    """Write what pip's launcher for the checker's console script runs; None if there is none.
+
+    A console script imports its entry point with the script's own folder, not the current
+    directory, first on sys.path: that is the property under test, and this file has it.
+    """
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("scripts", {})
+    targets = [t for t in scripts.values() if t.split(".")[0] in ("_gradcheck", "gradient_check")]
+    if not targets:
+        return None
+    module, _, func = targets[0].partition(":")
+    path = out_dir / "console_launcher" / "checker.py"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"import sys\nfrom {module} import {func}\nsys.exit({func}())\n", encoding="utf-8")
+    return path
+
+
 def _run_case(case: Case, out_dir: Path) -> Run:
     report_path = out_dir / (case.id.replace("/", "__") + ".json")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-m", "gradient_check", "--module", case.module_arg,
-           "--json", str(report_path), "--no-progress"]
+    if case.via == "console":
+        launcher = _console_launcher(out_dir)
+        if launcher is None:
+            return Run(None, "", "pyproject.toml declares no console script for the checker", None)
+        cmd = [sys.executable, str(launcher)]
+    else:
+        cmd = [sys.executable, "-m", "gradient_check"]
+    cmd += ["--module", case.module_arg, "--json", str(report_path), "--no-progress"]
     try:
         proc = subprocess.run(cmd, cwd=case.cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:

@@ -1,10 +1,11 @@
-"""A student's cs231n/layers.py checked from inside cs231n/ (cwd = cs231n/).
+"""A student's cs231n/layers.py checked from inside cs231n/ (cwd = cs231n/) with the console script.
 
-The folder also holds the course's gradient_check.py, which `python -m gradient_check` finds
-first (the current directory comes first on sys.path). The forward forgets the bias and the
-backward returns db = 0, so only the comparison with the toolkit's own affine_forward catches it;
-relu is right and must pass.
-RUN: cwd=. module=layers.py
+The folder also holds the course's gradient_check.py, which `python -m gradient_check` would run
+instead of the toolkit (the current directory comes first on sys.path); the console script is what
+a grader runs there, and it must still use the toolkit's references. The forward forgets the bias
+and the backward returns db = 0, so only the comparison with the toolkit's own affine_forward
+catches it; relu is right and must pass.
+RUN: cwd=. module=layers.py via=console
 EXPECT: exit=1 fail=affine_forward pass=relu_forward
 EXPECT: exit=2 message="rename"
 """
