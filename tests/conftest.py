@@ -1,25 +1,23 @@
-"""Shared test helpers: the dtype-aware tolerance and seeded random inputs."""
+"""Shared test helpers: the dtype-aware tolerance (from the toolkit's table) and seeded random inputs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-# Relative tolerances for comparing a fast layer with the naive reference in a given dtype.
-# float32 sums of a few hundred products carry ~1e-6 relative rounding; 1e-4 leaves room
-# for summation-order differences without hiding real bugs (those are O(1)).
-RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
-ATOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-11}
+from _rules.tolerances import tolerance
 
 
 def tol(dtype, scale: float = 1.0) -> dict:
     """Return ``rtol``/``atol`` keyword arguments for ``assert_allclose`` in ``dtype``.
 
-    ``scale`` multiplies the absolute tolerance for outputs whose magnitude grows with the
-    reduction size (e.g. a convolution over many channels).
+    The values are the fast-vs-reference row of the toolkit's one tolerance table
+    (``_rules.tolerances``, also read by the gradient checker). ``scale`` multiplies the
+    absolute tolerance for outputs whose magnitude grows with the reduction size (e.g. a
+    convolution over many channels).
     """
-    dt = np.dtype(dtype)
-    return {"rtol": RTOL[dt], "atol": ATOL[dt] * scale}
+    row = tolerance(dtype)
+    return {"rtol": row.rtol, "atol": row.atol * scale}
 
 
 def assert_close(actual, desired, dtype=None, scale: float = 1.0, err_msg: str = ""):

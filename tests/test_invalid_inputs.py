@@ -291,8 +291,7 @@ def test_cache_from_another_forward_raises_or_gives_the_right_answer(bname, fnam
     want = bwd(dout, own_cache)
     got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
     for g, w in zip(got, want, strict=True):
-        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12,
-                                   err_msg=f"{bname} silently gave a wrong gradient from the cache of {fname}")
+        assert_close(g, w, err_msg=f"{bname} silently gave a wrong gradient from the cache of {fname}")
     count_case("foreign caches accepted with the right answer")
 
 

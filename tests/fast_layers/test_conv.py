@@ -130,9 +130,9 @@ def test_notebook_case_fast_matches_naive():
     ref = conv_backward_naive(dout, ref_cache)
     for name, (fwd, bwd) in FAST.items():
         out, cache = fwd(x, w, b, cp)
-        assert rel_error(out, ref_out) < 1e-11, name
+        assert_close(out, ref_out, err_msg=name)
         for g, r in zip(bwd(dout, cache), ref):
-            assert rel_error(g, r) < 1e-11, name
+            assert_close(g, r, err_msg=name)
 
 
 def test_int_bias_with_float64_images_as_in_the_edge_detection_demo():

@@ -9,6 +9,7 @@ import pytest
 
 import im2col_cython as compiled
 from fast_layers import _kernels_numpy as twin
+from tests.conftest import tol
 
 CONFIGS = [
     # (N, C, H, W), (HH, WW), pad, stride, dilation
@@ -34,10 +35,6 @@ def _pair(v):
 def _out_size(H, W, k, pad, stride, dil):
     (ph, pw), (sh, sw), (dh, dw) = _pair(pad), _pair(stride), _pair(dil)
     return (H + 2 * ph - dh * (k[0] - 1) - 1) // sh + 1, (W + 2 * pw - dw * (k[1] - 1) - 1) // sw + 1
-
-
-def _tol(dtype):
-    return dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_ids)
@@ -83,16 +80,14 @@ def test_col2im_6d_add_accumulates_the_adjoint_and_matches_twin(cfg, dtype):
         out = start.copy()
         assert module.col2im_6d_add_cython(cols, out, pad, stride, dil) is out
         results.append(out)
-    np.testing.assert_allclose(results[0], results[1], **_tol(dtype))
+    np.testing.assert_allclose(results[0], results[1], **tol(dtype))
     added = results[0].astype(np.float64) - start
     # <im2col(x), cols> == <x, col2im(cols)>: the defining property of the adjoint.
-    np.testing.assert_allclose(np.vdot(cols_x, cols.astype(np.float64)), np.vdot(x, added),
-                               rtol=1e-4 if dtype == np.float32 else 1e-10)
+    np.testing.assert_allclose(np.vdot(cols_x, cols.astype(np.float64)), np.vdot(x, added), rtol=tol(dtype)["rtol"])
     # And it is the same sum as the allocating kernel, just added on top of `start`.
     N, C, H, W = shape
     fresh = compiled.col2im_6d_cython(cols, N, C, H, W, k[0], k[1], pad, stride, dil)
-    np.testing.assert_allclose(added, fresh, rtol=1e-4 if dtype == np.float32 else 1e-10,
-                               atol=1e-4 if dtype == np.float32 else 1e-10)
+    np.testing.assert_allclose(added, fresh, **tol(dtype))
 
 
 def test_col2im_6d_add_hand_worked_overlap_counts():

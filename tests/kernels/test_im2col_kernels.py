@@ -12,6 +12,7 @@ import pytest
 
 import im2col_cython as compiled
 from fast_layers import _kernels_numpy as twin
+from tests.conftest import tol
 
 CONFIGS = [
     # (N, C, H, W), (HH, WW), pad, stride, dilation
@@ -67,11 +68,10 @@ def test_col2im_cython_is_the_adjoint_of_im2col_and_matches_twin(cfg, dtype):
     c = rng.standard_normal(cols_x.shape).astype(dtype)
     back = compiled.col2im_cython(c, *shape, k[0], k[1], pad, stride, dil)
     assert back.dtype == dtype and back.shape == shape
-    np.testing.assert_allclose(back, twin.col2im_cython(c, *shape, k[0], k[1], pad, stride, dil),
-                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(back, twin.col2im_cython(c, *shape, k[0], k[1], pad, stride, dil), **tol(dtype))
     # <im2col(x), c> == <x, col2im(c)> holds for the true adjoint, in any layout.
     np.testing.assert_allclose(np.vdot(cols_x, c.astype(np.float64)), np.vdot(x, back.astype(np.float64)),
-                               rtol=1e-4 if dtype == np.float32 else 1e-12)
+                               rtol=tol(dtype)["rtol"])
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=_ids)
@@ -84,14 +84,13 @@ def test_col2im_6d_cython_matches_twin_and_adjoint(cfg, dtype):
     cols = rng.standard_normal((C, k[0], k[1], N, Ho, Wo)).astype(dtype)
     dx = compiled.col2im_6d_cython(cols, N, C, H, W, k[0], k[1], pad, stride, dil)
     assert dx.dtype == dtype and dx.shape == shape
-    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dx, twin.col2im_6d_cython(cols, N, C, H, W, k[0], k[1], pad, stride, dil), **tol)
+    np.testing.assert_allclose(dx, twin.col2im_6d_cython(cols, N, C, H, W, k[0], k[1], pad, stride, dil), **tol(dtype))
     # Same adjoint identity, with im2col's (y, x, n) columns reordered to the 6-D (n, y, x) order.
     x = rng.standard_normal(shape)
     cols_x = compiled.im2col_cython(x, k[0], k[1], pad, stride, dil).reshape(C, k[0], k[1], Ho, Wo, N)
     cols_x = cols_x.transpose(0, 1, 2, 5, 3, 4)
     np.testing.assert_allclose(np.vdot(cols_x, cols.astype(np.float64)), np.vdot(x, dx.astype(np.float64)),
-                               rtol=1e-4 if dtype == np.float32 else 1e-12)
+                               rtol=tol(dtype)["rtol"])
 
 
 def test_col2im_6d_hand_worked_overlap_counts():
