@@ -51,7 +51,6 @@ class FullProbe:
     fanout: np.ndarray        # number of outputs each element changes
     touched: dict = field(default_factory=dict)   # flat index -> flat output indices changed
     terms: dict = field(default_factory=dict)     # flat index -> per-output contributions
-    evaluations: int = 0
 
 
 def _as64(out) -> np.ndarray:
@@ -106,7 +105,6 @@ def probe_full(run, x: np.ndarray, h: float, dout64: np.ndarray, eval_eps: float
         if changed.size <= _KEEP_CONTRIB:
             res.touched[i] = changed
             res.terms[i] = contrib
-    res.evaluations = 2 * flat.size + 1
     return res
 
 

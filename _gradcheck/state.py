@@ -1,0 +1,151 @@
+"""The state of one layer check, handed from phase to phase, and how layer code is called.
+
+:class:`Run` is created by ``check._prepare``; ``analytic.probe`` fills ``Run.analytic`` (forward
+and backward outputs, what they changed), ``compare.compare`` fills ``Run.numeric`` and
+``Run.compared``, ``compare.diagnose_failures`` explains what failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import numeric as num
+from .result import InputResult, LayerCheck
+
+__all__ = ["CheckInterrupted", "LayerError", "layer_call", "Rule", "Analytic", "Numeric", "Compared", "Run",
+           "MUTABLE_KEYS"]
+
+NOISE_FACTOR = 4.0
+MUTABLE_KEYS = ("running_mean", "running_var")
+
+
+class CheckInterrupted(BaseException):
+    """Raised from outside a check (a time limit) to stop it; never turned into an ERROR row by it.
+
+    A ``BaseException`` so that a layer's own ``except Exception:`` cannot swallow it.
+    """
+
+
+class LayerError(Exception):
+    """The layer raised, or returned something that is not (out, cache) / a gradient tuple."""
+
+
+def layer_call(what: str, fn, *args):
+    """Call layer code; anything it raises (even ``exit()``) becomes a ``LayerError``.
+
+    ``KeyboardInterrupt`` and :class:`CheckInterrupted` pass through: they stop the check.
+    """
+    try:
+        return fn(*args)
+    except (KeyboardInterrupt, CheckInterrupted):
+        raise
+    except SystemExit as exc:
+        raise LayerError(f"{what} called exit() / sys.exit({exc.code!r}): a layer must return, "
+                          f"not end the program") from None
+    except BaseException as exc:  # noqa: BLE001 - the layer is the thing under test
+        raise LayerError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# The state handed from phase to phase
+
+@dataclass(frozen=True)
+class Rule:
+    """The pass rule of one check: the dtype's row of the tolerance table, possibly overridden."""
+
+    dtype: np.dtype
+    rtol: float
+    frac: float
+    atol: float | None
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon of the layer's dtype: the rounding the analytic side may carry."""
+        return float(np.finfo(self.dtype).eps)
+
+    def floor(self, scale, noise):
+        """``max(frac * scale, 4 noise / rtol, atol / rtol, 1e-300)`` (arrays or floats)."""
+        f = np.maximum(self.frac * scale, NOISE_FACTOR * noise / self.rtol)
+        if self.atol is not None:
+            f = np.maximum(f, self.atol / self.rtol)
+        return np.maximum(f, 1e-300)
+
+    def text(self) -> str:
+        return (f"pass if max rel err <= {self.rtol:g}; rel err = |a-n| / max(|a|+|n|, floor), "
+                f"floor = {self.frac:g} x the layer's gradient scale or the rounding-noise bound; "
+                f"numeric in float64")
+
+
+@dataclass
+class Analytic:
+    """What ``_probe`` saw: the forward output, the gradients, and what the calls changed."""
+
+    out: np.ndarray
+    dout64: np.ndarray                       # the dout given to backward, as float64
+    grads: list                              # backward(dout, cache) (a loss: its grads)
+    grads_again: list                        # the same call on a second forward's cache
+
+
+@dataclass
+class Numeric:
+    """The numeric side: float64 copies of the inputs and the forward re-run on them."""
+
+    run: Callable
+    arrays64: list
+    eval_dtype: np.dtype                     # what the forward computes in, given float64 inputs
+    batch: int | None
+    scale: dict                              # input index -> rms of that input (> 0)
+
+    @property
+    def eval_eps(self) -> float:
+        return float(np.finfo(self.eval_dtype).eps)
+
+
+@dataclass
+class Compared:
+    """One input compared in full mode, for ``_diagnose``."""
+
+    res: InputResult
+    x: np.ndarray
+    g: np.ndarray
+    probe: num.FullProbe
+    bad: np.ndarray
+    kink: np.ndarray
+    floor: np.ndarray
+
+
+@dataclass
+class Run:
+    """One check in progress: what was asked, and what each phase found."""
+
+    forward: Callable
+    backward: Callable | None
+    inputs: list
+    params: list
+    names: list
+    wrt: list                                # indices of the inputs backward differentiates
+    rule: Rule
+    check: LayerCheck
+    rng: np.random.Generator
+    dout: np.ndarray | None
+    h: float | None
+    seed: int
+    mutable: tuple
+    deterministic: bool | None
+    mutations: list = field(default_factory=list)  # what forward/backward changed (reported even on an ERROR)
+    analytic: Analytic | None = None
+    numeric: Numeric | None = None
+    todo: list = field(default_factory=list)       # (k, g64, res) for inputs worth comparing
+    compared: list = field(default_factory=list)   # Compared, full mode
+
+    @property
+    def is_loss(self) -> bool:
+        return self.backward is None
+
+    @property
+    def wnames(self) -> list:
+        return [self.names[i] for i in self.wrt]
+
