@@ -13,4 +13,5 @@ geometry     output sizes, normalized stride / pad / dilation, array and dtype c
 kernel_args  the argument checks of the compiled kernels and their numpy twins
 cache        unpacking a cache tuple by name, with a clear error for a wrong cache
 resources    refusing an allocation the machine cannot hold, before it is made
+tolerances   the one tolerance table per dtype (fast vs reference, and the gradient checker's rule)
 """

@@ -28,7 +28,6 @@ __all__ = [
     "pool_geometry",
     "as_pair",
     "float_dtype",
-    "as_float_array",
     "check_array",
     "check_dout",
     "check_param_dict",
@@ -129,11 +128,6 @@ def check_array(a, name: str, ndim: int | None = None, shape_doc: str | None = N
     return a
 
 
-def as_float_array(a, name: str, dtype: np.dtype) -> np.ndarray:
-    """Return ``a`` as an array of ``dtype`` without copying when it already is one."""
-    return np.asarray(a, dtype=dtype)
-
-
 def check_dout(dout, expected_shape: tuple, what: str = "the forward output") -> np.ndarray:
     """Check that an upstream gradient has the shape of the forward output."""
     if not isinstance(dout, np.ndarray):
@@ -180,11 +174,6 @@ class ConvGeometry:
     def out_shape(self) -> tuple[int, int, int, int]:
         """Shape ``(N, F, H_out, W_out)`` of the convolution output."""
         return (self.N, self.F, self.H_out, self.W_out)
-
-    @property
-    def padded_shape(self) -> tuple[int, int, int, int]:
-        """Shape ``(N, C, H + 2*pad_h, W + 2*pad_w)`` of the zero-padded input."""
-        return (self.N, self.C, self.H + 2 * self.pad[0], self.W + 2 * self.pad[1])
 
     @property
     def cols_shape(self) -> tuple[int, int]:
