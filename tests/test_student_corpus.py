@@ -83,7 +83,7 @@ NOT_YET: dict[str, dict[str, str]] = {
 # Rows are labelled with the forward's name today, so a bug in a backward is not yet named.
 for _case in ("affine_backward_db_mean", "affine_backward_dw_scrambled", "affine_backward_dx_flat",
               "affine_relu_backward_skips_relu", "avgpool_backward_not_divided", "avgpool_backward_square_window",
-              "batchnorm_backward_alt_missing_xhat", "batchnorm_backward_missing_mean_term",
+              "batchnorm_backward_missing_mean_term",
               "batchnorm_backward_missing_variance_term", "conv_backward_dw_transposed", "conv_backward_dw_unpadded_x",
               "conv_backward_dx_assigned", "conv_backward_flipped_kernel", "conv_backward_ignores_stride",
               "conv_relu_pool_backward_repeat_upsample", "conv_bn_relu_backward_gradients_swapped",
