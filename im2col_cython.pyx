@@ -12,6 +12,7 @@ import numpy as np
 
 cimport cython
 from cython.parallel cimport prange
+from libc.math cimport NAN
 
 from _rules.kernel_args import (
     col2im_6d_add_args,
@@ -19,6 +20,9 @@ from _rules.kernel_args import (
     col2im_args,
     im2col_6d_args,
     im2col_args,
+    pool_args,
+    pool_dout_args,
+    pool_shape_args,
 )
 
 cdef extern from *:
@@ -344,3 +348,211 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
         _col2im_6d_add[double](cols, out, g.stride[0], g.stride[1], g.pad[0], g.pad[1],
                                g.dilation[0], g.dilation[1], cnnkit_max_threads() if parallel else 1)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling. One task per (n, c) plane: a thread writes only its own plane of the output (or of
+# dx, which it zeroes itself while the plane is in cache), so there are no races and no extra
+# pass over memory. The fused ``floating`` signatures of these ``def`` kernels let Cython pick
+# the float32 or float64 loop from the arrays' dtype: no hand-written dispatch.
+
+# The tie rule: a row-major scan keeps the FIRST maximum (only a strictly larger value replaces
+# it), and NaN counts as the maximum (the window's first NaN wins, as np.argmax of the window
+# picks). The scan itself is branch-free (``v > best`` selects, which compiles to a conditional
+# move: a branch on random data mispredicts half the time and made the forward 4x slower); NaNs,
+# which ``v > best`` never selects, are tracked on the side.
+
+def _max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
+                      Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, int num_threads):
+    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
+    cdef Py_ssize_t task, n, c, i, j, a, b
+    cdef floating best, v
+    cdef bint has_nan
+    cdef const floating* row
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            for i in range(H_out):
+                for j in range(W_out):
+                    best = x[n, c, i * sh, j * sw]
+                    has_nan = False
+                    for a in range(HH):
+                        row = &x[n, c, i * sh + a, j * sw]
+                        for b in range(WW):
+                            v = row[b]
+                            best = v if v > best else best
+                            has_nan = has_nan | (v != v)
+                    out[n, c, i, j] = NAN if has_nan else best
+
+
+def _max_pool_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout,
+                       floating[:, :, :, ::1] dx, Py_ssize_t HH, Py_ssize_t WW,
+                       Py_ssize_t sh, Py_ssize_t sw, int num_threads):
+    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], H_out = dout.shape[2], W_out = dout.shape[3]
+    cdef Py_ssize_t H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t task, n, c, i, j, a, b, p, arg, first_nan, take
+    cdef floating best, v
+    cdef const floating* plane
+    cdef floating* dplane
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            plane = &x[n, c, 0, 0]
+            dplane = &dx[n, c, 0, 0]
+            for p in range(H * W):
+                dplane[p] = 0
+            for i in range(H_out):
+                for j in range(W_out):
+                    arg = i * sh * W + j * sw
+                    best = plane[arg]
+                    first_nan = -1
+                    for a in range(HH):
+                        for b in range(WW):
+                            p = (i * sh + a) * W + j * sw + b
+                            v = plane[p]
+                            # arithmetic select: gcc turned an if/else pair into a mispredicted branch
+                            take = v > best
+                            arg = arg + take * (p - arg)
+                            best = v if take else best
+                            if v != v and first_nan < 0:
+                                first_nan = p
+                    if first_nan >= 0:
+                        arg = first_nan
+                    # += (not =): overlapping windows may share a maximum; 0 + (-0.0) gives +0.0.
+                    dplane[arg] += dout[n, c, i, j]
+
+
+def _avg_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
+                      Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, int num_threads):
+    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
+    cdef Py_ssize_t task, n, c, i, j, a, b
+    cdef floating total
+    cdef floating count = HH * WW
+    cdef const floating* row
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            for i in range(H_out):
+                for j in range(W_out):
+                    total = 0
+                    for a in range(HH):
+                        row = &x[n, c, i * sh + a, j * sw]
+                        for b in range(WW):
+                            total = total + row[b]
+                    out[n, c, i, j] = total / count
+
+
+def _avg_pool_backward(const floating[:, :, :, ::1] dout, floating[:, :, :, ::1] dx,
+                       Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, int num_threads):
+    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], H_out = dout.shape[2], W_out = dout.shape[3]
+    cdef Py_ssize_t H = dx.shape[2], W = dx.shape[3]
+    cdef Py_ssize_t task, n, c, i, j, a, b, p
+    cdef floating share
+    cdef floating count = HH * WW
+    cdef floating* drow
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            drow = &dx[n, c, 0, 0]
+            for p in range(H * W):
+                drow[p] = 0
+            for i in range(H_out):
+                for j in range(W_out):
+                    share = dout[n, c, i, j] / count
+                    for a in range(HH):
+                        drow = &dx[n, c, i * sh + a, j * sw]
+                        for b in range(WW):
+                            drow[b] += share
+
+
+def _threads(parallel):
+    return cnnkit_max_threads() if parallel else 1
+
+
+def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
+    """Maximum of every pooling window.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    pool_height, pool_width : int
+        Window size HH, WW.
+    stride : int or (int, int)
+    parallel : bool
+        Use the OpenMP threads (one (n, c) plane per task) or only the calling thread.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out)
+        In x's float dtype (``_rules.geometry.float_dtype``); NaN where a window holds a NaN.
+    """
+    x, g = pool_args(x, pool_height, pool_width, stride)
+    out = np.empty(g.out_shape, dtype=x.dtype)
+    _max_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    return out
+
+
+def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=True):
+    """Route each window's ``dout`` to the window's first maximum (row-major order; NaN is a maximum).
+
+    The maxima are found again from x in the same pass that writes dx (one read of x, one write
+    of dx per (n, c) plane, while the plane is in cache).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    dout : ndarray, shape (N, C, H_out, W_out)
+    pool_height, pool_width : int
+    stride : int or (int, int)
+    parallel : bool
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        Zero except at window maxima, which receive the sum of ``dout`` over the windows
+        whose maximum they are.
+    """
+    x, g = pool_args(x, pool_height, pool_width, stride)
+    dout = pool_dout_args(dout, g, x.dtype)
+    dx = np.empty((g.N, g.C, g.H, g.W), dtype=x.dtype)
+    _max_pool_backward(x, dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    return dx
+
+
+def avg_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
+    """Mean of every pooling window (summed in x's dtype, then divided by HH*WW).
+
+    Parameters and returns as :func:`max_pool_forward_cython`.
+    """
+    x, g = pool_args(x, pool_height, pool_width, stride)
+    out = np.empty(g.out_shape, dtype=x.dtype)
+    _avg_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    return out
+
+
+def avg_pool_backward_cython(dout, x_shape, pool_height, pool_width, stride, parallel=True):
+    """Spread each window's ``dout / (HH*WW)`` over the window's pixels.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+    x_shape : tuple of int, (N, C, H, W)
+        Shape of the forward input.
+    pool_height, pool_width : int
+    stride : int or (int, int)
+    parallel : bool
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        In dout's float dtype.
+    """
+    g = pool_shape_args(x_shape, pool_height, pool_width, stride)
+    dout = pool_dout_args(dout, g, None)
+    dx = np.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+    _avg_pool_backward(dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    return dx

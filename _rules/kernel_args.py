@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import float_dtype, kernel_geometry
+from .geometry import float_dtype, kernel_geometry, pool_geometry
 
 __all__ = [
     "floating_array",
@@ -30,6 +30,9 @@ __all__ = [
     "col2im_6d_args",
     "im2col_6d_args",
     "col2im_6d_add_args",
+    "pool_args",
+    "pool_shape_args",
+    "pool_dout_args",
 ]
 
 
@@ -129,3 +132,30 @@ def col2im_6d_add_args(cols, out, padding, stride, dilation):
     if np.may_share_memory(out, cols):
         raise ValueError("out overlaps cols; col2im_6d_add needs an output buffer separate from its input")
     return cols, g
+
+
+def pool_shape_args(x_shape, pool_height, pool_width, stride):
+    """Check a pooling kernel's input shape (N, C, H, W) and window; return the geometry."""
+    if (not isinstance(x_shape, tuple) or len(x_shape) != 4
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in x_shape)):
+        raise TypeError(f"x_shape must be a tuple of 4 ints (N, C, H, W), got {x_shape!r}")
+    return pool_geometry(x_shape, {"pool_height": pool_height, "pool_width": pool_width, "stride": stride})
+
+
+def pool_args(x, pool_height, pool_width, stride):
+    """Check a pooling kernel's x and window; return x (contiguous, float) and the geometry."""
+    x = floating_array(x, "x", 4)
+    return x, pool_shape_args(x.shape, pool_height, pool_width, stride)
+
+
+def pool_dout_args(dout, g, dtype):
+    """Check a pooling kernel's dout against the geometry; return it contiguous in ``dtype``.
+
+    ``dtype`` None keeps dout's own float dtype.
+    """
+    if not isinstance(dout, np.ndarray):
+        raise TypeError(f"dout must be a numpy ndarray, got {type(dout).__name__}")
+    own = float_dtype(dout)  # raises TypeError for complex, object, string, ... dtypes
+    if dout.shape != g.out_shape:
+        raise ValueError(f"dout must have the pooling output's shape {g.out_shape}, got {dout.shape}")
+    return np.ascontiguousarray(dout, dtype=own if dtype is None else dtype)

@@ -14,7 +14,7 @@ from . import _kernels_numpy
 
 __all__ = [
     "HAVE_CYTHON", "FALLBACK_REASON", "im2col", "col2im", "col2im_6d", "im2col_6d", "col2im_6d_add",
-    "kernel_module",
+    "kernel_module", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
 ]
 
 HAVE_CYTHON = False
@@ -46,3 +46,7 @@ col2im = kernel_module.col2im_cython
 col2im_6d = kernel_module.col2im_6d_cython
 im2col_6d = kernel_module.im2col_6d_cython
 col2im_6d_add = kernel_module.col2im_6d_add_cython
+max_pool_forward = kernel_module.max_pool_forward_cython
+max_pool_backward = kernel_module.max_pool_backward_cython
+avg_pool_forward = kernel_module.avg_pool_forward_cython
+avg_pool_backward = kernel_module.avg_pool_backward_cython

@@ -109,6 +109,12 @@ def _kernel_calls(module):
     if hasattr(module, "col2im_6d_add_cython"):
         # out is the documented output (written in place); only cols must be left alone.
         calls["col2im_6d_add_cython"] = (cols6, np.zeros((2, 3, 5, 4)), 1, (2, 1))
+    # Pooling kernels: a 3x2 window with stride (2, 1) gives a (2, 3, 2, 3) output.
+    dout = rng.standard_normal((2, 3, 2, 3))
+    calls["max_pool_forward_cython"] = (x, 3, 2, (2, 1))
+    calls["avg_pool_forward_cython"] = (x, 3, 2, (2, 1))
+    calls["max_pool_backward_cython"] = (x, dout, 3, 2, (2, 1))
+    calls["avg_pool_backward_cython"] = (dout, (2, 3, 5, 4), 3, 2, (2, 1))
     return calls
 
 

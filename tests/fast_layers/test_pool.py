@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
+from fast_layers._kernels_numpy import _strategy
 from fast_layers.pool import (
-    _strategy,
     avg_pool_backward_fast,
     avg_pool_forward_fast,
     max_pool_backward_fast,

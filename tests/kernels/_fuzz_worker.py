@@ -41,12 +41,21 @@ def _base_args(rng):
         "col2im_6d_cython": ["cols", "N", "C", "H", "W", "HH", "WW", "pad", "stride", "dilation"],
         "im2col_6d_cython": ["x", "field_height", "field_width", "padding", "stride", "dilation", "out"],
         "col2im_6d_add_cython": ["cols", "out", "padding", "stride", "dilation"],
+        "max_pool_forward_cython": ["x", "pool_height", "pool_width", "stride"],
+        "max_pool_backward_cython": ["x", "dout", "pool_height", "pool_width", "stride"],
+        "avg_pool_forward_cython": ["x", "pool_height", "pool_width", "stride"],
+        "avg_pool_backward_cython": ["dout", "x_shape", "pool_height", "pool_width", "stride"],
     }, {
         "im2col_cython": [x, HH, WW, 1, 1, 1],
         "col2im_cython": [cols2, *sizes, 1, 1, 1],
         "col2im_6d_cython": [cols6, *sizes, 1, 1, 1],
         "im2col_6d_cython": [x, HH, WW, 1, 1, 1, np.zeros((C, HH, WW, N, H_OUT, W_OUT))],
         "col2im_6d_add_cython": [cols6, np.zeros((N, C, H, W)), 1, 1, 1],
+        # A 3x3 pool with stride 1 over the same x: output (N, C, 3, 3).
+        "max_pool_forward_cython": [x, 3, 3, 1],
+        "max_pool_backward_cython": [x, np.zeros((N, C, 3, 3)), 3, 3, 1],
+        "avg_pool_forward_cython": [x, 3, 3, 1],
+        "avg_pool_backward_cython": [np.zeros((N, C, 3, 3)), (N, C, H, W), 3, 3, 1],
     }
 
 
@@ -127,7 +136,24 @@ def _bad_out(a, kernel):
     return bad
 
 
+BAD_SHAPES = [
+    ("None", None), ("list", [N, C, H, W]), ("3 axes", (N, C, H)), ("5 axes", (N, C, H, W, 1)),
+    ("H 0", (N, C, 0, W)), ("W -1", (N, C, H, -1)), ("H 5.5", (N, C, 5.5, W)), ("H True", (N, C, True, W)),
+    ("'abc'", "abc"), ("H 10**30 (dout for 5)", (N, C, 10**30, W)), ("H 6 (dout for 5)", (N, C, H + 1, W)),
+    ("N 3 (dout for 2)", (N + 1, C, H, W)), ("H 2 (smaller than the window)", (N, C, 2, W)),
+]
+
+
 def _bad_values(kernel, name, value):
+    if name == "x_shape":
+        return BAD_SHAPES
+    if name == "dout":
+        return _bad_cols(value)
+    if name in ("pool_height", "pool_width"):
+        extra = [("larger than the input", H + 1)]
+        if "backward" in kernel:
+            extra.append(("2 (dout for 3)", 2))
+        return BAD_SIZES + extra
     if name == "out":
         return _bad_out(value, kernel)
     if kernel == "col2im_6d_add_cython" and name == "cols":
@@ -147,7 +173,8 @@ def _bad_values(kernel, name, value):
         # For col2im the cols no longer match the geometry.
         return BAD_PAIRS + BAD_HUGE_PADS + [("pad 2 (cols for pad 1)", 2), ("pad (1, 0)", (1, 0))]
     if name in ("stride", "dilation"):
-        extra = [] if kernel in ("im2col_cython", "im2col_6d_cython") else [(f"{name} 2 (cols for 1)", 2)]
+        forward_only = ("im2col_cython", "im2col_6d_cython", "max_pool_forward_cython", "avg_pool_forward_cython")
+        extra = [] if kernel in forward_only else [(f"{name} 2 (cols for 1)", 2)]
         return BAD_PAIRS + BAD_POSITIVE_PAIRS + extra
     # One of the int sizes.
     extra = []
@@ -160,7 +187,7 @@ def _bad_values(kernel, name, value):
 
 def _geometry_dependent(label):
     """True for corruptions that are invalid only relative to the rest of the geometry."""
-    return ("cols for" in label or label in ("pad (1, 0)", "transposed", "N and C swapped")
+    return ("cols for" in label or "dout for" in label or "than the" in label or label in ("pad (1, 0)", "transposed", "N and C swapped")
             or (label.startswith("axis") and not label.endswith("empty")))
 
 

@@ -1,0 +1,94 @@
+"""Pooling kernels: the compiled ones and their numpy twins against the naive layers, with the same tests."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from fast_layers import _kernels_numpy as twin
+from layers import avg_pool_backward_naive, avg_pool_forward_naive, max_pool_backward_naive, max_pool_forward_naive
+from tests.conftest import assert_close
+
+try:
+    import im2col_cython as compiled
+except ImportError:
+    compiled = None
+
+MODULES = [pytest.param(compiled, id="compiled", marks=pytest.mark.skipif(compiled is None, reason="not built")),
+           pytest.param(twin, id="numpy")]
+# x shape, (HH, WW, stride): tiling, overlapping, gaps, leftovers, global, 1x1.
+CASES = [((2, 3, 8, 8), (2, 2, 2)), ((2, 2, 7, 9), (3, 3, 2)), ((1, 2, 9, 7), (2, 3, (3, 1))),
+         ((2, 1, 6, 6), (6, 6, 1)), ((1, 3, 5, 5), (1, 1, 2)), ((3, 2, 10, 6), (2, 2, (1, 3))),
+         ((1, 1, 6, 8), (3, 2, 3))]
+
+
+def _pp(w):
+    return {"pool_height": w[0], "pool_width": w[1], "stride": w[2]}
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", CASES)
+def test_max_pool_kernels_equal_naive_bit_for_bit_with_ties_and_nan(module, dtype, shape, window):
+    rng = np.random.default_rng(0)
+    # Small integers: many ties, and every sum of routed gradients is exact in any order.
+    x = rng.integers(0, 3, shape).astype(dtype)
+    x[0, 0, 1, :2] = np.nan
+    out_n, cache_n = max_pool_forward_naive(x, _pp(window))
+    np.testing.assert_array_equal(module.max_pool_forward_cython(x, *window), out_n)
+    dout = rng.integers(-4, 5, out_n.shape).astype(dtype)
+    want = max_pool_backward_naive(dout, cache_n)
+    for parallel in (True, False):
+        np.testing.assert_array_equal(module.max_pool_backward_cython(x, dout, *window, parallel=parallel), want)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", CASES)
+def test_avg_pool_kernels_match_naive(module, dtype, shape, window):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    out_n, cache_n = avg_pool_forward_naive(x, _pp(window))
+    assert_close(module.avg_pool_forward_cython(x, *window), out_n, dtype)
+    dout = rng.standard_normal(out_n.shape).astype(dtype)
+    got = module.avg_pool_backward_cython(dout, x.shape, *window, parallel=False)
+    assert got.dtype == dtype
+    assert_close(got, avg_pool_backward_naive(dout, cache_n), dtype)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_max_pool_backward_kernel_gives_positive_zero_and_passes_non_finite_dout(module):
+    x = np.array([[[[1.0, 5.0], [5.0, 0.0]]]])
+    for d, want in ((-0.0, [[0.0, 0.0], [0.0, 0.0]]), (np.inf, [[0.0, np.inf], [0.0, 0.0]])):
+        dx = module.max_pool_backward_cython(x, np.full((1, 1, 1, 1), d), 2, 2, 2)
+        np.testing.assert_array_equal(dx[0, 0], want)
+        assert not np.signbit(dx).any()
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda m: m.max_pool_forward_cython(np.zeros((1, 1, 4, 4)), 5, 2, 1), ValueError, "larger than the input"),
+    (lambda m: m.max_pool_forward_cython(np.zeros((1, 4, 4)), 2, 2, 1), ValueError, "must be 4-D"),
+    (lambda m: m.avg_pool_forward_cython([[1.0]], 1, 1, 1), TypeError, "numpy ndarray"),
+    (lambda m: m.max_pool_forward_cython(np.zeros((1, 1, 4, 4)), 2, 2, 0), ValueError, "stride"),
+    (lambda m: m.max_pool_backward_cython(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 2)), 2, 2, 2),
+     ValueError, r"dout must have the pooling output's shape \(1, 1, 2, 2\), got \(1, 1, 3, 2\)"),
+    (lambda m: m.avg_pool_backward_cython(np.zeros((1, 1, 2, 2)), (1, 1, 4, 4), 2, 0, 2), ValueError, "pool_width"),
+])
+def test_pool_kernels_refuse_bad_arguments_with_the_same_message(module, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(module)
+
+
+def test_pool_kernels_are_deterministic_across_thread_settings():
+    if compiled is None:
+        pytest.skip("not built")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 8, 12, 12))
+    for window in itertools.product((2, 3), (2, 3), (1, 2)):
+        a = compiled.avg_pool_backward_cython(compiled.avg_pool_forward_cython(x, *window), x.shape, *window)
+        b = compiled.avg_pool_backward_cython(compiled.avg_pool_forward_cython(x, *window, parallel=False),
+                                              x.shape, *window, parallel=False)
+        np.testing.assert_array_equal(a, b)
