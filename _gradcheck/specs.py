@@ -36,7 +36,7 @@ __all__ = ["Arg", "Layout", "LayerSpec", "SPECS", "PARAM_KEYS", "EXPORTING_MODUL
            "describe", "missing_specs", "resolve"]
 
 # Packages whose __all__ lists public layer functions; every such function needs a spec.
-EXPORTING_MODULES = ("layers", "fast_layers")
+EXPORTING_MODULES = ("layers", "fast_layers", "layer_utils")
 
 # Keys a parameter dict of each kind must hold (the layer raises when one is missing).
 PARAM_KEYS = {
@@ -418,10 +418,31 @@ AFFINE_RELU_LAYOUTS = (
 )
 
 
+def affine_norm_relu_args(x, M, norm_param):
+    """(x, w, b, gamma, beta, norm_param) for affine_bn_relu / affine_ln_relu."""
+    def make(rng, dtype):
+        return dense_args(x, M)(rng, dtype) + [_f(rng, (M,), dtype), _f(rng, (M,), dtype), norm_param(rng, M)]
+    return make
+
+
+AFFINE_BN_RELU_LAYOUTS = (
+    Layout(affine_norm_relu_args((4, 2, 3), 5, lambda rng, M: _bn_param(rng, M, "train")), api=True),
+    Layout(affine_norm_relu_args((3, 6), 4, lambda rng, M: _bn_param(rng, M, "train"))),
+    Layout(affine_norm_relu_args((3, 6), 4, lambda rng, M: _bn_param(rng, M, "test")), api=True, tag="test",
+           student_backward=False),
+)
+
+AFFINE_LN_RELU_LAYOUTS = (
+    Layout(affine_norm_relu_args((4, 2, 3), 5, lambda rng, M: {"eps": 1e-5}), api=True),
+    Layout(affine_norm_relu_args((1, 6), 4, lambda rng, M: {"eps": 1e-5})),
+)
+
+
 # --- the specifications --------------------------------------------------------------------------
 
 _XWB = (inp("x", 4), inp("w", 4), inp("b", 1))
 _BN_UPDATES = ("running_mean", "running_var")
+_AFFINE_NORM_ARGS = (inp("x"), inp("w", 2), inp("b", 1), inp("gamma", 1), inp("beta", 1))
 
 
 def _conv_spec(impl, module, **kw):
@@ -469,16 +490,22 @@ SPECS: tuple[LayerSpec, ...] = (
     LayerSpec("spatial_groupnorm_forward", "layers", "spatial_groupnorm", "spatial_groupnorm_forward",
               "spatial_groupnorm_backward",
               (inp("x", 4), inp("gamma", 4), inp("beta", 4), value("G"), param("gn_param", "eps")), GN_LAYOUTS),
-    LayerSpec("affine_relu_forward", "layers", "affine_relu", "affine_relu_forward", "affine_relu_backward",
+    LayerSpec("affine_relu_forward", "layer_utils", "affine_relu", "affine_relu_forward", "affine_relu_backward",
               (inp("x"), inp("w", 2), inp("b", 1)), AFFINE_RELU_LAYOUTS, kinks=True),
-    LayerSpec("conv_relu_forward", "layers", "conv_relu", "conv_relu_forward", "conv_relu_backward",
+    LayerSpec("conv_relu_forward", "layer_utils", "conv_relu", "conv_relu_forward", "conv_relu_backward",
               _XWB + (param("conv_param", "conv"),), CONV_RELU_LAYOUTS, kinks=True, pads=True),
-    LayerSpec("conv_relu_pool_forward", "layers", "conv_relu_pool", "conv_relu_pool_forward",
+    LayerSpec("conv_relu_pool_forward", "layer_utils", "conv_relu_pool", "conv_relu_pool_forward",
               "conv_relu_pool_backward", _XWB + (param("conv_param", "conv"), param("pool_param", "pool")),
               CONV_RELU_POOL_LAYOUTS, kinks=True, pads=True),
-    LayerSpec("conv_bn_relu_forward", "layers", "conv_bn_relu", "conv_bn_relu_forward", "conv_bn_relu_backward",
+    LayerSpec("conv_bn_relu_forward", "layer_utils", "conv_bn_relu", "conv_bn_relu_forward", "conv_bn_relu_backward",
               _XWB + (inp("gamma", 1), inp("beta", 1), param("conv_param", "conv"), param("bn_param", "bn")),
               CONV_BN_RELU_LAYOUTS, kinks=True, pads=True, may_update=_BN_UPDATES),
+    LayerSpec("affine_bn_relu_forward", "layer_utils", "affine_bn_relu", "affine_bn_relu_forward",
+              "affine_bn_relu_backward", _AFFINE_NORM_ARGS + (param("bn_param", "bn"),), AFFINE_BN_RELU_LAYOUTS,
+              kinks=True, may_update=_BN_UPDATES),
+    LayerSpec("affine_ln_relu_forward", "layer_utils", "affine_ln_relu", "affine_ln_relu_forward",
+              "affine_ln_relu_backward", _AFFINE_NORM_ARGS + (param("ln_param", "eps"),), AFFINE_LN_RELU_LAYOUTS,
+              kinks=True),
 )
 
 

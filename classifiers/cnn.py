@@ -19,16 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from layers import (
-    affine_backward,
-    affine_forward,
-    affine_relu_backward,
-    affine_relu_forward,
-    conv_relu_pool_backward,
-    conv_relu_pool_forward,
-    softmax_loss,
-)
 from _rules.geometry import conv_geometry, pool_geometry
+from layer_utils import affine_relu_backward, affine_relu_forward, conv_relu_pool_backward, conv_relu_pool_forward
+from layers import affine_backward, affine_forward, softmax_loss
 
 from ._common import as_input, check_dtype, check_nonnegative, check_positive_int, l2_penalty
 

@@ -25,16 +25,6 @@ from .pool import (
     avg_pool_forward_naive,
     avg_pool_backward_naive,
 )
-from .sandwich import (
-    affine_relu_forward,
-    affine_relu_backward,
-    conv_relu_forward,
-    conv_relu_backward,
-    conv_relu_pool_forward,
-    conv_relu_pool_backward,
-    conv_bn_relu_forward,
-    conv_bn_relu_backward,
-)
 # Object-style layers (layers/modules.py), importable as ``from layers import Conv``. Left out of
 # __all__, which lists the pure functions (tests/_api_registry.py checks every name in it).
 from .modules import Affine, BatchNorm, Conv, Dropout, MaxPool, Module, ReLU, Sequential  # noqa: F401
@@ -63,12 +53,4 @@ __all__ = [
     "max_pool_backward_naive",
     "avg_pool_forward_naive",
     "avg_pool_backward_naive",
-    "affine_relu_forward",
-    "affine_relu_backward",
-    "conv_relu_forward",
-    "conv_relu_backward",
-    "conv_relu_pool_forward",
-    "conv_relu_pool_backward",
-    "conv_bn_relu_forward",
-    "conv_bn_relu_backward",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import layer_utils
 import layers
 import fast_layers
 from _gradcheck import registry, specs
@@ -549,7 +550,7 @@ def test_plot_draws_a_figure_and_writes_png(rng, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The registry covers every public layer.
 
-@pytest.mark.parametrize("module", [layers, fast_layers], ids=["layers", "fast_layers"])
+@pytest.mark.parametrize("module", [layers, fast_layers, layer_utils], ids=["layers", "fast_layers", "layer_utils"])
 def test_every_exported_layer_is_registered(module):
     assert any("_forward" in n for n in module.__all__)
     missing = specs.missing_specs(module)

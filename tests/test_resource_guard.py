@@ -87,7 +87,7 @@ import json, resource, sys, tracemalloc
 # Cap the address space: if a guard is missing, numpy fails to allocate instead of swapping.
 resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))
 import numpy as np
-import fast_layers, layers
+import fast_layers, layer_utils
 name, case = sys.argv[1], sys.argv[2]
 if case == "big_filter":
     # x 16 MB and w 4 MB, but 1001 x 1001 windows of 10**6 taps: x_cols is 4 TB.
@@ -101,7 +101,7 @@ else:
     w = np.zeros((8, 3, 3, 3), np.float32)
     cp = {"stride": 1, "pad": 1}
     needed = 27 * 10**7 * 32 * 32 * 4
-fn = getattr(fast_layers, name, None) or getattr(layers, name)
+fn = getattr(fast_layers, name, None) or getattr(layer_utils, name)
 F = w.shape[0]
 extra = {"conv_relu_pool_forward": ({"pool_height": 1, "pool_width": 1, "stride": 1},),
          "conv_bn_relu_forward": None}.get(name, ())

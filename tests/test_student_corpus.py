@@ -512,8 +512,9 @@ def _import_student(path: Path):
 
 def _reference(name):
     import fast_layers
+    import layer_utils
     import layers
-    return getattr(layers, name, None) or getattr(fast_layers, name)
+    return getattr(layers, name, None) or getattr(fast_layers, name, None) or getattr(layer_utils, name)
 
 
 def _same(a, b) -> bool:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fast_layers
+import layer_utils
 import layers
 from layers import Affine, BatchNorm, Conv, Dropout, MaxPool, ReLU, Sequential
 from tests.conftest import assert_unchanged, snapshot
@@ -131,11 +132,11 @@ def test_sequential_chains_forward_and_backward_like_the_functions(rng):
     loss, dscores = layers.softmax_loss(scores, y)
     dx = net.backward(dscores)
     # The same network through the pure functions (the sandwich layers):
-    h, c1 = layers.conv_relu_pool_forward(x, w1, b1, CONV_PARAM, POOL_PARAM)
+    h, c1 = layer_utils.conv_relu_pool_forward(x, w1, b1, CONV_PARAM, POOL_PARAM)
     ref_scores, c2 = layers.affine_forward(h, w2, b2)
     ref_loss, ref_dscores = layers.softmax_loss(ref_scores, y)
     dh, dw2, db2 = layers.affine_backward(ref_dscores, c2)
-    ref_dx, dw1, db1 = layers.conv_relu_pool_backward(dh, c1)
+    ref_dx, dw1, db1 = layer_utils.conv_relu_pool_backward(dh, c1)
     np.testing.assert_array_equal(scores, ref_scores)
     np.testing.assert_array_equal(dx, ref_dx)
     np.testing.assert_array_equal(net[0].dw, dw1)

@@ -1,20 +1,16 @@
-"""Tests for layers/sandwich.py: chained layers built on the fast conv and pool."""
+"""layer_utils.py: each sandwich against the naive layers composed by hand and against numeric gradients."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gradient_check import eval_numerical_gradient_array, rel_error
-from layers.conv import conv_forward_naive
-from layers.dense import affine_forward, relu_forward
-from layers.norm import spatial_batchnorm_forward
-from layers.pool import max_pool_forward_naive
-from layers.sandwich import (
+from layer_utils import (
+    affine_bn_relu_backward,
+    affine_bn_relu_forward,
+    affine_ln_relu_backward,
+    affine_ln_relu_forward,
     affine_relu_backward,
     affine_relu_forward,
     conv_bn_relu_backward,
@@ -24,31 +20,28 @@ from layers.sandwich import (
     conv_relu_pool_backward,
     conv_relu_pool_forward,
 )
+from layers.conv import conv_forward_naive
+from layers.dense import affine_forward, relu_forward
+from layers.norm import batchnorm_forward, layernorm_forward, spatial_batchnorm_forward
+from layers.pool import max_pool_forward_naive
 from tests.conftest import assert_close, assert_unchanged, snapshot
 
-REPO = Path(__file__).resolve().parents[2]
 CONV = {"stride": 1, "pad": 1}
 POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
+EXPECTED_NAMES = {
+    # The eight CS231n sandwiches, then the two affine + normalization ones.
+    "affine_relu_forward", "affine_relu_backward", "conv_relu_forward", "conv_relu_backward",
+    "conv_relu_pool_forward", "conv_relu_pool_backward", "conv_bn_relu_forward", "conv_bn_relu_backward",
+    "affine_bn_relu_forward", "affine_bn_relu_backward", "affine_ln_relu_forward", "affine_ln_relu_backward",
+}
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "import fast_layers",
-        "import layers",
-        "import fast_layers.pool",
-        "import layers.sandwich",
-        "from layers import conv_relu_pool_forward, conv_bn_relu_backward",
-        "from fast_layers import max_pool_forward_fast; import layers",
-        "import layers; import fast_layers; layers.conv_relu_forward",
-    ],
-)
-def test_packages_import_in_a_fresh_process_in_any_order(statement):
-    # Each statement in a new interpreter: a circular import between layers and fast_layers
-    # only shows up on the first import in a process.
-    code = statement + "; import layers, fast_layers; assert layers.conv_bn_relu_forward and fast_layers.max_pool_forward_fast"
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
+
+def test_layer_utils_exports_the_sandwiches():
+    import layer_utils
+
+    assert set(layer_utils.__all__) == EXPECTED_NAMES
+    assert all(callable(getattr(layer_utils, n)) for n in EXPECTED_NAMES)
 
 
 def _conv_inputs(rng, C=2, F=3, H=4, W=4):
@@ -99,6 +92,27 @@ def test_conv_relu_pool_matches_naive_composition_and_numeric_gradient(rng):
     assert rel_error(db, eval_numerical_gradient_array(lambda v: f(x, w, v, CONV, POOL)[0], b, dout)) < 1e-7
 
 
+def _numeric_grads_match(forward, inputs, params, grads, dout, skip_zero=()):
+    """Check every gradient in ``grads`` against central differences of ``forward``'s output."""
+    def f_of(k):
+        def f(v):
+            args = list(inputs)
+            args[k] = v
+            return forward(*args, *[dict(p) for p in params])[0]
+        return f
+
+    for k, g in enumerate(grads):
+        assert g.shape == inputs[k].shape
+        num = eval_numerical_gradient_array(f_of(k), inputs[k], dout)
+        if k in skip_zero:
+            # A bias followed by batch normalization cancels exactly: both gradients are ~0,
+            # and a relative error between two round-off-sized numbers means nothing.
+            np.testing.assert_allclose(g, 0.0, atol=1e-12)
+            np.testing.assert_allclose(num, 0.0, atol=1e-8)
+        else:
+            assert rel_error(g, num) < 1e-6, f"input {k}"
+
+
 @pytest.mark.parametrize("mode", ["train", "test"])
 def test_conv_bn_relu_matches_naive_composition_and_numeric_gradient(rng, mode):
     x, w, b = _conv_inputs(rng)
@@ -116,25 +130,63 @@ def test_conv_bn_relu_matches_naive_composition_and_numeric_gradient(rng, mode):
     dout = rng.standard_normal(out.shape)
     grads = conv_bn_relu_backward(dout, cache)
     assert len(grads) == 5
-    inputs = [x, w, b, gamma, beta]
+    _numeric_grads_match(conv_bn_relu_forward, [x, w, b, gamma, beta], [CONV, params], grads, dout,
+                         skip_zero=(2,) if mode == "train" else ())
 
-    def f_of(k):
-        def f(v):
-            args = list(inputs)
-            args[k] = v
-            return conv_bn_relu_forward(*args, CONV, dict(params))[0]
-        return f
 
-    for k, g in enumerate(grads):
-        assert g.shape == inputs[k].shape
-        num = eval_numerical_gradient_array(f_of(k), inputs[k], dout)
-        if mode == "train" and k == 2:
-            # Batch statistics cancel a per-channel conv bias: db is exactly 0 in theory, and
-            # relative error between two round-off-sized numbers means nothing.
-            np.testing.assert_allclose(g, 0.0, atol=1e-12)
-            np.testing.assert_allclose(num, 0.0, atol=1e-8)
-        else:
-            assert rel_error(g, num) < 1e-6
+def _affine_norm_inputs(rng, M=5):
+    x = rng.standard_normal((4, 2, 3))
+    w = rng.standard_normal((6, M)) * 0.5
+    b = rng.standard_normal(M) * 0.1
+    return [x, w, b, rng.standard_normal(M), rng.standard_normal(M)]
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+def test_affine_bn_relu_matches_naive_composition_and_numeric_gradient(rng, mode):
+    inputs = _affine_norm_inputs(rng)
+    x, w, b, gamma, beta = inputs
+    params = {"mode": mode, "running_mean": rng.standard_normal(5), "running_var": rng.random(5) + 0.5}
+    bn_param, ref_param = dict(params), dict(params)
+    out, cache = affine_bn_relu_forward(x, w, b, gamma, beta, bn_param)
+    a = batchnorm_forward(affine_forward(x, w, b)[0], gamma, beta, ref_param)[0]
+    np.testing.assert_array_equal(out, relu_forward(a)[0])
+    # Train mode updates the running statistics exactly as the plain batchnorm does.
+    np.testing.assert_array_equal(bn_param["running_mean"], ref_param["running_mean"])
+    np.testing.assert_array_equal(bn_param["running_var"], ref_param["running_var"])
+    dout = rng.standard_normal(out.shape)
+    grads = affine_bn_relu_backward(dout, cache)
+    assert len(grads) == 5
+    _numeric_grads_match(affine_bn_relu_forward, inputs, [params], grads, dout,
+                         skip_zero=(2,) if mode == "train" else ())
+
+
+def test_affine_ln_relu_matches_naive_composition_and_numeric_gradient(rng):
+    inputs = _affine_norm_inputs(rng)
+    x, w, b, gamma, beta = inputs
+    ln_param = {"eps": 1e-5}
+    before = dict(ln_param)
+    out, cache = affine_ln_relu_forward(x, w, b, gamma, beta, ln_param)
+    assert ln_param == before
+    a = layernorm_forward(affine_forward(x, w, b)[0], gamma, beta, {"eps": 1e-5})[0]
+    np.testing.assert_array_equal(out, relu_forward(a)[0])
+    dout = rng.standard_normal(out.shape)
+    grads = affine_ln_relu_backward(dout, cache)
+    assert len(grads) == 5
+    # Layer normalization is per example, so unlike batchnorm it does not cancel db.
+    assert np.abs(grads[2]).max() > 1e-3
+    _numeric_grads_match(affine_ln_relu_forward, inputs, [ln_param], grads, dout)
+
+
+@pytest.mark.parametrize("forward, backward, param", [
+    (affine_bn_relu_forward, affine_bn_relu_backward, {"mode": "train"}),
+    (affine_ln_relu_forward, affine_ln_relu_backward, {}),
+])
+def test_affine_norm_relu_grads_share_the_promoted_dtype(rng, forward, backward, param):
+    x, w, b, _, _ = (a.astype(np.float32) for a in _affine_norm_inputs(rng))
+    out, cache = forward(x, w, b, np.ones(5), np.zeros(5), param)
+    assert out.dtype == np.float64
+    grads = backward(rng.standard_normal(out.shape).astype(np.float32), cache)
+    assert [g.dtype for g in grads] == [np.float64] * 5
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -146,6 +198,12 @@ def test_sandwiches_preserve_dtype_and_do_not_mutate(rng, dtype):
         (conv_relu_pool_forward, conv_relu_pool_backward, (x, w, b, CONV, POOL)),
         (conv_bn_relu_forward, conv_bn_relu_backward, (x, w, b, gamma, beta, CONV, {"mode": "test"})),
         (affine_relu_forward, affine_relu_backward, (x, rng.standard_normal((32, 5)).astype(dtype), np.zeros(5, dtype))),
+        (affine_bn_relu_forward, affine_bn_relu_backward,
+         (x, rng.standard_normal((32, 5)).astype(dtype), np.zeros(5, dtype), np.ones(5, dtype), np.zeros(5, dtype),
+          {"mode": "test"})),
+        (affine_ln_relu_forward, affine_ln_relu_backward,
+         (x, rng.standard_normal((32, 5)).astype(dtype), np.zeros(5, dtype), np.ones(5, dtype), np.zeros(5, dtype),
+          {})),
     ]
     for forward, backward, args in cases:
         before = snapshot(args)
@@ -163,6 +221,8 @@ def test_sandwiches_preserve_dtype_and_do_not_mutate(rng, dtype):
     "backward, n, fields",
     [
         (affine_relu_backward, 2, r"\(affine_cache, relu_cache\)"),
+        (affine_bn_relu_backward, 3, r"\(affine_cache, bn_cache, relu_cache\)"),
+        (affine_ln_relu_backward, 3, r"\(affine_cache, ln_cache, relu_cache\)"),
         (conv_relu_backward, 2, r"\(conv_cache, relu_cache\)"),
         (conv_relu_pool_backward, 3, r"\(conv_cache, relu_cache, pool_cache\)"),
         (conv_bn_relu_backward, 3, r"\(conv_cache, bn_cache, relu_cache\)"),

@@ -1,14 +1,12 @@
-"""Convenience "sandwich" layers: common chains of layers as one forward/backward pair.
+"""Sandwich layers (level 3): common chains of layers as one forward/backward pair.
 
-Each forward calls the pieces in order and keeps their caches in one tuple; each backward runs
-the pieces' backwards in reverse order. The convolution and pooling pieces are the FAST ones
-(``fast_layers.conv_forward_fast``, ``fast_layers.max_pool_forward_fast``), as in CS231n.
+This is CS231n's ``layer_utils`` module. Each forward calls its pieces in order and returns their
+caches as one tuple; each backward runs the pieces' backwards in reverse order. Convolution and
+pooling are the FAST layers (``fast_layers.conv_forward_fast``, ``fast_layers.max_pool_forward_fast``),
+as in CS231n; affine, ReLU and the normalizations are the reference layers of ``layers``.
 
-Why fast_layers is imported inside the functions: ``fast_layers.conv`` imports
-``layers._geometry``, which runs ``layers/__init__.py``, which imports this module. A module-level
-``from fast_layers import ...`` here would therefore ask for a half-initialized module whenever
-``fast_layers`` is imported first. Importing at call time, when both packages are complete,
-avoids the cycle whatever the import order.
+The module sits above both ``layers`` and ``fast_layers`` and imports them at module level; neither
+of them imports it back (tests/test_architecture.py checks the direction of every import).
 
 Notation
 --------
@@ -24,12 +22,27 @@ from __future__ import annotations
 
 from _rules.cache import unpack_cache
 from _rules.geometry import check_array, float_dtype
-from .dense import affine_backward, affine_forward, relu_backward, relu_forward
-from .norm import spatial_batchnorm_backward, spatial_batchnorm_forward
+from fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
+from layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    relu_backward,
+    relu_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
 
 __all__ = [
     "affine_relu_forward",
     "affine_relu_backward",
+    "affine_bn_relu_forward",
+    "affine_bn_relu_backward",
+    "affine_ln_relu_forward",
+    "affine_ln_relu_backward",
     "conv_relu_forward",
     "conv_relu_backward",
     "conv_relu_pool_forward",
@@ -39,16 +52,16 @@ __all__ = [
 ]
 
 
-def _fast_conv():
-    import fast_layers.conv  # noqa: PLC0415  (call-time import: see the module docstring)
+def _promoted(x, w, b, gamma, beta):
+    """Return x, w, b cast to the promotion of all five inputs (checked to be numeric arrays first).
 
-    return fast_layers.conv
-
-
-def _fast_pool():
-    import fast_layers.pool  # noqa: PLC0415
-
-    return fast_layers.pool
+    A layer with a normalization inside computes in this one dtype, so the weight gradients come
+    back in the same dtype as dgamma and dbeta (float16 images with float64 gamma: all float64).
+    """
+    for name, arr in (("x", x), ("w", w), ("b", b), ("gamma", gamma), ("beta", beta)):
+        check_array(arr, name)
+    dtype = float_dtype(x, w, b, gamma, beta)
+    return tuple(a.astype(dtype, copy=False) for a in (x, w, b))
 
 
 def affine_relu_forward(x, w, b):
@@ -90,6 +103,111 @@ def affine_relu_backward(dout, cache):
     return affine_backward(relu_backward(dout, relu_cache), fc_cache)
 
 
+def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
+    """Affine layer, batch normalization, then ReLU.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, d1, ..., dk)
+    w : ndarray, shape (D, M)
+    b : ndarray, shape (M,)
+    gamma : ndarray, shape (M,)
+    beta : ndarray, shape (M,)
+    bn_param : dict
+        As for :func:`layers.batchnorm_forward`; its running statistics are updated in train
+        mode (the documented exception to no mutation).
+
+    Returns
+    -------
+    out : ndarray, shape (N, M)
+    cache : tuple
+        ``(affine_cache, bn_cache, relu_cache)``; the affine cache holds x, w and b cast to the
+        layer's dtype (the promotion of x, w, b, gamma and beta), the dtype of every gradient.
+    """
+    xf, wf, bf = _promoted(x, w, b, gamma, beta)
+    a, fc_cache = affine_forward(xf, wf, bf)
+    an, bn_cache = batchnorm_forward(a, gamma, beta, bn_param)
+    out, relu_cache = relu_forward(an)
+    return out, (fc_cache, bn_cache, relu_cache)
+
+
+def affine_bn_relu_backward(dout, cache):
+    """Gradients of :func:`affine_bn_relu_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, M)
+    cache : tuple
+        ``(affine_cache, bn_cache, relu_cache)`` from :func:`affine_bn_relu_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, d1, ..., dk)
+    dw : ndarray, shape (D, M)
+    db : ndarray, shape (M,)
+    dgamma : ndarray, shape (M,)
+    dbeta : ndarray, shape (M,)
+    """
+    fc_cache, bn_cache, relu_cache = unpack_cache(
+        cache, ("affine_cache", "bn_cache", "relu_cache"), "affine_bn_relu_forward"
+    )
+    da, dgamma, dbeta = batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
+def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
+    """Affine layer, layer normalization, then ReLU.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, d1, ..., dk)
+    w : ndarray, shape (D, M)
+    b : ndarray, shape (M,)
+    gamma : ndarray, shape (M,)
+    beta : ndarray, shape (M,)
+    ln_param : dict
+        As for :func:`layers.layernorm_forward` (``'eps'``); not modified.
+
+    Returns
+    -------
+    out : ndarray, shape (N, M)
+    cache : tuple
+        ``(affine_cache, ln_cache, relu_cache)``; the affine cache holds x, w and b cast to the
+        layer's dtype (the promotion of x, w, b, gamma and beta), the dtype of every gradient.
+    """
+    xf, wf, bf = _promoted(x, w, b, gamma, beta)
+    a, fc_cache = affine_forward(xf, wf, bf)
+    an, ln_cache = layernorm_forward(a, gamma, beta, ln_param)
+    out, relu_cache = relu_forward(an)
+    return out, (fc_cache, ln_cache, relu_cache)
+
+
+def affine_ln_relu_backward(dout, cache):
+    """Gradients of :func:`affine_ln_relu_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, M)
+    cache : tuple
+        ``(affine_cache, ln_cache, relu_cache)`` from :func:`affine_ln_relu_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, d1, ..., dk)
+    dw : ndarray, shape (D, M)
+    db : ndarray, shape (M,)
+    dgamma : ndarray, shape (M,)
+    dbeta : ndarray, shape (M,)
+    """
+    fc_cache, ln_cache, relu_cache = unpack_cache(
+        cache, ("affine_cache", "ln_cache", "relu_cache"), "affine_ln_relu_forward"
+    )
+    da, dgamma, dbeta = layernorm_backward(relu_backward(dout, relu_cache), ln_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
 def conv_relu_forward(x, w, b, conv_param):
     """Fast convolution followed by ReLU.
 
@@ -107,7 +225,7 @@ def conv_relu_forward(x, w, b, conv_param):
     cache : tuple
         ``(conv_cache, relu_cache)`` from ``fast_layers.conv_forward_fast`` and :func:`layers.relu_forward`.
     """
-    a, conv_cache = _fast_conv().conv_forward_fast(x, w, b, conv_param)
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
     out, relu_cache = relu_forward(a)
     return out, (conv_cache, relu_cache)
 
@@ -128,7 +246,7 @@ def conv_relu_backward(dout, cache):
     db : ndarray, shape (F,)
     """
     conv_cache, relu_cache = unpack_cache(cache, ("conv_cache", "relu_cache"), "conv_relu_forward")
-    return _fast_conv().conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
+    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -150,9 +268,9 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     cache : tuple
         ``(conv_cache, relu_cache, pool_cache)``.
     """
-    a, conv_cache = _fast_conv().conv_forward_fast(x, w, b, conv_param)
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
     r, relu_cache = relu_forward(a)
-    out, pool_cache = _fast_pool().max_pool_forward_fast(r, pool_param)
+    out, pool_cache = max_pool_forward_fast(r, pool_param)
     return out, (conv_cache, relu_cache, pool_cache)
 
 
@@ -174,8 +292,8 @@ def conv_relu_pool_backward(dout, cache):
     conv_cache, relu_cache, pool_cache = unpack_cache(
         cache, ("conv_cache", "relu_cache", "pool_cache"), "conv_relu_pool_forward"
     )
-    dr = _fast_pool().max_pool_backward_fast(dout, pool_cache)
-    return _fast_conv().conv_backward_fast(relu_backward(dr, relu_cache), conv_cache)
+    dr = max_pool_backward_fast(dout, pool_cache)
+    return conv_backward_fast(relu_backward(dr, relu_cache), conv_cache)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
@@ -202,14 +320,8 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
         the layer's dtype (the promotion of x, w, b, gamma and beta), which is also the dtype of
         every gradient.
     """
-    for name, arr in (("x", x), ("w", w), ("b", b), ("gamma", gamma), ("beta", beta)):
-        check_array(arr, name)
-    # The layer computes in the promotion of all five inputs, so that the convolution's
-    # gradients come back in the same dtype as dgamma and dbeta (e.g. float16 images with
-    # float64 gamma: everything in float64).
-    dtype = float_dtype(x, w, b, gamma, beta)
-    xf, wf, bf = (a.astype(dtype, copy=False) for a in (x, w, b))
-    a, conv_cache = _fast_conv().conv_forward_fast(xf, wf, bf, conv_param)
+    xf, wf, bf = _promoted(x, w, b, gamma, beta)
+    a, conv_cache = conv_forward_fast(xf, wf, bf, conv_param)
     an, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
     out, relu_cache = relu_forward(an)
     return out, (conv_cache, bn_cache, relu_cache)
@@ -236,5 +348,5 @@ def conv_bn_relu_backward(dout, cache):
         cache, ("conv_cache", "bn_cache", "relu_cache"), "conv_bn_relu_forward"
     )
     dan, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
-    dx, dw, db = _fast_conv().conv_backward_fast(dan, conv_cache)
+    dx, dw, db = conv_backward_fast(dan, conv_cache)
     return dx, dw, db, dgamma, dbeta
