@@ -1,7 +1,10 @@
-"""Naive, loop-based reference layers with the CS231n names and calling conventions.
+"""Naive, loop-based reference layers (level 1) with the CS231n names and calling conventions.
 
 Every layer is a pair of pure functions, ``out, cache = <op>_forward(...)`` and
 ``grads = <op>_backward(dout, cache)``; nothing is mutated and nothing is kept between calls.
+This package is the oracle the fast layers are tested against, so it imports nothing of the
+toolkit but the shared rules in ``_rules``. The sandwich layers live in ``layer_utils`` and the
+object-style layers in ``layer_modules``.
 """
 
 from .conv import conv_backward_naive, conv_forward_naive
@@ -25,9 +28,6 @@ from .pool import (
     avg_pool_forward_naive,
     avg_pool_backward_naive,
 )
-# Object-style layers (layers/modules.py), importable as ``from layers import Conv``. Left out of
-# __all__, which lists the pure functions (tests/_api_registry.py checks every name in it).
-from .modules import Affine, BatchNorm, Conv, Dropout, MaxPool, Module, ReLU, Sequential  # noqa: F401
 
 __all__ = [
     "conv_forward_naive",

@@ -1,4 +1,4 @@
-"""Object-style layers that hold their weights, built on the pure layer functions.
+"""Object-style layers (level 3) that hold their weights, built on the pure layer functions.
 
 Every module has one calling convention::
 
@@ -12,10 +12,11 @@ A module with parameters (``Conv``, ``Affine``, ``BatchNorm``) stores them as at
 pure functions' (``layers.affine_forward``, ``fast_layers.conv_forward_fast``, ...): a module only
 keeps the cache and the state.
 
-``optimizer`` is an update rule from :mod:`optim` and its configuration, given as a rule name
-(``'adam'``), a callable ``rule(w, dw, config) -> (next_w, config)``, or a pair
-``(rule, config)``. Each parameter gets its own copy of ``config`` (momentum and Adam state are
-per parameter); the caller's dict is never modified.
+``optimizer`` is an update rule ``rule(w, dw, config) -> (next_w, config)`` such as ``optim.adam``,
+alone or as a pair ``(rule, config)``. Each parameter gets its own copy of ``config`` (momentum
+and Adam state are per parameter); the caller's dict is never modified. The rule is passed in
+rather than named (``'adam'``) because this module sits below ``optim`` (level 4: training) and
+does not import it; ``optim.get_update_rule('adam')`` turns a name into the rule.
 
 Notation
 --------
@@ -29,52 +30,57 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dense import affine_backward, affine_forward, relu_backward, relu_forward
-from .dropout import dropout_backward, dropout_forward
-from .norm import batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward, spatial_batchnorm_forward
+from fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
+from layers import (
+    affine_backward,
+    affine_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    conv_backward_naive,
+    conv_forward_naive,
+    dropout_backward,
+    dropout_forward,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+    relu_backward,
+    relu_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
 
 __all__ = ["Module", "Affine", "Conv", "ReLU", "MaxPool", "BatchNorm", "Dropout", "Sequential"]
 
 
-def _conv_functions(impl):
-    # fast_layers imports layers._geometry, which runs layers/__init__.py, which imports this
-    # module: importing fast_layers at call time keeps that cycle harmless.
-    if impl == "fast":
-        import fast_layers  # noqa: PLC0415
-
-        return fast_layers.conv_forward_fast, fast_layers.conv_backward_fast
-    if impl == "naive":
-        from .conv import conv_backward_naive, conv_forward_naive  # noqa: PLC0415
-
-        return conv_forward_naive, conv_backward_naive
-    raise ValueError(f"impl must be 'fast' or 'naive', got {impl!r}")
+_CONV_FUNCTIONS = {"fast": (conv_forward_fast, conv_backward_fast),
+                   "naive": (conv_forward_naive, conv_backward_naive)}
+_POOL_FUNCTIONS = {"fast": (max_pool_forward_fast, max_pool_backward_fast),
+                   "naive": (max_pool_forward_naive, max_pool_backward_naive)}
 
 
-def _pool_functions(impl):
-    if impl == "fast":
-        import fast_layers  # noqa: PLC0415
-
-        return fast_layers.max_pool_forward_fast, fast_layers.max_pool_backward_fast
-    if impl == "naive":
-        from .pool import max_pool_backward_naive, max_pool_forward_naive  # noqa: PLC0415
-
-        return max_pool_forward_naive, max_pool_backward_naive
-    raise ValueError(f"impl must be 'fast' or 'naive', got {impl!r}")
+def _implementation(table, impl):
+    """Return the (forward, backward) pair of ``impl`` ('fast' or 'naive') from ``table``."""
+    if not isinstance(impl, str) or impl not in table:
+        raise ValueError(f"impl must be 'fast' or 'naive', got {impl!r}")
+    return table[impl]
 
 
 def _resolve_optimizer(optimizer):
-    """Return ``(rule, config)`` for an optimizer given as a name, a callable or a pair, or None."""
+    """Return ``(rule, config)`` for an optimizer given as a rule or a ``(rule, config)`` pair, or None."""
     if optimizer is None:
         return None
-    import optim  # noqa: PLC0415  (optim is a top-level module of the same distribution)
-
     if isinstance(optimizer, tuple):
         if len(optimizer) != 2 or not isinstance(optimizer[1], dict):
             raise TypeError(f"optimizer pair must be (rule, config dict), got {optimizer!r}")
         rule, config = optimizer
     else:
         rule, config = optimizer, {}
-    return optim.get_update_rule(rule), dict(config)
+    if not callable(rule):
+        raise TypeError(
+            f"optimizer must be an update rule rule(w, dw, config) -> (next_w, config), such as "
+            f"optim.adam, or a pair (rule, config); got {rule!r} (for a rule given by name use "
+            f"optim.get_update_rule({rule!r}))"
+        )
+    return rule, dict(config)
 
 
 class Module:
@@ -149,7 +155,7 @@ class Affine(Module):
     ----------
     w : ndarray, shape (D, M)
     b : ndarray, shape (M,)
-    optimizer : str, callable, (rule, config) or None
+    optimizer : callable, (callable, config) or None
         Update applied to ``w`` and ``b`` at the end of each backward.
     """
 
@@ -176,7 +182,7 @@ class Conv(Module):
     b : ndarray, shape (F,)
     conv_param : dict
         ``'stride'``, ``'pad'`` and optional ``'dilation'``, as for the functions.
-    optimizer : str, callable, (rule, config) or None
+    optimizer : callable, (callable, config) or None
         Update applied to ``w`` and ``b`` at the end of each backward.
     impl : 'fast' or 'naive'
         ``fast_layers.conv_*_fast`` or the loop reference ``layers.conv_*_naive``.
@@ -187,7 +193,7 @@ class Conv(Module):
     def __init__(self, w, b, conv_param, optimizer=None, impl="fast"):
         self.w, self.b = w, b
         self.conv_param = conv_param
-        self._fwd, self._bwd = _conv_functions(impl)
+        self._fwd, self._bwd = _implementation(_CONV_FUNCTIONS, impl)
         super().__init__(optimizer)
 
     def _forward(self, x):
@@ -220,7 +226,7 @@ class MaxPool(Module):
 
     def __init__(self, pool_param, impl="fast"):
         self.pool_param = pool_param
-        self._fwd, self._bwd = _pool_functions(impl)
+        self._fwd, self._bwd = _implementation(_POOL_FUNCTIONS, impl)
         super().__init__()
 
     def _forward(self, x):
@@ -242,7 +248,7 @@ class BatchNorm(Module):
     bn_param : dict or None
         ``'eps'``, ``'momentum'`` and initial ``'running_mean'`` / ``'running_var'``; copied,
         so the caller's dict is not modified. ``'mode'`` is set by the module.
-    optimizer : str, callable, (rule, config) or None
+    optimizer : callable, (callable, config) or None
         Update applied to ``gamma`` and ``beta`` at the end of each backward.
     """
 

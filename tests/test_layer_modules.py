@@ -1,4 +1,4 @@
-"""layers/modules.py: object-style layers give exactly the pure functions' numbers and update as told."""
+"""layer_modules.py: object-style layers give exactly the pure functions' numbers and update as told."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 import fast_layers
 import layer_utils
 import layers
-from layers import Affine, BatchNorm, Conv, Dropout, MaxPool, ReLU, Sequential
+import optim
+from layer_modules import Affine, BatchNorm, Conv, Dropout, MaxPool, ReLU, Sequential
 from tests.conftest import assert_unchanged, snapshot
 
 CONV_PARAM = {"stride": 1, "pad": 1}
@@ -43,7 +44,7 @@ def test_conv_module_with_sgd_updates_after_computing_dx_with_the_old_weights(rn
     b = np.zeros(2)
     dout = rng.standard_normal((2, 2, 4, 4))
     before = snapshot((w, b))
-    conv = Conv(w, b, CONV_PARAM, optimizer=("sgd", {"learning_rate": 0.1}))
+    conv = Conv(w, b, CONV_PARAM, optimizer=(optim.sgd, {"learning_rate": 0.1}))
     conv.forward(x)
     dx = conv.backward(dout)
     _, cache = fast_layers.conv_forward_fast(x, w, b, CONV_PARAM)
@@ -59,7 +60,7 @@ def test_affine_module_with_momentum_keeps_state_per_parameter(rng):
     w = rng.standard_normal((4, 5))
     b = rng.standard_normal(5)
     config = {"learning_rate": 0.5, "momentum": 0.5}
-    fc = Affine(w, b, optimizer=("sgd_momentum", config))
+    fc = Affine(w, b, optimizer=(optim.sgd_momentum, config))
     dout = rng.standard_normal((3, 5))
     for _ in range(2):
         fc.forward(x)
@@ -159,10 +160,30 @@ def test_backward_before_forward_is_an_error():
 
 @pytest.mark.parametrize("make, err", [
     (lambda: Conv(np.zeros((1, 1, 1, 1)), np.zeros(1), CONV_PARAM, impl="gpu"), ValueError),
-    (lambda: Affine(np.zeros((2, 2)), np.zeros(2), optimizer="adamax"), ValueError),
-    (lambda: Affine(np.zeros((2, 2)), np.zeros(2), optimizer=("sgd", 0.1)), TypeError),
+    (lambda: Affine(np.zeros((2, 2)), np.zeros(2), optimizer=(optim.sgd, 0.1)), TypeError),
+    (lambda: Affine(np.zeros((2, 2)), np.zeros(2), optimizer=(optim.sgd, {}, {})), TypeError),
+    (lambda: Affine(np.zeros((2, 2)), np.zeros(2), optimizer=("sgd", {})), TypeError),
+    (lambda: MaxPool(POOL_PARAM, impl=["fast"]), ValueError),
     (lambda: Sequential(ReLU(), "relu"), TypeError),
 ])
 def test_modules_reject_bad_construction(make, err):
     with pytest.raises(err):
         make()
+
+
+def test_a_rule_name_is_refused_with_the_way_to_resolve_it():
+    # layer_modules sits below optim and does not import it: a name cannot be looked up here,
+    # and the message says which callable to pass instead.
+    with pytest.raises(TypeError, match=r"optim\.adam.*optim\.get_update_rule\('adam'\)"):
+        Affine(np.zeros((2, 2)), np.zeros(2), optimizer="adam")
+
+
+def test_a_rule_resolved_by_optim_get_update_rule_updates_like_the_rule_itself(rng):
+    x, w, b, dout = rng.standard_normal((3, 4)), rng.standard_normal((4, 2)), np.zeros(2), rng.standard_normal((3, 2))
+    by_name = Affine(w, b, optimizer=(optim.get_update_rule("adam"), {"learning_rate": 0.1}))
+    direct = Affine(w, b, optimizer=(optim.adam, {"learning_rate": 0.1}))
+    for layer in (by_name, direct):
+        layer.forward(x)
+        layer.backward(dout)
+    np.testing.assert_array_equal(by_name.w, direct.w)
+    assert not np.array_equal(by_name.w, w)
