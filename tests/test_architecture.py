@@ -1,0 +1,228 @@
+"""Imports run one way: every module imports from its own level or below, never above.
+
+``LEVELS`` is the map of the toolkit's layers (README's "Layout" section is written from it).
+The tests read every import statement of every source file, including imports inside
+functions, and every notebook code cell, and fail naming the file, the line and the upward
+import. A second group imports each top-level module first in a fresh interpreter, so an
+import cycle (which only shows on the first import in a process) cannot hide.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Level of every top-level module or package of the project. A module may import from its
+# own level or below.
+LEVELS = {
+    # 0: shared rules: geometry, validation and error messages, importing nothing of the project.
+    "_rules": 0,
+    # 1: the readable loop references, the oracle of every test.
+    "layers": 1,
+    # 2: fast layers and the compiled kernels (with their numpy twins inside fast_layers).
+    "fast_layers": 2,
+    "im2col_cython": 2,
+    # 3: compositions: CS231n's sandwich layers and the object-style layers.
+    "layer_utils": 3,
+    "layer_modules": 3,
+    # 4: models, training and tools.
+    "classifiers": 4,
+    "optim": 4,
+    "solver": 4,
+    "data_utils": 4,
+    "vis_utils": 4,
+    "gradient_check": 4,
+    "_gradcheck": 4,
+}
+LEVEL_NAMES = {
+    0: "shared rules",
+    1: "references",
+    2: "fast layers + kernels",
+    3: "compositions",
+    4: "models, training, tools",
+}
+# Folders of scripts and notebooks that use the toolkit from the top; no project module imports them.
+TOP_USERS = {"notebooks": 4, "benchmarks": 5}
+NOT_PROJECT_CODE = {"setup", "tests", "build", "dist", "notebooks", "benchmarks"}
+
+# `from x import`, `import x` and `cimport x` in a .pyx file (not Python syntax, so no ast).
+_PYX_IMPORT = re.compile(r"^\s*(?:from\s+(?P<from>[\w.]+)\s+c?import\b|c?import\s+(?P<imp>[\w.]+))")
+
+
+def project_modules():
+    """Top-level names of the project's importable code found in the repository root."""
+    names = set()
+    for p in ROOT.iterdir():
+        if p.name.startswith(".") or p.stem in NOT_PROJECT_CODE:
+            continue
+        if p.is_dir() and (p / "__init__.py").exists():
+            names.add(p.name)
+        elif p.is_file() and p.suffix in (".py", ".pyx"):
+            names.add(p.stem)
+    return names
+
+
+def imports_in_python(source: str, filename: str):
+    """``(line, imported top-level name)`` for every absolute import, at any depth of the code."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module.split(".")[0]))
+    return found
+
+
+def imports_in_pyx(source: str):
+    found = []
+    for lineno, line in enumerate(source.splitlines(), 1):
+        m = _PYX_IMPORT.match(line)
+        if m:
+            found.append((lineno, (m.group("from") or m.group("imp")).split(".")[0]))
+    return found
+
+
+def notebook_code(path: Path) -> str:
+    """The notebook's code cells joined into one module (IPython magics and shell lines dropped)."""
+    cells = json.loads(path.read_text())["cells"]
+    lines = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            src = "".join(cell["source"]).splitlines()
+            lines += ["" if s.lstrip().startswith(("%", "!")) else s for s in src] + [""]
+    return "\n".join(lines)
+
+
+def upward_imports(own_level: int, imports, where: str):
+    """Messages for each import in ``imports`` of a project module above ``own_level``."""
+    return [
+        f"{where}:{line}: imports {name} (level {LEVELS[name]}, {LEVEL_NAMES[LEVELS[name]]}) "
+        f"from level {own_level} ({LEVEL_NAMES.get(own_level, 'scripts')})"
+        for line, name in imports
+        if name in LEVELS and LEVELS[name] > own_level
+    ]
+
+
+def source_files():
+    """``(path, level)`` of every project source file, scripts and notebooks included."""
+    for name, level in LEVELS.items():
+        package = ROOT / name
+        if package.is_dir():
+            yield from ((p, level) for p in sorted(package.rglob("*.py")))
+        for suffix in (".py", ".pyx"):
+            if (ROOT / (name + suffix)).exists():
+                yield ROOT / (name + suffix), level
+    for folder, level in TOP_USERS.items():
+        for pattern in ("*.py", "*.ipynb"):
+            yield from ((p, level) for p in sorted((ROOT / folder).glob(pattern)))
+
+
+def imports_of(path: Path):
+    if path.suffix == ".pyx":
+        return imports_in_pyx(path.read_text())
+    if path.suffix == ".ipynb":
+        return imports_in_python(notebook_code(path), str(path))
+    return imports_in_python(path.read_text(), str(path))
+
+
+def test_every_project_module_has_a_level():
+    missing = sorted(project_modules() - set(LEVELS))
+    assert not missing, f"add these top-level modules to LEVELS in tests/test_architecture.py: {missing}"
+    gone = sorted(n for n in set(LEVELS) - project_modules())
+    assert not gone, f"LEVELS lists modules that no longer exist: {gone}"
+
+
+@pytest.mark.parametrize("path, level", list(source_files()), ids=lambda v: str(v.relative_to(ROOT)) if isinstance(v, Path) else str(v))
+def test_no_import_reaches_a_higher_level(path, level):
+    problems = upward_imports(level, imports_of(path), str(path.relative_to(ROOT)))
+    assert not problems, "imports must run downward:\n" + "\n".join(problems)
+
+
+def test_the_level_check_sees_an_upward_import_inside_a_function():
+    # The check itself can fail: a call-time import in a reference layer is reported with its line.
+    source = "import numpy as np\nfrom _rules.geometry import check_array\n\n\ndef f():\n    import fast_layers.conv\n"
+    problems = upward_imports(LEVELS["layers"], imports_in_python(source, "layers/x.py"), "layers/x.py")
+    assert problems == ["layers/x.py:6: imports fast_layers (level 2, fast layers + kernels) from level 1 (references)"]
+    pyx = "from cython.parallel cimport prange\nfrom layers.conv import conv_forward_naive\n"
+    assert upward_imports(0, imports_in_pyx(pyx), "k.pyx") == [
+        "k.pyx:2: imports layers (level 1, references) from level 0 (shared rules)"]
+
+
+def test_layers_never_names_a_higher_package():
+    # The issue's own check, spelled as a grep over layers/ (comments and docstrings excluded).
+    pattern = re.compile(r"^\s*(from|import) (fast_layers|optim|solver|classifiers|layer_utils|layer_modules"
+                         r"|gradient_check|_gradcheck)\b")
+    hits = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+            for p in sorted((ROOT / "layers").rglob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.match(line)]
+    assert not hits, hits
+
+
+def _module_level_graph():
+    """Top-level module -> project modules it imports at module level (function bodies excluded)."""
+    graph = {name: set() for name in LEVELS}
+    for path, _ in source_files():
+        if path.suffix == ".ipynb" or path.parent.name in TOP_USERS:
+            continue
+        owner = path.relative_to(ROOT).parts[0].split(".")[0]
+        if path.suffix == ".pyx":
+            imports = imports_in_pyx(path.read_text())
+        else:
+            tree = ast.parse(path.read_text())
+            body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+            body += [n for t in tree.body if isinstance(t, (ast.If, ast.Try))
+                     for n in ast.walk(t) if isinstance(n, (ast.Import, ast.ImportFrom))]
+            imports = imports_in_python(ast.unparse(ast.Module(body=body, type_ignores=[])), str(path))
+        graph[owner] |= {name for _, name in imports if name in LEVELS and name != owner}
+    return graph
+
+
+def test_no_import_cycle_between_top_level_modules():
+    graph = _module_level_graph()
+    state = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycle = path[path.index(nxt):] + [nxt]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    # Sanity: the graph is not empty, so the search above had something to look at.
+    assert "_rules" in graph["layers"] and "fast_layers" in graph["layer_utils"]
+
+
+def _importable_modules():
+    names = sorted(LEVELS, key=lambda n: (LEVELS[n], n))
+    try:
+        import im2col_cython  # noqa: F401
+    except ImportError:
+        names.remove("im2col_cython")  # not built: fast_layers uses its numpy twins
+    return names
+
+
+# Each module first (then the rest from the top level down), and everything from the bottom up.
+ORDERS = {f"{first}-first": [first] + [n for n in reversed(_importable_modules()) if n != first]
+          for first in _importable_modules()}
+ORDERS["bottom-up"] = _importable_modules()
+
+
+@pytest.mark.parametrize("order", list(ORDERS.values()), ids=list(ORDERS))
+def test_modules_import_in_a_fresh_process_in_this_order(order):
+    code = "".join(f"import {name}\n" for name in order)
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, f"importing {order} in this order failed:\n{res.stderr}"
