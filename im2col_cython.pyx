@@ -388,7 +388,7 @@ def _max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out
 
 def _max_pool_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout,
                        floating[:, :, :, ::1] dx, Py_ssize_t HH, Py_ssize_t WW,
-                       Py_ssize_t sh, Py_ssize_t sw, int num_threads):
+                       Py_ssize_t sh, Py_ssize_t sw, bint positive_only, int num_threads):
     cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], H_out = dout.shape[2], W_out = dout.shape[3]
     cdef Py_ssize_t H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t task, n, c, i, j, a, b, p, arg, first_nan, take
@@ -420,6 +420,10 @@ def _max_pool_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, :
                                 first_nan = p
                     if first_nan >= 0:
                         arg = first_nan
+                        if positive_only:
+                            continue  # NaN > 0 is false: a ReLU passes no gradient
+                    elif positive_only and not best > 0:
+                        continue
                     # += (not =): overlapping windows may share a maximum; 0 + (-0.0) gives +0.0.
                     dplane[arg] += dout[n, c, i, j]
 
@@ -496,7 +500,7 @@ def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
     return out
 
 
-def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=True):
+def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=True, positive_only=False):
     """Route each window's ``dout`` to the window's first maximum (row-major order; NaN is a maximum).
 
     The maxima are found again from x in the same pass that writes dx (one read of x, one write
@@ -509,6 +513,9 @@ def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=
     pool_height, pool_width : int
     stride : int or (int, int)
     parallel : bool
+    positive_only : bool
+        Route gradient only to maxima that are > 0. With x the output of a ReLU this is the
+        ReLU's backward fused in: the gradient with respect to the ReLU's input, in one pass.
 
     Returns
     -------
@@ -519,7 +526,8 @@ def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=
     x, g = pool_args(x, pool_height, pool_width, stride)
     dout = pool_dout_args(dout, g, x.dtype)
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=x.dtype)
-    _max_pool_backward(x, dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    _max_pool_backward(x, dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], bool(positive_only),
+                       _threads(parallel))
     return dx
 
 

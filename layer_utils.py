@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from _rules.cache import unpack_cache
 from _rules.geometry import check_array, float_dtype
-from fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
+from fast_layers import conv_backward_fast, conv_forward_fast, max_pool_forward_fast
+from fast_layers.pool import relu_max_pool_backward
 from layers import (
     affine_backward,
     affine_forward,
@@ -289,11 +290,12 @@ def conv_relu_pool_backward(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    conv_cache, relu_cache, pool_cache = unpack_cache(
+    conv_cache, _relu_cache, pool_cache = unpack_cache(
         cache, ("conv_cache", "relu_cache", "pool_cache"), "conv_relu_pool_forward"
     )
-    dr = max_pool_backward_fast(dout, pool_cache)
-    return conv_backward_fast(relu_backward(dr, relu_cache), conv_cache)
+    # The ReLU's backward is fused into the pool's (one pass instead of three; same bits), which
+    # is exact because pool_cache holds the ReLU's output: relu_backward(max_pool_backward(...)).
+    return conv_backward_fast(relu_max_pool_backward(dout, pool_cache), conv_cache)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):

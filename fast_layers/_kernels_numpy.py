@@ -224,10 +224,16 @@ def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
     return _window_max(_Windows(x, g))
 
 
-def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=True):
+def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=True, positive_only=False):
     """Numpy twin of :func:`im2col_cython.max_pool_backward_cython` (``parallel`` has no effect here)."""
     x, g = pool_args(x, pool_height, pool_width, stride)
     dout = pool_dout_args(dout, g, x.dtype)
+    dx = _max_pool_backward(x, dout, g)
+    # Only window maxima hold gradient, so masking dx is masking the routed maxima.
+    return np.where(x > 0, dx, x.dtype.type(0)) if positive_only else dx
+
+
+def _max_pool_backward(x, dout, g):
     if _strategy(g) == "per_window":
         return _max_backward_per_window(x, dout, g)
     win = _Windows(x, g)

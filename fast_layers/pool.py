@@ -98,6 +98,29 @@ def max_pool_backward_fast(dout, cache):
     return max_pool_backward(xf, g, *window, parallel=_parallel(geom, xf.itemsize))
 
 
+def relu_max_pool_backward(dout, pool_cache):
+    """Gradient through a ReLU followed by :func:`max_pool_forward_fast`, in one pass.
+
+    Equal, bit for bit, to ``relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache)``
+    when the pool's input is the ReLU's output ``r = max(a, 0)``: ``r > 0`` exactly where
+    ``a > 0``, so the ReLU's mask is read from ``r`` at each window's maximum. Used by
+    ``layer_utils.conv_relu_pool_backward``.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+    pool_cache : tuple
+        ``(r, pool_param)`` from :func:`max_pool_forward_fast` applied to the ReLU's output.
+
+    Returns
+    -------
+    da : ndarray, shape (N, C, H, W)
+        Gradient with respect to the ReLU's input.
+    """
+    xf, g, geom, window = _backward_inputs(dout, pool_cache, "max_pool_forward_fast")
+    return max_pool_backward(xf, g, *window, parallel=_parallel(geom, xf.itemsize), positive_only=True)
+
+
 def avg_pool_forward_fast(x, pool_param):
     """Take the mean of each pooling window (fast; same results as the naive version to rounding).
 

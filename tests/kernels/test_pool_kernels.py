@@ -92,3 +92,19 @@ def test_pool_kernels_are_deterministic_across_thread_settings():
         b = compiled.avg_pool_backward_cython(compiled.avg_pool_forward_cython(x, *window, parallel=False),
                                               x.shape, *window, parallel=False)
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", CASES)
+def test_positive_only_max_pool_backward_is_relu_backward_of_the_pool_backward(module, dtype, shape, window):
+    rng = np.random.default_rng(4)
+    a = rng.integers(-2, 3, shape).astype(dtype)  # ties, zeros and negative maxima
+    a[0, 0, 0, :2] = np.nan
+    r = np.maximum(a, 0)  # the ReLU's output, NaN kept, as relu_forward makes it
+    out_n, cache_n = max_pool_forward_naive(r, _pp(window))
+    dout = rng.integers(-4, 5, out_n.shape).astype(dtype)
+    want = np.where(a > 0, max_pool_backward_naive(dout, cache_n), dtype(0))
+    got = module.max_pool_backward_cython(r, dout, *window, positive_only=True)
+    np.testing.assert_array_equal(got, want)
+    assert not np.signbit(got[got == 0]).any()  # +0.0, as relu_backward gives
