@@ -12,6 +12,8 @@ purity      snapshots of every array reachable from an argument, and what change
 numeric     float64 central differences: full (per element, with kink detection) and directional
 diagnose    one-line explanations of a failing analytic/numeric pair
 result      ``InputResult`` and ``LayerCheck`` (report text, plot, dict for JSON)
+student     loading a student's module after the toolkit's own references; time limit; shadowing
+starter     ``--starter``: a file of layer signatures and docstrings to fill in
 registry    every layer the toolkit ships, with small seeded inputs
 cli         ``python -m gradient_check``
 """

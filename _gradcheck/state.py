@@ -15,8 +15,8 @@ import numpy as np
 from . import numeric as num
 from .result import InputResult, LayerCheck
 
-__all__ = ["CheckInterrupted", "LayerError", "layer_call", "Rule", "Analytic", "Numeric", "Compared", "Run",
-           "MUTABLE_KEYS"]
+__all__ = ["CheckInterrupted", "TimeLimitExceeded", "LayerError", "describe_exception", "layer_call", "Rule",
+           "Analytic", "Numeric", "Compared", "Run", "MUTABLE_KEYS"]
 
 NOISE_FACTOR = 4.0
 MUTABLE_KEYS = ("running_mean", "running_var")
@@ -29,8 +29,28 @@ class CheckInterrupted(BaseException):
     """
 
 
+class TimeLimitExceeded(CheckInterrupted):
+    """Student code ran longer than the wall-clock limit (``student.time_limit``)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 class LayerError(Exception):
     """The layer raised, or returned something that is not (out, cache) / a gradient tuple."""
+
+
+def describe_exception(exc: BaseException, what: str) -> str:
+    """One line saying what student code did: raised, called exit(), or ran out of time."""
+    if isinstance(exc, TimeLimitExceeded):
+        return (f"{what} did not finish within the time limit of {exc.seconds:g} s (an endless loop?); "
+                f"raise the limit with --time-limit SECONDS if it is just slow")
+    if isinstance(exc, SystemExit):
+        return f"{what} called exit() / sys.exit({exc.code!r}): student code must return, not end the program"
+    if isinstance(exc, NotImplementedError):
+        return f"{what} is not implemented yet (it raises NotImplementedError{': ' + str(exc) if str(exc) else ''})"
+    return f"{what} raised {type(exc).__name__}: {exc}"
 
 
 def layer_call(what: str, fn, *args):
@@ -42,11 +62,8 @@ def layer_call(what: str, fn, *args):
         return fn(*args)
     except (KeyboardInterrupt, CheckInterrupted):
         raise
-    except SystemExit as exc:
-        raise LayerError(f"{what} called exit() / sys.exit({exc.code!r}): a layer must return, "
-                          f"not end the program") from None
     except BaseException as exc:  # noqa: BLE001 - the layer is the thing under test
-        raise LayerError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+        raise LayerError(describe_exception(exc, what)) from (None if isinstance(exc, SystemExit) else exc)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_plot_writes_a_png_per_failing_check(capsys, tmp_path):
     assert all((tmp_path / "plots" / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
 
 
-def test_module_errors_are_usage_errors(capsys, tmp_path):
+def test_module_path_errors_are_usage_errors_and_import_errors_are_error_rows(capsys, tmp_path):
     code, _, err = run_main(capsys, "--module", str(tmp_path / "missing.py"))
     assert code == 2 and "no such file" in err
     empty = tmp_path / "unrelated.py"
@@ -129,8 +129,8 @@ def test_module_errors_are_usage_errors(capsys, tmp_path):
     assert code == 2 and "no function with a toolkit name" in err
     broken = tmp_path / "syntax_error.py"
     broken.write_text("def f(:\n")
-    code, _, err = run_main(capsys, "--module", str(broken))
-    assert code == 2 and "SyntaxError" in err
+    code, out, _ = run_main(capsys, "--module", str(broken))
+    assert code == 1 and "ERROR: (import) (module): importing" in out and "SyntaxError" in out
 
 
 def test_module_by_import_name(capsys, monkeypatch):
@@ -141,7 +141,7 @@ def test_module_by_import_name(capsys, monkeypatch):
 
 def test_bad_option_exits_two(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["--dtype", "float16"])
+        main(["--dtype", "float128"])
     assert exc.value.code == 2
 
 
