@@ -4,7 +4,8 @@
 The tests read every import statement of every source file, including imports inside
 functions, and every notebook code cell, and fail naming the file, the line and the upward
 import. A second group imports each top-level module first in a fresh interpreter, so an
-import cycle (which only shows on the first import in a process) cannot hide.
+import cycle (which only shows on the first import in a process) cannot hide. README's Layout
+section is read back and must list every module on its level here.
 """
 
 from __future__ import annotations
@@ -226,3 +227,30 @@ def test_modules_import_in_a_fresh_process_in_this_order(order):
     code = "".join(f"import {name}\n" for name in order)
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, f"importing {order} in this order failed:\n{res.stderr}"
+
+
+def readme_layout_levels():
+    """README's Layout block read back: the levels each module or folder is listed under."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    found, level = {}, None
+    for line in block.splitlines():
+        head = re.match(r"level (\d)\b", line)
+        if head:
+            level = int(head.group(1))
+            line = line[head.end():]
+        elif not line.strip():
+            level = None  # a blank line ends the levels (scripts and tests follow)
+        for name in re.findall(r"(?<![\w/.])(\w+)(?:/|\.pyx?\b)", line):
+            found.setdefault(name, set()).add(level)
+    return found
+
+
+def test_readme_layout_lists_every_module_on_its_level():
+    listed = readme_layout_levels()
+    expected = {**LEVELS, "notebooks": TOP_USERS["notebooks"]}
+    wrong = {name: sorted(listed.get(name, set()) - {None}) for name, level in expected.items()
+             if listed.get(name, set()) - {None} != {level}}
+    assert not wrong, (f"README.md's Layout section disagrees with LEVELS in tests/test_architecture.py "
+                       f"(name: the levels README lists it under): {wrong}")
+    assert None in listed.get("benchmarks", set()), "README's Layout should list benchmarks/ below the levels"
