@@ -53,3 +53,5 @@ def test_notebook_executes_top_to_bottom(path, tmp_path, monkeypatch):
     errors = [out for cell in nb.cells if cell.cell_type == "code"
               for out in cell.outputs if out.get("output_type") == "error"]
     assert not errors
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [], f"{path.name} left files in its working folder: {left} (write them to a tempfile folder)"
