@@ -104,6 +104,23 @@ def affine_relu_backward(dout, cache):
     return affine_backward(relu_backward(dout, relu_cache), fc_cache)
 
 
+def _affine_norm_relu_forward(norm_forward, x, w, b, gamma, beta, norm_param):
+    """Affine, then ``norm_forward`` (batchnorm or layernorm), then ReLU; see the public forwards."""
+    xf, wf, bf = _promoted(x, w, b, gamma, beta)
+    a, fc_cache = affine_forward(xf, wf, bf)
+    an, norm_cache = norm_forward(a, gamma, beta, norm_param)
+    out, relu_cache = relu_forward(an)
+    return out, (fc_cache, norm_cache, relu_cache)
+
+
+def _affine_norm_relu_backward(norm_backward, dout, cache, norm_field, producer):
+    """Gradients of :func:`_affine_norm_relu_forward` with the matching ``norm_backward``."""
+    fc_cache, norm_cache, relu_cache = unpack_cache(cache, ("affine_cache", norm_field, "relu_cache"), producer)
+    da, dgamma, dbeta = norm_backward(relu_backward(dout, relu_cache), norm_cache)
+    dx, dw, db = affine_backward(da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
 def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
     """Affine layer, batch normalization, then ReLU.
 
@@ -125,11 +142,7 @@ def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
         ``(affine_cache, bn_cache, relu_cache)``; the affine cache holds x, w and b cast to the
         layer's dtype (the promotion of x, w, b, gamma and beta), the dtype of every gradient.
     """
-    xf, wf, bf = _promoted(x, w, b, gamma, beta)
-    a, fc_cache = affine_forward(xf, wf, bf)
-    an, bn_cache = batchnorm_forward(a, gamma, beta, bn_param)
-    out, relu_cache = relu_forward(an)
-    return out, (fc_cache, bn_cache, relu_cache)
+    return _affine_norm_relu_forward(batchnorm_forward, x, w, b, gamma, beta, bn_param)
 
 
 def affine_bn_relu_backward(dout, cache):
@@ -149,12 +162,7 @@ def affine_bn_relu_backward(dout, cache):
     dgamma : ndarray, shape (M,)
     dbeta : ndarray, shape (M,)
     """
-    fc_cache, bn_cache, relu_cache = unpack_cache(
-        cache, ("affine_cache", "bn_cache", "relu_cache"), "affine_bn_relu_forward"
-    )
-    da, dgamma, dbeta = batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
-    dx, dw, db = affine_backward(da, fc_cache)
-    return dx, dw, db, dgamma, dbeta
+    return _affine_norm_relu_backward(batchnorm_backward, dout, cache, "bn_cache", "affine_bn_relu_forward")
 
 
 def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
@@ -177,11 +185,7 @@ def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
         ``(affine_cache, ln_cache, relu_cache)``; the affine cache holds x, w and b cast to the
         layer's dtype (the promotion of x, w, b, gamma and beta), the dtype of every gradient.
     """
-    xf, wf, bf = _promoted(x, w, b, gamma, beta)
-    a, fc_cache = affine_forward(xf, wf, bf)
-    an, ln_cache = layernorm_forward(a, gamma, beta, ln_param)
-    out, relu_cache = relu_forward(an)
-    return out, (fc_cache, ln_cache, relu_cache)
+    return _affine_norm_relu_forward(layernorm_forward, x, w, b, gamma, beta, ln_param)
 
 
 def affine_ln_relu_backward(dout, cache):
@@ -201,12 +205,7 @@ def affine_ln_relu_backward(dout, cache):
     dgamma : ndarray, shape (M,)
     dbeta : ndarray, shape (M,)
     """
-    fc_cache, ln_cache, relu_cache = unpack_cache(
-        cache, ("affine_cache", "ln_cache", "relu_cache"), "affine_ln_relu_forward"
-    )
-    da, dgamma, dbeta = layernorm_backward(relu_backward(dout, relu_cache), ln_cache)
-    dx, dw, db = affine_backward(da, fc_cache)
-    return dx, dw, db, dgamma, dbeta
+    return _affine_norm_relu_backward(layernorm_backward, dout, cache, "ln_cache", "affine_ln_relu_forward")
 
 
 def conv_relu_forward(x, w, b, conv_param):
