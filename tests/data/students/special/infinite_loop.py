@@ -1,7 +1,9 @@
 """A student module whose relu_backward never returns (a while loop whose condition never changes).
 
-The per-layer time limit must turn relu into an ERROR row that says so; affine_forward must still
-be checked and pass; the run exits 1 and --json is written.
+The per-layer time limit (5 s here instead of the default, to keep the test short) must turn relu
+into an ERROR row that says so; affine_forward must still be checked and pass; the run exits 1 and
+--json is written.
+RUN: args="--time-limit 5"
 EXPECT: exit=1 error=relu_forward pass=affine_forward json message="time|limit|took"
 """
 import numpy as np
