@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 import fast_layers
+from fast_layers.pool import relu_max_pool_backward
 import layer_utils
 import layers
 from classifiers import FullyConnectedNet, ThreeLayerConvNet
@@ -53,15 +54,15 @@ def _cnn_stages(model, X, y):
     p, cp, pp = model.params, model.conv_param, model.pool_param
     s = []
     a, conv_c = _stage(s, "conv fwd", lambda: fast_layers.conv_forward_fast(X, p["W1"], p["b1"], cp))
-    r, relu_c = _stage(s, "relu fwd", lambda: layers.relu_forward(a))
+    r, _ = _stage(s, "relu fwd", lambda: layers.relu_forward(a))
     q, pool_c = _stage(s, "max pool fwd", lambda: fast_layers.max_pool_forward_fast(r, pp))
     h, h_c = _stage(s, "affine+relu fwd", lambda: layer_utils.affine_relu_forward(q, p["W2"], p["b2"]))
     sc, sc_c = _stage(s, "affine fwd", lambda: layers.affine_forward(h, p["W3"], p["b3"]))
     _, ds = _stage(s, "softmax loss", lambda: layers.softmax_loss(sc, y))
     dh = _stage(s, "affine bwd", lambda: layers.affine_backward(ds, sc_c))[0]
     dq = _stage(s, "affine+relu bwd", lambda: layer_utils.affine_relu_backward(dh, h_c))[0]
-    dr = _stage(s, "max pool bwd", lambda: fast_layers.max_pool_backward_fast(dq.reshape(q.shape), pool_c))
-    da = _stage(s, "relu bwd", lambda: layers.relu_backward(dr, relu_c))
+    # What layer_utils.conv_relu_pool_backward runs: the ReLU's backward fused into the pool's.
+    da = _stage(s, "max pool+relu bwd", lambda: relu_max_pool_backward(dq.reshape(q.shape), pool_c))
     _stage(s, "conv bwd", lambda: fast_layers.conv_backward_fast(da, conv_c))
     return s
 

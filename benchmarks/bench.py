@@ -285,11 +285,16 @@ def bench_train(name, dtype, torch, rounds, stat):
     fns = {"iteration": lambda: model.loss(X, y)}
     for i, (label, fn) in enumerate(stages):
         fns[f"{i:02d} {label}"] = fn
-    raw = interleaved(fns, rounds)
     res = {"model": name, "dtype": np.dtype(dtype).name, "rounds": rounds, "stat": stat}
-    if torch is not None:
+    if torch is not None and torch.get_num_threads() == 1:
+        # One PyTorch thread: no spinning OpenMP pool to slow the next numpy call, so its rounds
+        # are interleaved with cnnkit's (the fairest comparison on a busy machine).
+        fns["torch"] = _train.torch_iteration(torch, name, model, X, y)
+    raw = interleaved(fns, rounds)
+    if torch is not None and "torch" not in raw:
         iteration = _train.torch_iteration(torch, name, model, X, y)
         raw["torch"] = interleaved({"torch": iteration}, rounds)["torch"]
+    if torch is not None:
         if _train.MODELS[name].get("keep", 1.0) == 1.0:
             mine = model.loss(X, y)[0]
             res["loss_rel_diff_vs_torch"] = abs(mine - _train.torch_loss(torch, name, model, X, y)) / abs(mine)
@@ -485,6 +490,8 @@ def parse_args(argv):
     ap.add_argument("--compare", metavar="JSON", default=None,
                     help="divide this run's conv and training times by those of an earlier --json record")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if importable")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="run numpy's BLAS (fast_layers.tuning blas_threads) and PyTorch with this many threads")
     ap.add_argument("--stat", choices=sorted(STAT), default="median",
                     help="statistic of the rounds used in the table and targets (JSON keeps both)")
     args = ap.parse_args(argv)
@@ -497,6 +504,8 @@ def parse_args(argv):
     bad = [c for c in args.sections if c not in SECTIONS]
     if bad:
         ap.error(f"--sections: unknown section(s) {','.join(bad)}; choose from {','.join(SECTIONS)}")
+    if args.threads is not None and args.threads < 1:
+        ap.error(f"--threads must be a positive integer, got {args.threads}")
     if args.rounds is not None and args.rounds < 1:
         ap.error(f"--rounds must be a positive integer, got {args.rounds}")
     args.rounds = args.rounds or (5 if args.quick else 9)
@@ -538,6 +547,10 @@ def main(argv=None):
     torch = None if args.no_torch else torch_module()
     if torch is None and not args.no_torch:
         print("note: torch not importable; no PyTorch column")
+    if args.threads is not None:
+        fast_layers.tuning.set(blas_threads=args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     baseline = load_baseline(args.baseline) if args.baseline else None
     impls = conv_impls(baseline)
     env = environment(torch)

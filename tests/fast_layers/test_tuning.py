@@ -72,3 +72,21 @@ def test_serial_and_parallel_kernels_give_identical_results():
             results.append((out, *fconv.conv_backward_strides(np.ones_like(out), cache)))
     for a, c in zip(*results):
         np.testing.assert_array_equal(a, c)
+
+
+def _blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_blas_threads_is_opt_in_and_given_back():
+    before = _blas_threads()
+    assert tuning.BLAS_THREADS is None  # the default leaves the BLAS alone
+    with tuning.override(blas_threads=1):
+        assert set(_blas_threads()) == {1}
+        with tuning.override(blas_threads=2):
+            assert set(_blas_threads()) == {2}
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before and tuning.BLAS_THREADS is None
+    with pytest.raises(ValueError, match=r"blas_threads must be an int >= 1 or None, got 0"):
+        tuning.set(blas_threads=0)
