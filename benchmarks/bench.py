@@ -318,7 +318,7 @@ def environment(torch):
         "machine": platform.machine(), "have_cython": fast_layers.HAVE_CYTHON,
         "torch": getattr(torch, "__version__", None),
         "torch_threads": torch.get_num_threads() if torch is not None else None,
-        "loadavg_start": os.getloadavg(),
+        "loadavg_start": os.getloadavg(), "tuning": fast_layers.tuning.current(),
     }
     try:
         env["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
@@ -492,6 +492,8 @@ def parse_args(argv):
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if importable")
     ap.add_argument("--threads", type=int, default=None,
                     help="run numpy's BLAS (fast_layers.tuning blas_threads) and PyTorch with this many threads")
+    ap.add_argument("--malloc-keep", type=int, default=None, metavar="BYTES",
+                    help="opt in to fast_layers.tuning malloc_keep_bytes (glibc keeps freed buffers warm)")
     ap.add_argument("--stat", choices=sorted(STAT), default="median",
                     help="statistic of the rounds used in the table and targets (JSON keeps both)")
     args = ap.parse_args(argv)
@@ -504,6 +506,8 @@ def parse_args(argv):
     bad = [c for c in args.sections if c not in SECTIONS]
     if bad:
         ap.error(f"--sections: unknown section(s) {','.join(bad)}; choose from {','.join(SECTIONS)}")
+    if args.malloc_keep is not None and args.malloc_keep < 0:
+        ap.error(f"--malloc-keep must be a non-negative integer, got {args.malloc_keep}")
     if args.threads is not None and args.threads < 1:
         ap.error(f"--threads must be a positive integer, got {args.threads}")
     if args.rounds is not None and args.rounds < 1:
@@ -547,6 +551,8 @@ def main(argv=None):
     torch = None if args.no_torch else torch_module()
     if torch is None and not args.no_torch:
         print("note: torch not importable; no PyTorch column")
+    if args.malloc_keep is not None:
+        fast_layers.tuning.set(malloc_keep_bytes=args.malloc_keep)
     if args.threads is not None:
         fast_layers.tuning.set(blas_threads=args.threads)
         if torch is not None:
@@ -556,7 +562,7 @@ def main(argv=None):
     env = environment(torch)
     print(f"cnnkit bench {env['date_utc']}  git {env.get('git')}  numpy {env['numpy']}  blas {env['blas']}  "
           f"torch {env['torch']} ({env['torch_threads']} threads)  cython {env['have_cython']}  "
-          f"load average {' '.join(f'{v:.2f}' for v in env['loadavg_start'])}")
+          f"load average {' '.join(f'{v:.2f}' for v in env['loadavg_start'])}  tuning {fast_layers.tuning.current()}")
 
     results, memory, pools, trains = run_sections(args, torch, impls)
     env["loadavg_end"] = os.getloadavg()

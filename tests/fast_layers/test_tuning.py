@@ -90,3 +90,26 @@ def test_blas_threads_is_opt_in_and_given_back():
     assert _blas_threads() == before and tuning.BLAS_THREADS is None
     with pytest.raises(ValueError, match=r"blas_threads must be an int >= 1 or None, got 0"):
         tuning.set(blas_threads=0)
+
+
+def test_malloc_keep_bytes_is_opt_in_and_removes_page_faults_on_fresh_buffers():
+    # In a subprocess: the knob changes the allocator of the whole process.
+    code = (
+        "import resource, numpy as np\n"
+        "from fast_layers import tuning\n"
+        "def faults():\n"
+        "    a = np.empty(64 << 20, np.uint8); f0 = resource.getrusage(0).ru_minflt\n"
+        "    a.fill(1); return resource.getrusage(0).ru_minflt - f0\n"
+        "faults(); default = faults()\n"
+        "tuning.set(malloc_keep_bytes=1 << 30); faults(); kept = faults()\n"
+        "print(default, kept)\n"
+    )
+    env = dict(os.environ, CNNKIT_DISABLE_CYTHON="1")
+    res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, capture_output=True, text=True)
+    if "needs glibc" in res.stderr:
+        pytest.skip("not glibc")
+    assert res.returncode == 0, res.stderr
+    default, kept = map(int, res.stdout.split())
+    # 64 MiB fresh: one fault per page (fewer with transparent huge pages); kept warm: next to none.
+    assert default > 20 and kept < default // 10, (default, kept)
+    assert tuning.MALLOC_KEEP_BYTES is None  # and this process was left alone
