@@ -6,10 +6,15 @@ A model is any object with
 - ``model.loss(X, y=None)``: with ``y`` returns ``(loss, grads)``, ``grads`` keyed like
   ``params``; without ``y`` returns class scores of shape (N, num_classes) (test mode).
 
-The solver samples minibatches from its own seeded generator (never the global numpy RNG),
-applies an update rule from :mod:`optim` to every parameter, records the loss and the
-train / validation accuracies once per epoch, and leaves ``model.params`` at the parameters
-that scored best on the validation set.
+The solver samples minibatches, applies an update rule from :mod:`optim` to every parameter,
+records the loss of every iteration and the train / validation accuracies after the first
+iteration and at the end of every epoch, and leaves ``model.params`` at (copies of) the
+parameters that scored best on the validation set.
+
+Randomness, as in CS231n: minibatches and the accuracy subsamples are drawn with
+``np.random.choice`` from numpy's global generator, so ``np.random.seed(k)`` before building the
+model and training reproduces a run draw for draw. ``seed=k`` (an addition) gives the solver a
+private ``np.random.RandomState(k)`` instead and leaves the global state alone.
 
 Notation
 --------
@@ -19,13 +24,14 @@ D... : shape of one example, e.g. (C, H, W) for images
 
 from __future__ import annotations
 
+import numbers
 import pickle
 import sys
-import time
 
 import numpy as np
 
 import optim
+from classifiers._common import check_seed, random_source
 
 __all__ = ["Solver"]
 
@@ -46,6 +52,38 @@ def _progress_factory():
         return tqdm.std.tqdm
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_int(name, value, low, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if not _is_int(value) or value < low:
+        expected = f"an int >= {low}" + (" or None" if allow_none else "")
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return int(value)
+
+
+def _check_data(data):
+    if not isinstance(data, dict):
+        raise TypeError(f"data must be a dict, got {type(data).__name__}")
+    missing = [k for k in ("X_train", "y_train", "X_val", "y_val") if k not in data]
+    if missing:
+        raise ValueError(f"data is missing {missing}; expected X_train, y_train, X_val, y_val")
+    for split in ("train", "val"):
+        X, y = data[f"X_{split}"], np.asarray(data[f"y_{split}"])
+        if len(X) != len(y):
+            raise ValueError(f"X_{split} has {len(X)} examples but y_{split} has {len(y)} labels")
+        if y.size and (y.dtype.kind not in "iu" or y.min() < 0):
+            bad = y.dtype if y.dtype.kind not in "iu" else y.min()
+            raise ValueError(f"y_{split} must hold class indices (integers >= 0), got {bad!r}")
+    if len(data["X_train"]) == 0:
+        raise ValueError("X_train is empty")
+    if len(data["X_val"]) == 0:
+        raise ValueError("X_val is empty: the solver measures validation accuracy to keep the best parameters")
+
+
 class Solver:
     """Train a model with minibatch first-order updates.
 
@@ -63,61 +101,55 @@ class Solver:
         Hyper-parameters for the rule. Each parameter gets its own copy (the rules keep
         per-parameter state in it); the dict passed here is never modified.
     lr_decay : float
-        ``learning_rate`` is multiplied by this after every epoch.
+        ``learning_rate`` is multiplied by this after every epoch (numpy scalars accepted).
     batch_size : int
         Examples per update.
     num_epochs : int
         Passes over the training set (an epoch is ``max(N_train // batch_size, 1)`` updates).
     num_train_samples : int or None
-        Training examples sampled to measure train accuracy each epoch (None: all).
+        Training examples sampled to measure train accuracy (None: all). At least 1.
     num_val_samples : int or None
-        Validation examples used for val accuracy (None: all).
+        Validation examples used for val accuracy (None: all). At least 1.
     checkpoint_name : str or None
         If given, pickle ``{model, histories, config}`` to ``<checkpoint_name>_epoch_<k>.pkl``
-        after every epoch.
+        whenever the accuracies are measured.
     print_every : int
-        Print the training loss every this many iterations when ``verbose``.
+        Print the training loss every this many iterations when ``verbose`` (iterations 1,
+        1 + print_every, ..., as CS231n prints them).
     verbose : bool
-        Print progress: a bar per epoch (tqdm, when installed) and plain lines otherwise.
+        Print progress lines.
     seed : int or None
-        Seed of the solver's generator for minibatches and accuracy subsamples
-        (None: fresh randomness each run).
+        An addition: a private generator for minibatches and accuracy subsamples. None (the
+        default) draws from numpy's global generator, as CS231n does.
+    progress : bool
+        An addition: show a tqdm bar per epoch while training (when tqdm is installed).
+
+    Any other keyword raises ``ValueError`` naming it, as in CS231n.
 
     Attributes
     ----------
     loss_history : list of float
         Training loss of every iteration.
     train_acc_history, val_acc_history : list of float
-        Accuracies measured at the start and at the end of every epoch.
+        Accuracies measured after the first iteration and at the end of every epoch.
     best_val_acc : float
     best_params : dict
-        Copies of the parameters that reached ``best_val_acc``.
+        Copies of the parameters that reached ``best_val_acc``; never shared with the model.
     epoch : int
-        Epochs completed.
+        Epochs completed (over all calls to :meth:`train`).
     """
 
-    def __init__(self, model, data, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
+    def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
                  num_epochs=10, num_train_samples=1000, num_val_samples=None, checkpoint_name=None,
-                 print_every=10, verbose=True, seed=None):
+                 print_every=10, verbose=True, seed=None, progress=False, **unknown):
+        if unknown:
+            raise ValueError("Unrecognized arguments " + ", ".join(f'"{k}"' for k in unknown))
         if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
             raise TypeError("model must have a .params dict and a .loss(X, y=None) method")
-        if not isinstance(data, dict):
-            raise TypeError(f"data must be a dict, got {type(data).__name__}")
-        missing = [k for k in ("X_train", "y_train", "X_val", "y_val") if k not in data]
-        if missing:
-            raise ValueError(f"data is missing {missing}; expected X_train, y_train, X_val, y_val")
-        for split in ("train", "val"):
-            X, y = data[f"X_{split}"], data[f"y_{split}"]
-            if len(X) != len(y):
-                raise ValueError(f"X_{split} has {len(X)} examples but y_{split} has {len(y)} labels")
-        if len(data["X_train"]) == 0:
-            raise ValueError("X_train is empty")
-        for name, value, low in (("batch_size", batch_size, 1), ("num_epochs", num_epochs, 0),
-                                 ("print_every", print_every, 1)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        if not isinstance(lr_decay, (int, float)) or not 0 < lr_decay:
-            raise ValueError(f"lr_decay must be a positive number, got {lr_decay!r}")
+        _check_data(data)
+        if (not isinstance(lr_decay, numbers.Real) or isinstance(lr_decay, (bool, np.bool_))
+                or not np.isfinite(lr_decay) or lr_decay <= 0):
+            raise ValueError(f"lr_decay must be a positive finite number, got {lr_decay!r}")
         if optim_config is None:
             optim_config = {}
         if not isinstance(optim_config, dict):
@@ -131,19 +163,20 @@ class Solver:
             update_rule, "__name__", repr(update_rule))
         self.optim_config = dict(optim_config)
         self.lr_decay = float(lr_decay)
-        self.batch_size = int(batch_size)
-        self.num_epochs = int(num_epochs)
-        self.num_train_samples = num_train_samples
-        self.num_val_samples = num_val_samples
+        self.batch_size = _check_int("batch_size", batch_size, 1)
+        self.num_epochs = _check_int("num_epochs", num_epochs, 0)
+        self.num_train_samples = _check_int("num_train_samples", num_train_samples, 1, allow_none=True)
+        self.num_val_samples = _check_int("num_val_samples", num_val_samples, 1, allow_none=True)
         self.checkpoint_name = checkpoint_name
-        self.print_every = int(print_every)
+        self.print_every = _check_int("print_every", print_every, 1)
         self.verbose = bool(verbose)
-        self.seed = seed
+        self.seed = check_seed(seed)
+        self.progress = bool(progress)
         self._reset()
 
     def _reset(self):
         """Set up the book-keeping; called once by ``__init__``."""
-        self.rng = np.random.default_rng(self.seed)
+        self.rng = random_source(self.seed)
         self.epoch = 0
         self.best_val_acc = 0.0
         self.best_params = {}
@@ -161,9 +194,10 @@ class Solver:
         loss, grads = self.model.loss(self.X_train[idx], self.y_train[idx])
         loss = float(loss)
         self.loss_history.append(loss)
+        missing = [p for p in self.model.params if p not in grads]
+        if missing:
+            raise KeyError(f"model.loss returned no gradient for parameter(s) {missing}")
         for p, w in self.model.params.items():
-            if p not in grads:
-                raise KeyError(f"model.loss returned no gradient for parameter {p!r}")
             next_w, self.optim_configs[p] = self.update_rule(w, grads[p], self.optim_configs[p])
             self.model.params[p] = next_w
         return loss
@@ -197,9 +231,10 @@ class Solver:
         ----------
         X : ndarray, shape (N, D...)
         y : ndarray of int, shape (N,)
+            Labels in [0, K) for a model with K class scores; others raise ``ValueError``.
         num_samples : int or None
-            Measure on a random subset of this many examples (drawn from the solver's
-            generator) instead of all N.
+            Measure on a random subset of this many examples, drawn with replacement from the
+            solver's random source, instead of all N.
         batch_size : int
             Examples per call to ``model.loss`` (bounds the memory used).
 
@@ -211,7 +246,7 @@ class Solver:
         N = len(X)
         if N == 0:
             raise ValueError("check_accuracy needs at least one example")
-        if num_samples is not None and num_samples < N:
+        if num_samples is not None and N > num_samples:
             idx = self.rng.choice(N, num_samples)
             X, y = X[idx], y[idx]
             N = num_samples
@@ -219,6 +254,12 @@ class Solver:
         for start in range(0, N, batch_size):
             scores = self.model.loss(X[start:start + batch_size])
             preds.append(np.argmax(scores, axis=1))
+        y = np.asarray(y)
+        num_classes = scores.shape[1]
+        if y.size and (y.min() < 0 or y.max() >= num_classes):
+            bad = y[(y < 0) | (y >= num_classes)][0]
+            raise ValueError(f"label {bad} is out of range: the model gives {num_classes} class scores, so labels "
+                             f"must lie in 0..{num_classes - 1}")
         return float(np.mean(np.concatenate(preds) == y))
 
     def _record_accuracies(self):
@@ -227,55 +268,60 @@ class Solver:
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
         self._save_checkpoint()
+        if self.verbose:
+            self._say(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
         if val_acc > self.best_val_acc or not self.best_params:
             self.best_val_acc = val_acc
             self.best_params = {k: v.copy() for k, v in self.model.params.items()}
-        return train_acc, val_acc
+
+    def _say(self, line):
+        bar = getattr(self, "_bar", None)
+        (bar.write if bar is not None else print)(line)
+
+    def _open_bar(self, total):
+        factory = _progress_factory() if self.progress else None
+        if factory is not None:
+            self._bar = factory(total=total, desc=f"epoch {self.epoch + 1}/{self.num_epochs}", leave=False,
+                                file=sys.stdout, mininterval=0.5)
+
+    def _close_bar(self):
+        bar = getattr(self, "_bar", None)
+        if bar is not None:
+            bar.close()
+            self._bar = None
 
     def train(self):
-        """Run the optimization; afterwards ``model.params`` holds the best parameters seen.
+        """Run the optimization; afterwards ``model.params`` holds copies of the best parameters.
 
-        Returns
-        -------
-        Solver
-            ``self``, so that ``Solver(...).train().best_val_acc`` reads naturally.
+        A second call continues from the model's current parameters (and the optimizer
+        state), appends to the histories, and again ends with the best parameters seen so far.
+        Returns None, as in CS231n (so a notebook cell ending in ``solver.train()`` prints
+        nothing extra).
         """
         num_train = len(self.X_train)
         iterations_per_epoch = max(num_train // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch
-        progress = _progress_factory() if self.verbose else None
-        say = print
-        start = time.perf_counter()
-
-        train_acc, val_acc = self._record_accuracies()
-        if self.verbose:
-            say(f"(Epoch 0 / {self.num_epochs}) train acc: {train_acc:.6f}; val_acc: {val_acc:.6f}")
-        t = 0
-        for epoch in range(self.num_epochs):
-            bar = None
-            if progress is not None:
-                bar = progress(total=iterations_per_epoch, desc=f"epoch {epoch + 1}/{self.num_epochs}",
-                               leave=False, file=sys.stdout, mininterval=0.5)
-                say = bar.write
-            for _ in range(iterations_per_epoch):
+        # The model may hold the arrays a previous train() left; never update best_params in place.
+        self.model.params = {k: v.copy() for k, v in self.model.params.items()}
+        try:
+            for t in range(num_iterations):
+                if t % iterations_per_epoch == 0:
+                    self._open_bar(iterations_per_epoch)
                 loss = self._step()
-                t += 1
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                if getattr(self, "_bar", None) is not None:
+                    self._bar.update(1)
                 if self.verbose and t % self.print_every == 0:
-                    say(f"(Iteration {t} / {num_iterations}) loss: {loss:f}")
-            if bar is not None:
-                bar.close()
-                say = print
-            self.epoch += 1
-            for config in self.optim_configs.values():
-                if "learning_rate" in config:
-                    config["learning_rate"] *= self.lr_decay
-            train_acc, val_acc = self._record_accuracies()
-            if self.verbose:
-                elapsed = time.perf_counter() - start
-                say(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.6f}; "
-                    f"val_acc: {val_acc:.6f}  [{elapsed:.1f}s]")
-        self.model.params = self.best_params
-        return self
+                    self._say(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
+                epoch_end = (t + 1) % iterations_per_epoch == 0
+                if epoch_end:
+                    self._close_bar()
+                    self.epoch += 1
+                    for config in self.optim_configs.values():
+                        if "learning_rate" in config:
+                            config["learning_rate"] *= self.lr_decay
+                if t == 0 or t == num_iterations - 1 or epoch_end:
+                    self._record_accuracies()
+        finally:
+            self._close_bar()
+        if self.best_params:
+            self.model.params = {k: v.copy() for k, v in self.best_params.items()}

@@ -2,10 +2,17 @@
 
 Each model keeps its learnable arrays in ``model.params`` (a dict of ndarrays) and exposes
 ``model.loss(X, y=None)``: class scores without labels, ``(loss, grads)`` with them. That is
-all :class:`solver.Solver` needs.
+all :class:`solver.Solver` needs. Assignment 1's linear classifiers (``LinearSVM``, ``Softmax``,
+trained by their own ``train``), their losses and ``KNearestNeighbor`` live here too.
 """
 
 from .cnn import ThreeLayerConvNet
-from .fc_net import FullyConnectedNet
+from .fc_net import FullyConnectedNet, TwoLayerNet
+from .k_nearest_neighbor import KNearestNeighbor
+from .linear_classifier import LinearClassifier, LinearSVM, Softmax
+from .linear_svm import svm_loss_naive, svm_loss_vectorized
+from .softmax import softmax_loss_naive, softmax_loss_vectorized
 
-__all__ = ["FullyConnectedNet", "ThreeLayerConvNet"]
+__all__ = ["FullyConnectedNet", "ThreeLayerConvNet", "TwoLayerNet", "KNearestNeighbor", "LinearClassifier",
+           "LinearSVM", "Softmax", "svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive",
+           "softmax_loss_vectorized"]

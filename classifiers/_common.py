@@ -1,12 +1,17 @@
-"""Pieces shared by the classifiers: argument checks and the L2 weight penalty."""
+"""Pieces shared by the classifiers: argument checks, the L2 weight penalty, the random source
+of initializations, and saving / loading parameters the CS231n way."""
 
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
-__all__ = ["check_dtype", "check_nonnegative", "check_positive_int", "l2_penalty", "as_input"]
+from data_utils import load_npy_dict
+
+__all__ = ["check_dtype", "check_nonnegative", "check_positive_int", "l2_penalty", "as_input", "random_source",
+           "check_seed", "ParamsFile"]
 
 
 def check_dtype(dtype) -> np.dtype:
@@ -66,3 +71,67 @@ def l2_penalty(params: dict, names, reg: float):
         penalty += 0.5 * reg * float(np.sum(w.astype(np.float64) ** 2))
         grads[name] = reg * w
     return penalty, grads
+
+
+def check_seed(seed, name: str = "seed"):
+    """Return ``seed`` after checking it is None or an int in [0, 2**32) (what RandomState takes)."""
+    if seed is None:
+        return None
+    if not isinstance(seed, (numbers.Integral, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be None or an int in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
+def random_source(seed=None):
+    """Return where random draws come from: numpy's global generator, or a private one.
+
+    Without a seed this is the ``np.random`` module itself, so ``np.random.seed(k)`` before a
+    run reproduces it exactly as in CS231n. With a seed it is a ``np.random.RandomState(seed)``:
+    it has the same methods (``randn``, ``rand``, ``choice``), gives the numbers
+    ``np.random.seed(seed)`` would give, and leaves the global state alone.
+    """
+    seed = check_seed(seed)
+    return np.random if seed is None else np.random.RandomState(seed)
+
+
+def _saved_path(fname) -> str:
+    """Where ``save``/``load`` put ``fname``: as given when it names a directory, else in the
+    folder ``$CNNKIT_SAVED_DIR`` (default ``./saved``, the CS231n ``saved/`` folder)."""
+    fname = os.fspath(fname)
+    if os.path.dirname(fname):
+        return fname
+    return os.path.join(os.environ.get("CNNKIT_SAVED_DIR", "saved"), fname)
+
+
+class ParamsFile:
+    """``save(fname)`` / ``load(fname)`` of a model's arrays, with the CS231n file format.
+
+    The file is what ``np.save(fname, params_dict)`` writes (CS231n's autograder reads it with
+    ``np.load(fname, allow_pickle=True).item()``). Loading unpickles through
+    :func:`data_utils.load_pickle`'s restricted unpickler, so a crafted file cannot run code.
+    Subclasses name what they save with ``_params_to_save`` / ``_restore_params``.
+    """
+
+    def _params_to_save(self) -> dict:
+        return self.params
+
+    def _restore_params(self, params: dict) -> None:
+        self.params = params
+
+    def save(self, fname):
+        """Write the parameters to ``fname`` (see the class docstring for the folder)."""
+        path = _saved_path(fname)
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.save(path, self._params_to_save())
+        print(fname, "saved.")
+
+    def load(self, fname) -> bool:
+        """Read parameters written by :meth:`save`; return False (and say so) if the file is absent."""
+        path = _saved_path(fname)
+        if not os.path.exists(path):
+            print(fname, "not available.")
+            return False
+        self._restore_params(load_npy_dict(path))
+        print(fname, "loaded.")
+        return True

@@ -23,7 +23,7 @@ from _rules.geometry import conv_geometry, pool_geometry
 from layer_utils import affine_relu_backward, affine_relu_forward, conv_relu_pool_backward, conv_relu_pool_forward
 from layers import affine_backward, affine_forward, softmax_loss
 
-from ._common import as_input, check_dtype, check_nonnegative, check_positive_int, l2_penalty
+from ._common import as_input, check_dtype, check_nonnegative, check_positive_int, l2_penalty, random_source
 
 __all__ = ["ThreeLayerConvNet"]
 
@@ -50,7 +50,10 @@ class ThreeLayerConvNet:
     dtype : np.float32 or np.float64
         Dtype of the parameters and computations (float64 for gradient checks).
     seed : int or None
-        Seeds the weight initialization (an addition to the CS231n signature; None: fresh).
+        An addition to the CS231n signature. None (the default): the weights are drawn from
+        numpy's global generator, so ``np.random.seed(k)`` first reproduces them, as in CS231n.
+        An int: they come from a private ``np.random.RandomState(seed)`` and the global state is
+        left alone.
 
     Attributes
     ----------
@@ -81,10 +84,10 @@ class ThreeLayerConvNet:
         pool = pool_geometry(conv.out_shape, self.pool_param)
         pooled = F * pool.H_out * pool.W_out
 
-        rng = np.random.default_rng(seed)
+        rng = random_source(seed)
 
         def init(*shape):
-            return (weight_scale * rng.standard_normal(shape)).astype(self.dtype)
+            return (weight_scale * rng.randn(*shape)).astype(self.dtype)
 
         self.params = {
             "W1": init(F, C, size, size), "b1": np.zeros(F, dtype=self.dtype),

@@ -1,11 +1,15 @@
-"""A fully connected network of any depth, with optional batch/layer norm and dropout.
+"""Fully connected networks: CS231n's ``TwoLayerNet`` and ``FullyConnectedNet``.
 
-Architecture, for ``L = len(hidden_dims) + 1`` affine layers::
+``FullyConnectedNet`` has any depth, with optional batch/layer norm and dropout. Architecture, for ``L = len(hidden_dims) + 1`` affine layers::
 
     {affine - [batchnorm | layernorm] - relu - [dropout]} x (L - 1) - affine - softmax
 
 Every block is the toolkit's own pure functions (``layers.affine_forward``, ...); this module
-only wires them together and sums the gradients.
+only wires them together and sums the gradients. Initial weights are drawn from numpy's global
+generator (``np.random.randn``), so ``np.random.seed(k)`` before building a model reproduces it.
+
+As in CS231n, ``from classifiers.fc_net import *`` also brings every layer and sandwich function
+into scope (the coursework notebooks call ``affine_forward`` after that import).
 
 Notation
 --------
@@ -24,6 +28,8 @@ import numpy as np
 from layers import (
     affine_backward,
     affine_forward,
+    affine_relu_backward,
+    affine_relu_forward,
     batchnorm_backward,
     batchnorm_forward,
     dropout_backward,
@@ -35,14 +41,85 @@ from layers import (
     softmax_loss,
 )
 
-from ._common import as_input, check_dtype, check_nonnegative, check_positive_int, l2_penalty
+from ._common import ParamsFile, as_input, check_dtype, check_nonnegative, check_positive_int, check_seed, l2_penalty
 
-__all__ = ["FullyConnectedNet"]
+__all__ = ["TwoLayerNet", "FullyConnectedNet"]
 
 _NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
 
-class FullyConnectedNet:
+class TwoLayerNet(ParamsFile):
+    """affine - relu - affine - softmax, with L2 weight decay (CS231n assignment 1).
+
+    The arithmetic runs in the dtype of the parameters (float64 as initialized), so parameters
+    set by hand, e.g. ``model.params['W1'] = np.linspace(...)``, are used as they are.
+
+    Parameters
+    ----------
+    input_dim : int
+        D, the number of values in one example (inputs are flattened).
+    hidden_dim : int
+        H, the width of the hidden layer.
+    num_classes : int
+        K.
+    weight_scale : float
+        Standard deviation of the weights, drawn from numpy's global generator
+        (``np.random.seed(k)`` reproduces them); biases start at 0.
+    reg : float
+        L2 strength: the loss gains ``0.5 * reg * (||W1||^2 + ||W2||^2)``.
+
+    Attributes
+    ----------
+    params : dict of ndarray
+        ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, K), ``b2`` (K,).
+    """
+
+    def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3, reg=0.0):
+        input_dim = check_positive_int(input_dim, "input_dim")
+        hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
+        num_classes = check_positive_int(num_classes, "num_classes")
+        weight_scale = check_nonnegative(weight_scale, "weight_scale")
+        self.reg = check_nonnegative(reg, "reg")
+        self.params = {
+            "W1": weight_scale * np.random.randn(input_dim, hidden_dim), "b1": np.zeros(hidden_dim),
+            "W2": weight_scale * np.random.randn(hidden_dim, num_classes), "b2": np.zeros(num_classes),
+        }
+
+    def loss(self, X, y=None):
+        """Compute class scores (``y`` is None) or the loss and its gradients.
+
+        Parameters
+        ----------
+        X : ndarray, shape (N, d1, ..., dk) with d1*...*dk = D
+        y : ndarray of int, shape (N,), or None
+
+        Returns
+        -------
+        scores : ndarray, shape (N, K)
+            When ``y`` is None.
+        loss : float
+            When ``y`` is given: mean softmax loss plus the L2 penalty.
+        grads : dict of ndarray
+            When ``y`` is given: ``W1``, ``b1``, ``W2``, ``b2``, shaped like ``params``.
+        """
+        p = self.params
+        dtype = np.result_type(p["W1"].dtype, np.float32)
+        X = as_input(X, dtype, (p["W1"].shape[0],), "TwoLayerNet")
+        hidden, hidden_cache = affine_relu_forward(X, p["W1"], p["b1"])
+        scores, scores_cache = affine_forward(hidden, p["W2"], p["b2"])
+        if y is None:
+            return scores
+        data_loss, dscores = softmax_loss(scores, y)
+        penalty, reg_grads = l2_penalty(p, ("W1", "W2"), self.reg)
+        grads = {}
+        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)
+        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
+        for name, g in reg_grads.items():
+            grads[name] = grads[name] + g
+        return float(data_loss) + penalty, grads
+
+
+class FullyConnectedNet(ParamsFile):
     """A multi-layer perceptron with a softmax loss and L2 weight decay.
 
     Parameters
@@ -65,9 +142,10 @@ class FullyConnectedNet:
     dtype : np.float32 or np.float64
         Dtype of all parameters and computations (use float64 for gradient checks).
     seed : int or None
-        Seeds the weight initialization, and when dropout is on also fixes the dropout mask:
-        with a seed, every call uses the same mask (as in CS231n; what a gradient check needs).
-        For training with dropout, leave it None so that each minibatch draws a new mask.
+        The dropout layers' seed, as in CS231n: with a seed every call uses the same mask (what a
+        gradient check needs); leave it None for training, so that each minibatch draws a new
+        mask from the global generator. The weights are always drawn from numpy's global
+        generator: call ``np.random.seed(k)`` first to reproduce them.
 
     Attributes
     ----------
@@ -101,12 +179,12 @@ class FullyConnectedNet:
         self.num_layers = len(hidden_dims) + 1
         self.input_dim = input_dim
 
-        rng = np.random.default_rng(seed)
+        check_seed(seed)
         dims = [input_dim, *hidden_dims, num_classes]
         self.params = {}
         for i in range(1, self.num_layers + 1):
             fan_in, fan_out = dims[i - 1], dims[i]
-            self.params[f"W{i}"] = (weight_scale * rng.standard_normal((fan_in, fan_out))).astype(self.dtype)
+            self.params[f"W{i}"] = (weight_scale * np.random.randn(fan_in, fan_out)).astype(self.dtype)
             self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
             if normalization is not None and i < self.num_layers:
                 self.params[f"gamma{i}"] = np.ones(fan_out, dtype=self.dtype)

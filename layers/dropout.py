@@ -9,9 +9,11 @@ x : input of any shape
 p : the probability of KEEPING a unit (CS231n convention), in (0, 1]
 mask : 0 for dropped units, ``1/p`` for kept ones, same shape and dtype as the output
 
-Randomness: a generator is made locally for each call, ``np.random.default_rng(seed)`` when
-``dropout_param['seed']`` is given (the same seed gives the same mask on every call) and a fresh,
-OS-seeded one otherwise. The global ``np.random`` state is never read or changed.
+Randomness, as in CS231n: without ``dropout_param['seed']`` the mask is drawn from numpy's
+global generator (``np.random.rand``), so ``np.random.seed(k)`` before a run reproduces every
+mask. With a seed the mask comes from a private ``np.random.RandomState(seed)``: the same mask on
+every call (what a gradient check needs), equal to the one ``np.random.seed(seed)`` followed by
+``np.random.rand`` would give, and the global generator is neither read nor moved.
 """
 
 from __future__ import annotations
@@ -39,9 +41,31 @@ def _check_dropout_param(dropout_param):
     if mode not in _MODES:
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
     seed = dropout_param.get("seed")
-    if seed is not None and (not isinstance(seed, (numbers.Integral, np.integer)) or isinstance(seed, bool) or seed < 0):
-        raise ValueError(f"dropout_param['seed'] must be None or a non-negative int, got {seed!r}")
+    if seed is not None and (not isinstance(seed, (numbers.Integral, np.integer)) or isinstance(seed, bool)
+                             or not 0 <= seed < 2**32):
+        raise ValueError(f"dropout_param['seed'] must be None or an int in [0, 2**32), got {seed!r}")
     return float(p), mode, seed
+
+
+class _ParamCopy(dict):
+    """The copy of ``dropout_param`` kept in the cache: a plain dict of the caller's keys that also
+    remembers x's shape and floating dtype as attributes, so the backward can check ``dout`` and
+    return dx in the layer's dtype even in test mode, where the mask is None."""
+
+    def __init__(self, dropout_param, x_shape, dtype):
+        super().__init__(dropout_param)
+        self.x_shape = tuple(x_shape)
+        self.dtype = dtype
+
+    def __reduce__(self):
+        return _ParamCopy, (dict(self), self.x_shape, self.dtype)
+
+
+def _uniform(shape, seed):
+    """Uniform [0, 1) draws: from the global generator, or a private one when seeded."""
+    if seed is None:
+        return np.random.rand(*shape)
+    return np.random.RandomState(seed).rand(*shape)
 
 
 def dropout_forward(x, dropout_param):
@@ -53,26 +77,26 @@ def dropout_forward(x, dropout_param):
     dropout_param : dict
         ``'p'`` (required): keep probability in (0, 1];
         ``'mode'`` (required): ``'train'`` or ``'test'``;
-        ``'seed'`` (optional): non-negative int for a reproducible mask. Not modified.
+        ``'seed'`` (optional): int in [0, 2**32) for a reproducible mask. Not modified.
 
     Returns
     -------
     out : ndarray, shape of x
         In the floating dtype of x.
     cache : tuple
-        ``(x, mode, mask)``: the input, the mode string, and the mask (shape of x, values 0 or
-        ``1/p``) in train mode or ``None`` in test mode.
+        ``(dropout_param, mask)`` as in CS231n: a copy of ``dropout_param`` (a later change to
+        the caller's dict cannot change the backward; it also records x's shape and dtype) and
+        the mask (shape of x, values 0 or ``1/p``) in train mode, ``None`` in test mode.
     """
     check_array(x, "x")
     p, mode, seed = _check_dropout_param(dropout_param)
     dtype = float_dtype(x)
-    xf = x.astype(dtype, copy=False)
+    param_copy = _ParamCopy(dropout_param, x.shape, dtype)
     if mode == "test":
-        return xf.copy(), (x, mode, None)
-    rng = np.random.default_rng(seed)
-    mask = (rng.random(x.shape) < p).astype(dtype)
-    mask /= dtype.type(p)
-    return xf * mask, (x, mode, mask)
+        return x.astype(dtype, copy=True), (param_copy, None)
+    keep = _uniform(x.shape, seed) < p
+    mask = keep.astype(dtype) / dtype.type(p)
+    return x.astype(dtype, copy=False) * mask, (param_copy, mask)
 
 
 def dropout_backward(dout, cache):
@@ -82,21 +106,26 @@ def dropout_backward(dout, cache):
     ----------
     dout : ndarray, shape of x
     cache : tuple
-        ``(x, mode, mask)`` from :func:`dropout_forward`.
+        ``(dropout_param, mask)`` from :func:`dropout_forward`.
 
     Returns
     -------
     dx : ndarray, shape of x
         ``dout * mask`` in train mode, a copy of ``dout`` in test mode (one array, not a tuple).
     """
-    x, mode, mask = unpack_cache(cache, ("x", "mode", "mask"), "dropout_forward")
-    check_array(x, "cache x")
-    if mode not in _MODES:
-        raise ValueError(f"cache mode must be 'train' or 'test', got {mode!r}")
-    check_dout(dout, x.shape, "the output of dropout_forward")
-    dtype = float_dtype(x)
+    dropout_param, mask = unpack_cache(cache, ("dropout_param", "mask"), "dropout_forward")
+    _, mode, _ = _check_dropout_param(dropout_param)
+    # A cache assembled by hand from a plain dict still works; it just cannot be checked as far.
+    x_shape = getattr(dropout_param, "x_shape", None)
+    dtype = getattr(dropout_param, "dtype", None)
+    if mode == "train":
+        if not isinstance(mask, np.ndarray):
+            raise ValueError("cache mask must be the array dropout_forward made in train mode, got "
+                             f"{type(mask).__name__}")
+        x_shape, dtype = mask.shape, float_dtype(mask)
+    check_array(dout, "dout")
+    if x_shape is not None:
+        check_dout(dout, x_shape, "the output of dropout_forward")
     if mode == "test":
-        return dout.astype(dtype, copy=True)
-    if not isinstance(mask, np.ndarray) or mask.shape != x.shape:
-        raise ValueError(f"cache mask must be an array of shape {x.shape} as made by dropout_forward in train mode")
+        return dout.astype(dtype or float_dtype(dout), copy=True)
     return dout.astype(dtype, copy=False) * mask

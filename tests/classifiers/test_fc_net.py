@@ -88,9 +88,11 @@ def test_fc_net_float32_stays_float32(rng):
 
 
 def test_fc_net_dropout_is_the_identity_at_test_time(rng):
-    plain = FullyConnectedNet([10, 10], input_dim=4, num_classes=3, dtype=np.float64, seed=1)
-    dropped = FullyConnectedNet([10, 10], input_dim=4, num_classes=3, dropout_keep_ratio=0.3,
-                                dtype=np.float64, seed=1)
+    np.random.seed(1)
+    plain = FullyConnectedNet([10, 10], input_dim=4, num_classes=3, weight_scale=1.0, dtype=np.float64)
+    np.random.seed(1)
+    dropped = FullyConnectedNet([10, 10], input_dim=4, num_classes=3, dropout_keep_ratio=0.3, weight_scale=1.0,
+                                dtype=np.float64)
     for name in plain.params:
         np.testing.assert_array_equal(plain.params[name], dropped.params[name])
     X = rng.standard_normal((5, 4))
@@ -111,13 +113,23 @@ def test_fc_net_batchnorm_test_mode_uses_running_statistics(rng):
     np.testing.assert_array_equal(model.bn_params[0]["running_mean"], running_mean)
 
 
-def test_fc_net_seed_makes_initialization_reproducible():
-    a = FullyConnectedNet([4], input_dim=3, seed=5)
-    b = FullyConnectedNet([4], input_dim=3, seed=5)
-    c = FullyConnectedNet([4], input_dim=3, seed=6)
+def test_fc_net_global_seed_reproduces_initialization_and_seed_is_the_dropout_seed():
+    np.random.seed(5)
+    a = FullyConnectedNet([4], input_dim=3)
+    np.random.seed(5)
+    # As in CS231n, seed= goes to the dropout layers only: the weights still come from np.random.
+    b = FullyConnectedNet([4], input_dim=3, dropout_keep_ratio=0.5, seed=123)
+    c = FullyConnectedNet([4], input_dim=3)
     np.testing.assert_array_equal(a.params["W1"], b.params["W1"])
     assert not np.array_equal(a.params["W1"], c.params["W1"])
     assert a.params["W1"].shape == (3, 4) and a.params["W2"].shape == (4, 10)
+    assert b.dropout_param == {"mode": "train", "p": 0.5, "seed": 123}
+    # The same seeded mask on every call, and the global state is not read or moved by it.
+    X, y = np.random.randn(6, 3), np.arange(6) % 10
+    state = np.random.get_state()[1].copy()
+    first, second = b.loss(X, y)[0], b.loss(X, y)[0]
+    assert first == second
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
 @pytest.mark.parametrize("kwargs, err, match", [

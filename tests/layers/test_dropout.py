@@ -31,16 +31,53 @@ def test_dropout_p_one_keeps_everything():
 
 def test_dropout_seed_reproducible_and_global_state_untouched():
     x = np.ones((10, 10))
+    np.random.seed(0)
     state = np.random.get_state()
     a, _ = dropout_forward(x, {"p": 0.5, "mode": "train", "seed": 123})
     b, _ = dropout_forward(x, {"p": 0.5, "mode": "train", "seed": 123})
     c, _ = dropout_forward(x, {"p": 0.5, "mode": "train", "seed": 124})
-    d, _ = dropout_forward(x, {"p": 0.5, "mode": "train"})
     after = np.random.get_state()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     assert state[0] == after[0] and np.array_equal(state[1], after[1]) and state[2:] == after[2:]
-    assert d.shape == x.shape
+    # The seeded mask is the one np.random.seed(123); np.random.rand(...) < p gives (CS231n's).
+    np.random.seed(123)
+    np.testing.assert_array_equal(a, (np.random.rand(10, 10) < 0.5) / 0.5)
+
+
+def test_dropout_without_seed_draws_from_the_global_generator():
+    x = np.ones((6, 7))
+    np.random.seed(231)
+    a, cache = dropout_forward(x, {"p": 0.3, "mode": "train"})
+    np.random.seed(231)
+    b, _ = dropout_forward(x, {"p": 0.3, "mode": "train"})
+    np.testing.assert_array_equal(a, b)
+    np.random.seed(231)
+    expected_mask = (np.random.rand(6, 7) < 0.3) / 0.3
+    np.testing.assert_array_equal(cache[1], expected_mask)
+    np.testing.assert_array_equal(a, expected_mask)
+
+
+def test_dropout_cache_is_the_cs231n_pair_and_does_not_follow_the_callers_dict():
+    x = np.arange(12.0).reshape(3, 4)
+    param = {"p": 0.5, "mode": "train", "seed": 1}
+    out, cache = dropout_forward(x, param)
+    assert isinstance(cache, tuple) and len(cache) == 2
+    dropout_param, mask = cache
+    assert dropout_param == param and dropout_param is not param
+    np.testing.assert_array_equal(out, x * mask)
+    param["mode"] = "test"  # a later change of the caller's dict...
+    np.testing.assert_array_equal(dropout_backward(np.ones((3, 4)), cache), mask)  # ...changes nothing
+    _, test_cache = dropout_forward(x, param)
+    assert test_cache[1] is None and test_cache[0]["mode"] == "test"
+
+
+def test_dropout_backward_reads_a_hand_made_cs231n_cache():
+    mask = np.array([[2.0, 0.0], [0.0, 2.0]])
+    dx = dropout_backward(np.ones((2, 2)), ({"p": 0.5, "mode": "train"}, mask))
+    np.testing.assert_array_equal(dx, mask)
+    dout = np.arange(4.0).reshape(2, 2)
+    np.testing.assert_array_equal(dropout_backward(dout, ({"p": 0.5, "mode": "test"}, None)), dout)
 
 
 def test_dropout_without_seed_differs_between_calls():
@@ -104,7 +141,7 @@ def test_dropout_dtype_and_no_mutation(rng, dtype, mode):
         ({"p": "0.5", "mode": "train"}, TypeError, r"must be a real number, got '0.5'"),
         ({"p": 0.5, "mode": "eval"}, ValueError, r"'train' or 'test', got 'eval'"),
         ({"p": 0.5}, ValueError, r"missing required key\(s\) \['mode'\]"),
-        ({"p": 0.5, "mode": "train", "seed": -1}, ValueError, r"seed'\] must be None or a non-negative int, got -1"),
+        ({"p": 0.5, "mode": "train", "seed": -1}, ValueError, r"seed'\] must be None or an int in \[0, 2\*\*32\), got -1"),
     ],
 )
 def test_dropout_rejects_bad_param(param, exc, match):
@@ -116,5 +153,8 @@ def test_dropout_backward_rejects_bad_dout_and_cache():
     _, cache = dropout_forward(np.zeros((2, 3)), {"p": 0.5, "mode": "train"})
     with pytest.raises(ValueError, match=r"dout has shape \(3, 2\)"):
         dropout_backward(np.zeros((3, 2)), cache)
-    with pytest.raises(TypeError, match=r"3-tuple \(x, mode, mask\)"):
+    with pytest.raises(TypeError, match=r"2-tuple \(dropout_param, mask\)"):
         dropout_backward(np.zeros((2, 3)), cache[1:])
+    _, test_cache = dropout_forward(np.zeros((2, 3)), {"p": 0.5, "mode": "test"})
+    with pytest.raises(ValueError, match=r"dout has shape \(3, 2\)"):
+        dropout_backward(np.zeros((3, 2)), test_cache)

@@ -1,0 +1,55 @@
+"""Argument checks shared by the linear losses of assignment 1 (softmax and multiclass SVM)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["check_linear_loss_args"]
+
+
+def check_linear_loss_args(W, X, y, reg, name: str):
+    """Validate ``f(W, X, y, reg)`` arguments; return ``(W, X, y, reg, dtype)`` ready to compute.
+
+    Parameters
+    ----------
+    W : ndarray, shape (D, C)
+    X : ndarray, shape (N, D)
+    y : ndarray of int, shape (N,), values in [0, C)
+    reg : float >= 0
+    name : str
+        The calling function, for the messages.
+
+    Returns
+    -------
+    W, X : ndarrays in ``dtype`` (not copied when already in it)
+    y : ndarray of intp
+    reg : float
+    dtype : the floating dtype the loss is computed in (promotion of W and X; float32 stays
+        float32)
+    """
+    for arg, value, ndim, doc in (("W", W, 2, "(D, C)"), ("X", X, 2, "(N, D)")):
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: {arg} must be a real numeric ndarray of shape {doc}, got {type(value).__name__}")
+        if value.ndim != ndim:
+            raise ValueError(f"{name}: {arg} must be 2-D {doc}, got shape {value.shape}")
+    D, C = W.shape
+    if X.shape[1] != D:
+        raise ValueError(f"{name}: X has {X.shape[1]} features per row but W has {D} rows (X (N, D) @ W (D, C))")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: X holds no examples (N = 0); the mean loss is undefined")
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"{name}: y must have shape ({X.shape[0]},), one label per row of X, got {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name}: y must hold integer class labels, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= C:
+        bad = y[(y < 0) | (y >= C)][0]
+        raise ValueError(f"{name}: label {bad} is out of range for {C} classes (0..{C - 1})")
+    if not isinstance(reg, numbers.Real) or isinstance(reg, (bool, np.bool_)) or not np.isfinite(reg) or reg < 0:
+        raise ValueError(f"{name}: reg must be a finite number >= 0, got {reg!r}")
+    dtype = np.result_type(W.dtype, X.dtype, np.float32)
+    if dtype.kind != "f" or dtype.itemsize > 8:
+        dtype = np.dtype(np.float64)
+    return W.astype(dtype, copy=False), X.astype(dtype, copy=False), y.astype(np.intp), float(reg), dtype
