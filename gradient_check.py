@@ -2,7 +2,7 @@
 
 The classic functions keep the CS231n names and signatures so coursework code runs unchanged:
 ``rel_error``, ``eval_numerical_gradient``, ``eval_numerical_gradient_array``,
-``eval_numerical_gradient_blobs`` and ``grad_check_sparse``. All use central differences,
+``eval_numerical_gradient_blobs``, ``eval_numerical_gradient_net`` and ``grad_check_sparse``. All use central differences,
 ``(f(x + h) - f(x - h)) / (2h)``, and put every probed element back exactly as it was.
 
 ``check_layer(forward, backward, inputs, params)`` checks a whole forward/backward pair: every
@@ -33,6 +33,7 @@ __all__ = [
     "eval_numerical_gradient",
     "eval_numerical_gradient_array",
     "eval_numerical_gradient_blobs",
+    "eval_numerical_gradient_net",
     "grad_check_sparse",
 ]
 
@@ -137,17 +138,28 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
 
 
 def eval_numerical_gradient_blobs(f, inputs, output, h=1e-5):
-    """Numerically estimate gradients of ``f(*inputs)`` that writes into ``output.vals``.
+    """Numerically estimate the gradients of a function that works on blobs.
 
-    The blob convention: each of ``inputs`` and ``output`` has ``.vals`` and ``.diffs``
-    arrays; ``f`` reads the inputs' vals and fills ``output.vals``. The upstream gradient is
+    The CS231n blob convention: a blob is any object with ``.vals`` (its values) and ``.diffs``
+    (its gradient) arrays. ``f`` is called as ``f(*inputs, output)``; it reads the inputs'
+    ``vals`` and writes its result into ``output.vals``. The upstream gradient is
     ``output.diffs``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(in_1, ..., in_k, output)``, returning nothing.
+    inputs : tuple of blobs
+        Their ``vals`` are perturbed in place and restored exactly after each probe.
+    output : blob
+    h : float
 
     Returns
     -------
     list of ndarray
         One gradient per input blob, shaped like its ``vals``.
     """
+    inputs = tuple(inputs)
     grads = []
     for blob in inputs:
         _check_probe_target(blob.vals, "blob.vals")
@@ -155,13 +167,33 @@ def eval_numerical_gradient_blobs(f, inputs, output, h=1e-5):
         for ix in np.ndindex(blob.vals.shape):
 
             def run():
-                f(*inputs)
+                f(*inputs, output)
                 return np.array(output.vals, dtype=np.float64, copy=True)
 
             plus, minus = _central_difference(run, blob.vals, ix, h)
             grad[ix] = np.sum((plus - minus) * output.diffs) / (2 * h)
         grads.append(grad)
     return grads
+
+
+def eval_numerical_gradient_net(net, inputs, output, h=1e-5):
+    """Numeric gradients of a blob network: :func:`eval_numerical_gradient_blobs` with ``f`` =
+    ``net.forward()``, the network reading its input blobs and writing ``output`` itself.
+
+    Parameters
+    ----------
+    net : object
+        Has ``forward()`` (no arguments) that recomputes ``output.vals`` from the inputs' vals.
+    inputs : tuple of blobs
+    output : blob
+    h : float
+
+    Returns
+    -------
+    list of ndarray
+        One gradient per input blob.
+    """
+    return eval_numerical_gradient_blobs(lambda *blobs: net.forward(), inputs, output, h=h)
 
 
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
@@ -180,7 +212,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     num_checks : int
     h : float
     seed : int or None
-        Seed for choosing the probed elements (None: fresh randomness, as in CS231n).
+        An addition: a private generator for choosing the probed elements. None (the default)
+        draws them from numpy's global generator, so ``np.random.seed(k)`` repeats a check.
 
     Returns
     -------
@@ -191,10 +224,10 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     analytic_grad = np.asarray(analytic_grad)
     if analytic_grad.shape != x.shape:
         raise ValueError(f"analytic_grad has shape {analytic_grad.shape}, but x has shape {x.shape}")
-    rng = np.random.default_rng(seed)
+    rng = np.random if seed is None else np.random.RandomState(seed)
     errors = []
     for _ in range(num_checks):
-        ix = tuple(int(rng.integers(n)) for n in x.shape)
+        ix = tuple(int(rng.randint(n)) for n in x.shape)
         plus, minus = _central_difference(lambda: f(x), x, ix, h)
         numeric = (float(plus) - float(minus)) / (2 * h)
         analytic = float(analytic_grad[ix])

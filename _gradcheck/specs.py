@@ -339,6 +339,14 @@ POOL_LAYOUTS = (
     _pool((2, 2, 6, 7), 3, 3, 2, extended=True, tag="stride does not divide"),
 )
 
+# CS231n's reshape pool takes only square windows that tile the input (pool size == stride); its
+# im2col pool needs (H - HH) and (W - WW) divisible by one stride.
+RESHAPE_POOL_LAYOUTS = (
+    _pool((3, 2, 4, 6), 2, 2, 2, api=True),
+    _pool((1, 3, 6, 6), 3, 3, 3),
+)
+IM2COL_POOL_LAYOUTS = RESHAPE_POOL_LAYOUTS + POOL_LAYOUTS[1:4]
+
 DENSE_LAYOUTS = (
     Layout(dense_args((3, 2, 4), 5), api=True),
     Layout(dense_args((1, 5), 3)),
@@ -451,13 +459,14 @@ def _conv_spec(impl, module, **kw):
                      _XWB + (param("conv_param", "conv"),), CONV_LAYOUTS, pads=True, reference=reference, **kw)
 
 
-def _pool_spec(kind, impl, module):
+def _pool_spec(kind, impl, module, layouts=POOL_LAYOUTS):
     other = "fast" if impl == "naive" else "naive"
+    # the naive and fast implementations document one cache layout; the course's variants have their own
+    compatible = (f"{kind}_pool_forward_{other}",) if impl in ("naive", "fast") else ()
     return LayerSpec(f"{kind}_pool_forward_{impl}", module, f"{kind}_pool", f"{kind}_pool_forward_{impl}",
-                     f"{kind}_pool_backward_{impl}", (inp("x", 4), param("pool_param", "pool")), POOL_LAYOUTS,
+                     f"{kind}_pool_backward_{impl}", (inp("x", 4), param("pool_param", "pool")), layouts,
                      kinks=kind == "max", reference=None if impl == "naive" else f"{kind}_pool_forward_naive",
-                     # the two implementations document one cache layout
-                     compatible_caches=(f"{kind}_pool_forward_{other}",))
+                     compatible_caches=compatible)
 
 
 SPECS: tuple[LayerSpec, ...] = (
@@ -467,6 +476,8 @@ SPECS: tuple[LayerSpec, ...] = (
     _conv_spec("fast", "fast_layers", compatible_caches=("conv_forward_strides",)),
     _pool_spec("max", "naive", "layers"),
     _pool_spec("max", "fast", "fast_layers"),
+    _pool_spec("max", "reshape", "fast_layers", RESHAPE_POOL_LAYOUTS),
+    _pool_spec("max", "im2col", "fast_layers", IM2COL_POOL_LAYOUTS),
     _pool_spec("avg", "naive", "layers"),
     _pool_spec("avg", "fast", "fast_layers"),
     LayerSpec("affine_forward", "layers", "affine", "affine_forward", "affine_backward",

@@ -15,6 +15,12 @@ from .conv import (
     conv_forward_im2col,
     conv_forward_strides,
 )
+from .pool_variants import (
+    max_pool_forward_reshape,
+    max_pool_backward_reshape,
+    max_pool_forward_im2col,
+    max_pool_backward_im2col,
+)
 from .pool import (
     max_pool_forward_fast,
     max_pool_backward_fast,
@@ -36,4 +42,8 @@ __all__ = [
     "max_pool_backward_fast",
     "avg_pool_forward_fast",
     "avg_pool_backward_fast",
+    "max_pool_forward_reshape",
+    "max_pool_backward_reshape",
+    "max_pool_forward_im2col",
+    "max_pool_backward_im2col",
 ]

@@ -68,12 +68,45 @@ def test_eval_numerical_gradient_blobs_of_a_product():
     a, b = Blob(np.array([1.0, 2.0, -3.0])), Blob(np.array([4.0, -1.0, 0.5]))
     out = Blob(np.zeros(3), diffs=np.array([1.0, 2.0, 3.0]))
 
-    def f(u, v):
-        out.vals[...] = u.vals * v.vals
+    calls = []
+
+    def f(u, v, result):  # the CS231n convention: inputs, then the output blob to write into
+        calls.append(result)
+        result.vals[...] = u.vals * v.vals
 
     da, db = gc.eval_numerical_gradient_blobs(f, (a, b), out)
+    assert calls and all(r is out for r in calls)
     np.testing.assert_allclose(da, b.vals * out.diffs, rtol=1e-8)
     np.testing.assert_allclose(db, a.vals * out.diffs, rtol=1e-8)
+
+
+def test_eval_numerical_gradient_net_calls_forward_without_arguments():
+    x, w = Blob(np.array([[1.0, -2.0]])), Blob(np.array([[0.5], [3.0]]))
+    out = Blob(np.zeros((1, 1)), diffs=np.array([[2.0]]))
+
+    class Net:
+        def forward(self):
+            out.vals[...] = np.tanh(x.vals @ w.vals)
+
+    dx, dw = gc.eval_numerical_gradient_net(Net(), (x, w), out)
+    s = 1 - np.tanh(x.vals @ w.vals) ** 2
+    np.testing.assert_allclose(dx, 2.0 * s * w.vals.T, rtol=1e-6)
+    np.testing.assert_allclose(dw, 2.0 * s * x.vals.T, rtol=1e-6)
+
+
+def test_grad_check_sparse_without_seed_follows_the_global_generator(capsys):
+    x = np.random.default_rng(3).standard_normal((6, 7))
+    f = lambda z: float(np.sum(z ** 3))  # noqa: E731
+    np.random.seed(11)
+    gc.grad_check_sparse(f, x, 3 * x ** 2, num_checks=5)
+    first = capsys.readouterr().out
+    np.random.seed(11)
+    gc.grad_check_sparse(f, x, 3 * x ** 2, num_checks=5)
+    assert capsys.readouterr().out == first
+    np.random.seed(0)
+    state = np.random.get_state()[1].copy()
+    gc.grad_check_sparse(f, x, 3 * x ** 2, num_checks=5, seed=4)  # an explicit seed leaves it alone
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
 def test_grad_check_sparse_small_errors_for_right_gradient_large_for_wrong(capsys):
@@ -100,7 +133,7 @@ def test_every_probe_restores_x_bit_for_bit(dtype):
     gc.eval_numerical_gradient_array(lambda z: np.sin(z), x, np.ones((3, 4)))
     gc.grad_check_sparse(lambda z: float(np.sum(z)), x, np.ones((3, 4)), num_checks=5, seed=0)
     blob = Blob(x)
-    gc.eval_numerical_gradient_blobs(lambda u: None, (blob,), Blob(np.zeros(1), np.ones(1)))
+    gc.eval_numerical_gradient_blobs(lambda u, out: None, (blob,), Blob(np.zeros(1), np.ones(1)))
     assert x.tobytes() == before
 
 
@@ -147,5 +180,5 @@ def test_no_future_or_python2_compat_dependency():
 
 def test_classic_names_and_layer_checker_are_exported():
     for name in ("rel_error", "eval_numerical_gradient", "eval_numerical_gradient_array",
-                 "eval_numerical_gradient_blobs", "grad_check_sparse", "check_layer", "LayerCheck", "main"):
+                 "eval_numerical_gradient_blobs", "eval_numerical_gradient_net", "grad_check_sparse", "check_layer", "LayerCheck", "main"):
         assert name in gc.__all__ and callable(getattr(gc, name))
