@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from im2col import col2im_indices, im2col_indices
-from layers._cache import unpack_cache
-from layers._geometry import check_array, check_dout, float_dtype, pool_geometry
+from _rules.cache import unpack_cache
+from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
 
 __all__ = ["max_pool_forward_reshape", "max_pool_backward_reshape", "max_pool_forward_im2col",
            "max_pool_backward_im2col"]
