@@ -420,6 +420,20 @@ CONV_BN_RELU_LAYOUTS = (
     Layout(conv_bn_relu_args((2, 3, 6, 5), (4, 3, 3, 2), _CONV_API), extended=True, api=True, tag="per-axis"),
 )
 
+def linear_loss_args(N, D, C, reg, scale=0.1):
+    """(W, X, y, reg) for assignment 1's losses of the weights, ``f(W, X, y, reg) -> (loss, dW)``."""
+    def make(rng, dtype):
+        return [_f(rng, (D, C), dtype, scale), _f(rng, (N, D), dtype), rng.integers(0, C, size=N), reg]
+    return make
+
+
+LINEAR_LOSS_LAYOUTS = (
+    Layout(linear_loss_args(5, 4, 3, 0.1), api=True),
+    Layout(linear_loss_args(1, 6, 4, 0.0)),                          # N = 1, no regularization
+    Layout(linear_loss_args(8, 3, 10, 2.5)),                         # more classes than features
+    Layout(linear_loss_args(12, 7, 5, 0.01, scale=1.0)),             # larger weights: many active margins
+)
+
 AFFINE_RELU_LAYOUTS = (
     Layout(dense_args((3, 5), 4), api=True),
     Layout(dense_args((1, 2, 3), 4)),
@@ -469,6 +483,12 @@ def _pool_spec(kind, impl, module, layouts=POOL_LAYOUTS):
                      compatible_caches=compatible)
 
 
+def _linear_loss_spec(name, module, kinks=False):
+    # The weights W are the one differentiable input; X and y are data, reg a plain value.
+    return LayerSpec(name, module, name.rsplit("_", 1)[0], name, None,
+                     (inp("W", 2), data("X", 2), data("y", 1), value("reg")), LINEAR_LOSS_LAYOUTS, kinks=kinks)
+
+
 SPECS: tuple[LayerSpec, ...] = (
     _conv_spec("naive", "layers"),
     _conv_spec("im2col", "fast_layers"),
@@ -488,6 +508,10 @@ SPECS: tuple[LayerSpec, ...] = (
               LOSS_LAYOUTS),
     LayerSpec("svm_loss", "layers", "svm", "svm_loss", None, (inp("x", 2), data("y", 1)), LOSS_LAYOUTS,
               kinks=True),
+    _linear_loss_spec("softmax_loss_naive", "classifiers.softmax"),
+    _linear_loss_spec("softmax_loss_vectorized", "classifiers.softmax"),
+    _linear_loss_spec("svm_loss_naive", "classifiers.linear_svm", kinks=True),
+    _linear_loss_spec("svm_loss_vectorized", "classifiers.linear_svm", kinks=True),
     LayerSpec("dropout_forward", "layers", "dropout", "dropout_forward", "dropout_backward",
               (inp("x"), param("dropout_param", "dropout")), DROPOUT_LAYOUTS, random=True),
     LayerSpec("batchnorm_forward", "layers", "batchnorm", "batchnorm_forward", "batchnorm_backward",

@@ -8,10 +8,13 @@ import os
 
 import numpy as np
 
+import fast_layers
+import layer_utils
+import layers
 from data_utils import load_npy_dict
 
 __all__ = ["check_dtype", "check_nonnegative", "check_positive_int", "l2_penalty", "as_input", "random_source",
-           "check_seed", "ParamsFile"]
+           "check_seed", "ParamsFile", "course_exports"]
 
 
 def check_dtype(dtype) -> np.dtype:
@@ -135,3 +138,18 @@ class ParamsFile:
         self._restore_params(load_npy_dict(path))
         print(fname, "loaded.")
         return True
+
+
+def course_exports() -> list:
+    """The layer names CS231n's model modules re-export.
+
+    The course's ``classifiers/fc_net.py`` and ``cnn.py`` begin with ``from ..layers import *`` and
+    ``from ..layer_utils import *`` (whose own star imports bring ``fast_layers`` along), and its
+    notebooks rely on it: ``from cs231n.classifiers.fc_net import *`` is followed by calls to
+    ``affine_forward`` or ``dropout_forward``. Our model modules star-import the same three modules
+    and add these names to their ``__all__``.
+    """
+    names = []
+    for module in (layers, fast_layers, layer_utils):
+        names += [n for n in module.__all__ if callable(getattr(module, n)) and n not in names]
+    return names

@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+from _rules.geometry import float_dtype
+
 __all__ = ["check_linear_loss_args"]
 
 
@@ -26,8 +28,8 @@ def check_linear_loss_args(W, X, y, reg, name: str):
     W, X : ndarrays in ``dtype`` (not copied when already in it)
     y : ndarray of intp
     reg : float
-    dtype : the floating dtype the loss is computed in (promotion of W and X; float32 stays
-        float32)
+    dtype : the floating dtype the loss is computed in (the layers' rule: promotion of W and X,
+        float32 stays float32)
     """
     for arg, value, ndim, doc in (("W", W, 2, "(D, C)"), ("X", X, 2, "(N, D)")):
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
@@ -39,7 +41,8 @@ def check_linear_loss_args(W, X, y, reg, name: str):
         raise ValueError(f"{name}: X has {X.shape[1]} features per row but W has {D} rows (X (N, D) @ W (D, C))")
     if X.shape[0] == 0:
         raise ValueError(f"{name}: X holds no examples (N = 0); the mean loss is undefined")
-    y = np.asarray(y)
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"{name}: y must be an ndarray of integer labels, got {type(y).__name__}")
     if y.shape != (X.shape[0],):
         raise ValueError(f"{name}: y must have shape ({X.shape[0]},), one label per row of X, got {y.shape}")
     if y.dtype.kind not in "iu":
@@ -49,7 +52,5 @@ def check_linear_loss_args(W, X, y, reg, name: str):
         raise ValueError(f"{name}: label {bad} is out of range for {C} classes (0..{C - 1})")
     if not isinstance(reg, numbers.Real) or isinstance(reg, (bool, np.bool_)) or not np.isfinite(reg) or reg < 0:
         raise ValueError(f"{name}: reg must be a finite number >= 0, got {reg!r}")
-    dtype = np.result_type(W.dtype, X.dtype, np.float32)
-    if dtype.kind != "f" or dtype.itemsize > 8:
-        dtype = np.dtype(np.float64)
+    dtype = float_dtype(W, X)  # float32 stays float32; extended precision and complex are refused
     return W.astype(dtype, copy=False), X.astype(dtype, copy=False), y.astype(np.intp), float(reg), dtype

@@ -23,9 +23,15 @@ from _rules.geometry import conv_geometry, pool_geometry
 from layer_utils import affine_relu_backward, affine_relu_forward, conv_relu_pool_backward, conv_relu_pool_forward
 from layers import affine_backward, affine_forward, softmax_loss
 
-from ._common import as_input, check_dtype, check_nonnegative, check_positive_int, l2_penalty, random_source
+from ._common import (as_input, check_dtype, check_nonnegative, check_positive_int, course_exports, l2_penalty,
+                      random_source)
 
-__all__ = ["ThreeLayerConvNet"]
+# As in the course: `from classifiers.cnn import *` also gives every layer and sandwich.
+from fast_layers import *  # noqa: E402,F401,F403
+from layer_utils import *  # noqa: E402,F401,F403
+from layers import *  # noqa: E402,F401,F403
+
+__all__ = ["ThreeLayerConvNet", *course_exports()]
 
 
 class ThreeLayerConvNet:

@@ -25,11 +25,10 @@ import numbers
 
 import numpy as np
 
+from layer_utils import affine_relu_backward, affine_relu_forward
 from layers import (
     affine_backward,
     affine_forward,
-    affine_relu_backward,
-    affine_relu_forward,
     batchnorm_backward,
     batchnorm_forward,
     dropout_backward,
@@ -41,9 +40,15 @@ from layers import (
     softmax_loss,
 )
 
-from ._common import ParamsFile, as_input, check_dtype, check_nonnegative, check_positive_int, check_seed, l2_penalty
+from ._common import (ParamsFile, as_input, check_dtype, check_nonnegative, check_positive_int, check_seed,
+                      course_exports, l2_penalty)
 
-__all__ = ["TwoLayerNet", "FullyConnectedNet"]
+# As in the course: `from classifiers.fc_net import *` also gives every layer and sandwich.
+from fast_layers import *  # noqa: E402,F401,F403
+from layer_utils import *  # noqa: E402,F401,F403
+from layers import *  # noqa: E402,F401,F403
+
+__all__ = ["TwoLayerNet", "FullyConnectedNet", *course_exports()]
 
 _NORMALIZATIONS = (None, "batchnorm", "layernorm")
 

@@ -31,6 +31,7 @@ LEVELS = {
     # 2: fast layers and the compiled kernels (with their numpy twins inside fast_layers).
     "fast_layers": 2,
     "im2col_cython": 2,
+    "im2col": 2,  # CS231n's im2col by fancy indexing (used by fast_layers.pool_variants)
     # 3: compositions: CS231n's sandwich layers and the object-style layers.
     "layer_utils": 3,
     "layer_modules": 3,

@@ -185,22 +185,24 @@ def _dense_and_norm_shape_cases(rng):
 def _loss_shape_cases(rng):
     z, cases = np.zeros, []
     for name in sorted(LOSSES):
-        fn, args, _ = build(name, rng)
-        N, C = args[0].shape
-        y = args[1]
+        fn, args, spec = build(name, rng)
+        # Labels are the spec's data argument "y": loss(x, y) of scores, or f(W, X, y, reg) of weights.
+        yi = [a.name for a in spec.args].index("y")
+        y = args[yi]
+        N, C = len(y), args[0].shape[1]
 
         def labels(i, v, y=y):
             out = y.copy()
             out[i] = v
             return out
 
-        cases += [(f"{name}: label == C", fn, args, {1: labels(1, C)}, VALUE_OR_TYPE),
-                  (f"{name}: negative label", fn, args, {1: labels(1, -1)}, VALUE_OR_TYPE),
-                  (f"{name}: float labels", fn, args, {1: y.astype(float)}, VALUE_OR_TYPE),
-                  (f"{name}: N-1 labels", fn, args, {1: y[:-1]}, VALUE_OR_TYPE),
-                  (f"{name}: labels (N, 1)", fn, args, {1: z((N, 1), int)}, VALUE_OR_TYPE),
-                  (f"{name}: no classes", fn, args, {0: z((N, 0))}, VALUE_OR_TYPE),
-                  (f"{name}: no examples", fn, args, {0: z((0, C)), 1: z(0, int)}, VALUE_OR_TYPE)]
+        cases += [(f"{name}: label == C", fn, args, {yi: labels(1, C)}, VALUE_OR_TYPE),
+                  (f"{name}: negative label", fn, args, {yi: labels(1, -1)}, VALUE_OR_TYPE),
+                  (f"{name}: float labels", fn, args, {yi: y.astype(float)}, VALUE_OR_TYPE),
+                  (f"{name}: N-1 labels", fn, args, {yi: y[:-1]}, VALUE_OR_TYPE),
+                  (f"{name}: labels (N, 1)", fn, args, {yi: z((N, 1), int)}, VALUE_OR_TYPE),
+                  (f"{name}: no classes", fn, args, {0: z((args[0].shape[0], 0))}, VALUE_OR_TYPE),
+                  (f"{name}: no examples", fn, args, {0: z((0, C)), yi: z(0, int)}, VALUE_OR_TYPE)]
     return cases
 
 
