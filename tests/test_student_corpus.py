@@ -484,6 +484,11 @@ def _affine_norm_layouts(norm_param):
     return layouts
 
 
+def _linear_loss_layouts(rng):
+    for n, d, c, reg in [(5, 4, 3, 0.1), (1, 6, 4, 0.0), (8, 3, 5, 2.5)]:
+        yield [0.01 * rng.standard_normal((d, c))], [rng.standard_normal((n, d)), rng.integers(0, c, size=n), reg]
+
+
 # forward -> (backward(s), layouts); the reference is the toolkit's function of the same name.
 _ORACLE = {
     "conv_forward_naive": (("conv_backward_naive",), _conv_layouts),
@@ -503,6 +508,10 @@ _ORACLE = {
     "spatial_groupnorm_forward": (("spatial_groupnorm_backward",), _groupnorm_layouts),
     "softmax_loss": ((), _loss_layouts),
     "svm_loss": ((), _loss_layouts),
+    "svm_loss_naive": ((), _linear_loss_layouts),
+    "svm_loss_vectorized": ((), _linear_loss_layouts),
+    "softmax_loss_naive": ((), _linear_loss_layouts),
+    "softmax_loss_vectorized": ((), _linear_loss_layouts),
 }
 
 
@@ -514,10 +523,13 @@ def _import_student(path: Path):
 
 
 def _reference(name):
-    import fast_layers
-    import layer_utils
-    import layers
-    return getattr(layers, name, None) or getattr(fast_layers, name, None) or getattr(layer_utils, name)
+    import importlib
+
+    for module in ("layers", "fast_layers", "layer_utils", "classifiers.softmax", "classifiers.linear_svm"):
+        fn = getattr(importlib.import_module(module), name, None)
+        if fn is not None:
+            return fn
+    raise LookupError(name)
 
 
 def _same(a, b) -> bool:
