@@ -15,7 +15,6 @@ change the references; each layer runs under a wall-clock limit (``--time-limit`
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
@@ -25,13 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from _rules.tolerances import TOLERANCES, tolerance
+from _rules.tolerances import TOLERANCES
 
-from . import registry, starter
+from . import grid, specs, starter
 from . import student as stu
-from .check import check_layer
-from .state import LayerError, layer_call
-from .result import ERROR, FAIL, NOT_CHECKABLE, PASS, LayerCheck
+from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
 
 __all__ = ["main", "build_parser", "run"]
 
@@ -96,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starter", metavar="FILE",
                    help="write a starter file with the layers' signatures and docstrings (bodies raise "
                         "NotImplementedError), then exit; --only selects the layers")
+    p.add_argument("--extended", action="store_true",
+                   help="with --module, also check the layouts the assignment does not ask for (per-axis "
+                        "stride/pad, dilation, strides that do not divide the input)")
     p.add_argument("--no-progress", action="store_true", help="never show progress on stderr")
     return p
 
@@ -160,80 +160,6 @@ def _progress(items, enabled):
     sys.stderr.write("\r" + " " * 30 + "\r")
 
 
-def _forward_vs_reference(entry, student_fwd, ref_fwd, dtype, seed, toolkit=None):
-    """Compare a student's forward output with the toolkit's on the same inputs; return a row."""
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    inputs, params = entry.make(rng, np.dtype(dtype))
-    row = {"layer": entry.label, "input": "(forward)", "kind": "forward", "worst_index": None,
-           "analytic": None, "numeric": None, "kinks_excluded": 0, "warnings": [], "diagnosis": ""}
-    try:
-        stu.assert_not_same(ref_fwd, student_fwd, entry.forward, toolkit)
-    except stu.ReferenceCollision as exc:
-        row.update(status=ERROR, max_rel_error=None, diagnosis=str(exc))
-        return row
-    try:
-        ref = np.asarray(ref_fwd(*[a.copy() for a in inputs], *copy.deepcopy(params))[0], dtype=np.float64)
-    except Exception as exc:  # the toolkit's reference should never fail on its own inputs
-        row.update(status=ERROR, max_rel_error=None, diagnosis=f"reference raised {exc}")
-        return row
-    try:
-        res = layer_call("forward", student_fwd, *[a.copy() for a in inputs], *copy.deepcopy(params))
-        if res is None or (isinstance(res, tuple) and res[0] is None):
-            raise ValueError("forward returned None (not implemented yet?)")
-        got = np.asarray(res[0] if isinstance(res, (tuple, list)) else res)
-        if got.dtype.kind != "f":
-            raise TypeError(f"forward output has dtype {got.dtype}, expected a floating array")
-    except (LayerError, ValueError, TypeError) as exc:
-        msg = str(exc) if isinstance(exc, LayerError) else f"forward output unusable: {type(exc).__name__}: {exc}"
-        row.update(status=ERROR, max_rel_error=None, diagnosis=msg, time_s=time.perf_counter() - t0)
-        return row
-    rule = tolerance(dtype)
-    if got.dtype.itemsize < np.dtype(dtype).itemsize:  # computed in lower precision: judged by its rounding
-        rule = tolerance(got.dtype)
-        row["warnings"].append(f"forward returns {got.dtype} for {np.dtype(dtype)} inputs: compared with the "
-                               f"reference at the {got.dtype} tolerance")
-    got = got.astype(np.float64)
-    if got.shape != ref.shape:
-        row.update(status=FAIL, max_rel_error=None,
-                   diagnosis=f"forward output has shape {got.shape}, the toolkit's has {ref.shape}")
-    else:
-        floor = max(rule.grad_frac * float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-300)
-        err = np.abs(got - ref) / np.maximum(np.abs(got) + np.abs(ref), floor)
-        w = int(np.argmax(err)) if err.size else 0
-        e = float(err.flat[w]) if err.size else 0.0
-        ok = e <= rule.grad_rtol and np.all(np.isfinite(got))
-        row.update(status=PASS if ok else FAIL, max_rel_error=e,
-                   worst_index=[int(i) for i in np.unravel_index(w, ref.shape)] if ref.ndim else [],
-                   analytic=float(got.flat[w]) if got.size else None,
-                   numeric=float(ref.flat[w]) if ref.size else None)
-        if not ok:
-            row["diagnosis"] = ("forward output differs from the toolkit's reference (the 'analytic' value "
-                                "is yours, the 'numeric' one the reference's)")
-    row["time_s"] = time.perf_counter() - t0
-    return row
-
-
-def _rows_for(check, label):
-    rows = []
-    base = {"layer": label, "kind": "gradient"}
-    if check.error or check.not_checkable:
-        rows.append(dict(base, input="(layer)", status=check.status, max_rel_error=None, worst_index=None,
-                         analytic=None, numeric=None, kinks_excluded=0, warnings=list(check.warnings),
-                         diagnosis=check.error or check.not_checkable, time_s=check.seconds))
-        return rows
-    for r in check.inputs:
-        d = dict(base, input=r.name)
-        d.update(r.to_dict(), status=r.status, warnings=r.warnings + check.warnings)
-        rows.append(d)
-    for p in check.problems:
-        kind = "purity" if "mutated" in p else "determinism"
-        rows.append(dict(base, input=f"({kind})", kind=kind, status=FAIL,
-                         max_rel_error=None, worst_index=None, analytic=None, numeric=None, kinks_excluded=0,
-                         warnings=[], diagnosis=p, time_s=0.0))
-    return rows
-
-
 def _error_row(layer: str, what: str, message: str, seconds: float) -> dict:
     return {"layer": layer, "input": what, "kind": "gradient", "status": ERROR, "max_rel_error": None,
             "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0, "warnings": [],
@@ -241,30 +167,21 @@ def _error_row(layer: str, what: str, message: str, seconds: float) -> dict:
 
 
 def _jobs(only, student, toolkit, args):
-    """``(entry, (forward, backward))`` to check, and labels of what is not there."""
-    selected = [e for e in registry.entries() if only is None or any(n in e.label for n in only)]
-    if only and not selected:
+    """The layers to check (``grid.Job``) and labels of what is not there."""
+    jobs, absent = grid.jobs(student, only, extended=args.extended)
+    if only and not jobs and not absent:
         raise _UsageError(f"--only {args.only!r} matches no registered layer; names are: "
-                          + ", ".join(sorted({e.label for e in registry.entries()})))
-    jobs, absent = [], []
-    for e in selected:
-        if student is None:
-            fns = registry.resolve(e)
-            if fns is None:
-                absent.append(e.label)
+                          + ", ".join(sorted(s.name for s in specs.specs())))
+    if student is not None:
+        mine = []
+        for job in jobs:
+            fns = [job.forward] + [f for _, f in job.backwards]
+            if all(stu.is_toolkit_function(f, toolkit) for f in fns):
+                absent.append(f"{job.label} (the module's {job.spec.forward} is the toolkit's own, imported: "
+                              f"not checked)")
             else:
-                jobs.append((e, fns))
-            continue
-        if not e.classic:
-            continue
-        fns = registry.resolve(e, student)
-        if fns is None:
-            if hasattr(student, e.forward):
-                absent.append(f"{e.label} (no {e.backward} in the module)")
-        elif all(stu.is_toolkit_function(f, toolkit) for f in fns if f is not None):
-            absent.append(f"{e.label} (the module's {e.forward} is the toolkit's own, imported: not checked)")
-        else:
-            jobs.append((e, fns))
+                mine.append(job)
+        jobs = mine
     if student is not None and not jobs:
         raise _UsageError(f"--module {args.module}: no function with a toolkit name found (expected e.g. "
                           f"conv_forward_naive/conv_backward_naive, affine_forward/affine_backward; functions "
@@ -272,19 +189,15 @@ def _jobs(only, student, toolkit, args):
     return jobs, absent
 
 
-def _check_entry(e, fns, student, toolkit, args):
-    """Check one registry entry (gradients, and a student's forward against the reference): (check, rows)."""
-    fwd, bwd = fns
-    dtype = np.dtype(args.dtype)
-    inputs, params = e.make(np.random.default_rng(args.seed), dtype)
-    chk = check_layer(fwd, bwd, inputs, params, mode=args.mode, seed=args.seed, names=e.names, name=e.label,
-                      deterministic=not e.spec.random)
-    rows = _rows_for(chk, e.label)
-    if student is not None and e.compare_forward and not chk.error.startswith("forward"):
-        ref = registry.resolve(e)
-        if ref is not None:
-            rows.append(_forward_vs_reference(e, fwd, ref[0], dtype, args.seed, toolkit))
-    return chk, rows
+def _check_job(job, toolkit, args):
+    """Check one layer on its grid of layouts: ``(checks, rows)``."""
+    if job.reference is not None:
+        try:
+            stu.assert_not_same(job.reference[job.spec.forward], job.forward, job.spec.forward, toolkit)
+        except stu.ReferenceCollision as exc:
+            return [], [_error_row(job.label, "(forward)", str(exc), 0.0)]
+    rows, checks = grid.check_job(job, args.dtype, args.seed, args.mode)
+    return checks, rows
 
 
 def run(args, toolkit=None) -> tuple[list, list, dict]:
@@ -308,19 +221,18 @@ def run(args, toolkit=None) -> tuple[list, list, dict]:
     jobs, meta["absent"] = _jobs(only, student, toolkit, args)
     limit = args.time_limit if student is not None else None
     rows, checks = [], []
-    for e, fns in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
+    for job in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
         t0 = time.perf_counter()
-        done, err = stu.guarded(lambda: _check_entry(e, fns, student, toolkit, args), f"checking {e.label}", limit)
+        done, err = stu.guarded(lambda: _check_job(job, toolkit, args), f"checking {job.label}", limit)
         if err is not None:
-            done = (LayerCheck(name=e.label, dtype=args.dtype, mode=args.mode, rtol=float("nan"), rule="",
-                               error=err, seconds=time.perf_counter() - t0), None)
-        chk, job_rows = done
-        checks.append((e, chk))
-        rows += job_rows if job_rows is not None else _rows_for(chk, e.label)
+            done = ([], [_error_row(job.label, "(layer)", err, time.perf_counter() - t0)])
+        checks += done[0]
+        rows += done[1]
         undone = toolkit.restore()
         if undone:
-            meta["notes"].append(f"checking {e.label} replaced the toolkit's {', '.join(sorted(undone))}; "
+            meta["notes"].append(f"checking {job.label} replaced the toolkit's {', '.join(sorted(undone))}; "
                                  f"the checker put its own back")
+    meta["layers"] = len(jobs)
     return rows, checks, meta
 
 
@@ -346,14 +258,14 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
-def summarize(rows, checks, seconds) -> dict:
+def summarize(rows, checks, seconds, layers=None) -> dict:
     counts = {PASS: 0, FAIL: 0, NOT_CHECKABLE: 0, ERROR: 0}
     for r in rows:
         counts[r["status"]] += 1
     grad_rows = [r for r in rows if r["kind"] == "gradient" and r.get("max_rel_error") is not None]
     worst = max(grad_rows, key=lambda r: r["max_rel_error"], default=None)
     return {
-        "layers": len(checks),
+        "layers": len(checks) if layers is None else layers,
         "checks": len(rows),
         "passed": counts[PASS],
         "failed": counts[FAIL],
@@ -381,7 +293,7 @@ def main(argv=None) -> int:
     except _UsageError as exc:
         print(f"gradient_check: error: {exc}", file=sys.stderr)
         return 2
-    summary = summarize(rows, checks, time.perf_counter() - t0)
+    summary = summarize(rows, checks, time.perf_counter() - t0, meta.get("layers"))
     _print_report(args, rows, meta, summary)
     if args.plot:
         _write_plots(args.plot, checks)
@@ -426,7 +338,7 @@ def _print_report(args, rows, meta, summary) -> None:
         for r in details:
             tag = r["status"] if r["status"] != PASS else "note"
             if r.get("diagnosis"):
-                print(f"{tag}: {r['layer']} {r['input']}: {r['diagnosis']}")
+                print(f"{tag}: {_what(r)}: {r['diagnosis']}")
             for w in r.get("warnings", []):
                 print(f"warning: {r['layer']} {r['input']}: {w}")
     if summary["kinks_excluded"]:
@@ -445,11 +357,21 @@ def _print_report(args, rows, meta, summary) -> None:
           f"{worst}; {summary['seconds']:.1f} s")
 
 
+def _what(row) -> str:
+    """``conv_backward_naive dx [x 2x3x5x7, w 4x3x3x3, stride 2, pad 1]``: the function to blame, the
+    gradient (or check) and the layout that showed it."""
+    inp = row["input"]
+    if row["kind"] == "gradient" and not inp.startswith("("):
+        inp = f"d{inp}"
+    where = f" [{row['layout']}]" if row.get("layout") else ""
+    return f"{row.get('function') or row['layer']} {inp}{where}"
+
+
 def _write_plots(folder, checks) -> None:
     os.makedirs(folder, exist_ok=True)
-    for e, chk in checks:
+    for chk in checks:
         if chk.status in (FAIL, ERROR):
-            fname = "".join(c if c.isalnum() or c in "_-" else "_" for c in e.label).strip("_") + ".png"
+            fname = "".join(c if c.isalnum() or c in "_-" else "_" for c in chk.name).strip("_") + ".png"
             chk.plot(os.path.join(folder, fname))
 
 

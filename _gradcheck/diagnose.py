@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["diagnose", "ratio_phrase"]
+__all__ = ["diagnose", "ratio_phrase", "border_message"]
 
 
 def _close(a, b, rel=1e-3) -> bool:
@@ -82,7 +82,17 @@ def _normalized(x, axes):
     return xc / np.where(sd > 0, sd, 1.0)
 
 
-def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, floor=None) -> str:
+def border_message(b: int, pads: bool | None = None) -> str:
+    """Errors within ``b`` of the edge: a padding bug only where the layer pads (``pads``)."""
+    where = f"errors only on the border (within {b} of the edge of the last two axes)"
+    if pads is False:
+        return (f"{where}; this layout has no padding, so the windows at the edge are mishandled: a loop "
+                f"bound off by one (the last window row or column skipped) or a window cut short")
+    return (f"{where}: padding handling, e.g. windows that touch the padding skipped or the padded gradient "
+            f"cropped wrong")
+
+
+def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, floor=None, pads=None) -> str:
     """Return a one-line explanation of why ``a`` (analytic) differs from ``n`` (numeric).
 
     Parameters
@@ -99,6 +109,9 @@ def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, 
         Batch size N (first axis of the first input).
     probe : FullProbe or None
         Per-output contributions, for the overwritten-accumulation rule.
+    pads : bool or None
+        Whether the layer zero-pads its input here (None: unknown). Errors on the border are
+        called a padding bug only when it may pad.
     """
     a = np.asarray(a, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
@@ -130,8 +143,7 @@ def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, 
                     f"instead of dxp[pad:pad+H, pad:pad+W])")
         b = _border_width(bad.reshape((-1,) + bad.shape[-2:]).any(axis=0))
         if b is not None:
-            return (f"errors only on the border (within {b} of the edge of the last two axes): padding "
-                    f"handling, e.g. windows that touch the padding skipped or the padded gradient cropped wrong")
+            return border_message(b, pads)
     if probe is not None:
         msg = _overwritten(a, bad, probe, name, rtol, floor)
         if msg:

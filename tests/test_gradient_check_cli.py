@@ -78,13 +78,14 @@ def test_bad_student_module_fails_with_diagnoses(capsys, tmp_path):
     report = tmp_path / "grades.json"
     code, out, _ = run_main(capsys, "--module", BAD, "--json", str(report))
     assert code == 1
-    assert "FAIL: conv_forward_naive w: analytic = numeric x 1/3 (1/N" in out
-    assert "FAIL: softmax_loss x: analytic = numeric x 4 (N = batch size)" in out
-    assert "FAIL: relu_forward (purity): backward mutated dout" in out
-    assert "FAIL: max_pool_forward_naive x: the right values at the wrong elements" in out
-    assert "FAIL: affine_forward (forward): forward output differs" in out
+    # rows name the function to blame and the layout that showed it
+    assert "FAIL: conv_backward_naive dw [x 3x2x4x4, w 4x2x3x3, stride 1, pad 1]: analytic = numeric x 1/3 (1/N" in out
+    assert "FAIL: softmax_loss dx [x 4x5, y 4]: analytic = numeric x 4 (N = batch size)" in out
+    assert "FAIL: relu_backward (purity) [x 3x4]: backward mutated dout" in out
+    assert "FAIL: max_pool_backward_naive dx [x 3x2x4x6, pool 2x2, stride 2]: the right values at the wrong" in out
+    assert "FAIL: affine_forward (forward) [x 3x2x4, w 8x5]: forward output differs" in out
     assert "not checkable: dropout_forward" in out
-    assert "ERROR: batchnorm_forward (layer): forward returned None" in out
+    assert "ERROR: batchnorm_forward (layer) [x 6x3, mode train]: forward returned None" in out
     assert out.splitlines()[-1].startswith("FAILED: ")
 
     doc = json.loads(report.read_text())
@@ -98,6 +99,7 @@ def test_bad_student_module_fails_with_diagnoses(capsys, tmp_path):
         assert r["status"] in {"pass", "fail", "error", "not_checkable"}
         assert r["kind"] in {"gradient", "forward", "purity", "determinism"}
     conv_w = next(r for r in doc["results"] if r["layer"] == "conv_forward_naive" and r["input"] == "w")
+    assert conv_w["function"] == "conv_backward_naive" and conv_w["layout"] == "x 3x2x4x4, w 4x2x3x3, stride 1, pad 1"
     assert conv_w["status"] == "fail" and len(conv_w["worst_index"]) == 4 and "1/N" in conv_w["diagnosis"]
     assert conv_w["analytic"] == pytest.approx(conv_w["numeric"] / 3, rel=1e-6)
 
@@ -115,8 +117,9 @@ def test_plot_writes_a_png_per_failing_check(capsys, tmp_path):
     code, _, _ = run_main(capsys, "--module", BAD, "--plot", str(tmp_path / "plots"))
     assert code == 1
     pngs = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
-    assert "conv_forward_naive.png" in pngs and "max_pool_forward_naive.png" in pngs
-    assert "dropout_forward.png" not in pngs  # not checkable is not a failure
+    assert any(p.startswith("conv_backward_naive__x_3x2x4x4") for p in pngs)
+    assert any(p.startswith("max_pool_backward_naive__x_") for p in pngs)
+    assert not any(p.startswith("dropout_forward") for p in pngs)  # not checkable is not a failure
     assert all((tmp_path / "plots" / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
 
 
