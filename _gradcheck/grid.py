@@ -12,9 +12,10 @@ For each layout (``_gradcheck.specs``) of a layer the grid
    output is 0 or ``x / p`` and the kept fraction lies within a Hoeffding bound of ``p``; at test
    time the identity; the backward equals ``dout * out / x`` (the forward's own mask).
 
-Every call into the layer runs with numpy's global generator set to a fixed state and restored
+Every call into a random layer runs with numpy's global generator set to a fixed state and restored
 afterwards, so a layer drawing from ``np.random`` (CS231n's dropout) is reproducible and the caller's
-state is untouched.
+state is untouched. Deterministic layers run as they are: one that draws random numbers must show
+it (its outputs differ between identical calls: a FAIL).
 
 A failing gradient is blamed on the function that is wrong: the backward when the forward matches
 the reference (or when there is no reference), the forward when the student's backward agrees
@@ -40,6 +41,7 @@ from _rules.tolerances import tolerance
 from .check import check_layer
 from .diagnose import border_message
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from .state import LayerError, layer_call
 
 __all__ = ["Job", "jobs", "check_job", "DROPOUT_FALSE_ALARM"]
 
@@ -114,12 +116,18 @@ def _pinned(fn):
     return call
 
 
-def _call(fn, *args):
+def _wrap(job, fn):
+    """``fn`` pinned to a fixed global generator state for a random layer; unchanged otherwise (a
+    deterministic layer that draws random numbers must show it: its outputs differ between calls)."""
+    return _pinned(fn) if fn is not None and job.spec.random else fn
+
+
+def _call(fn, *args, what="the layer"):
     """``(result, '')`` or ``(None, what went wrong)``: student code may raise anything."""
     try:
-        return fn(*copy.deepcopy(args)), ""
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a student's error is a report, not a crash
-        return None, f"{type(exc).__name__}: {exc}"
+        return layer_call(what, fn, *copy.deepcopy(args)), ""
+    except LayerError as exc:
+        return None, str(exc)
 
 
 def _as_float_array(v):
@@ -170,13 +178,13 @@ def _rule(dtype):
 def _compare_forward(job, lay: _Layout):
     """The student's forward output against the toolkit's on the same arguments: one row."""
     s, t0 = job.spec, time.perf_counter()
-    ref, why = _call(_pinned(job.reference[s.forward]), *lay.args)
-    got, err = _call(_pinned(job.forward), *lay.args)
+    ref, why = _call(_wrap(job, job.reference[s.forward]), *lay.args)
+    got, err = _call(_wrap(job, job.forward), *lay.args, what=s.forward)
     row = _row(s.forward, "(forward)", "forward", PASS, lay.text, s.name)
     if ref is None:
         row.update(status=ERROR, diagnosis=f"the toolkit's reference raised {why}")
     elif got is None or _first(got) is None:
-        row.update(status=ERROR, diagnosis=f"forward raised {err}" if err else "forward returned None "
+        row.update(status=ERROR, diagnosis=err or "forward returned None "
                    "or not a pair (not implemented yet?)")
     else:
         out = np.asarray(_first(got)) if _as_float_array(_first(got)) is not None else None
@@ -218,7 +226,7 @@ def _dout_for(job, lay, seed):
     """The upstream gradient for this layout, shaped like the forward's output (None for a loss)."""
     if job.spec.is_loss:
         return None
-    res, _ = _call(_pinned(job.forward), *lay.args)
+    res, _ = _call(_wrap(job, job.forward), *lay.args)
     try:
         shape = np.shape(_first(res))
     except (ValueError, TypeError):
@@ -237,7 +245,7 @@ def _reference_grads(job, lay, bname, dout, own=None):
         return None
     s = job.spec
     fwd, bwd = own if own is not None else (job.reference[s.forward], job.reference.get(bname))
-    res, _ = _call(_pinned(fwd), *lay.args)
+    res, _ = _call(_wrap(job, fwd), *lay.args)
     if not isinstance(res, (tuple, list)) or len(res) != 2:
         return None
     if s.is_loss:
@@ -248,7 +256,7 @@ def _reference_grads(job, lay, bname, dout, own=None):
         same = False
     if not same or bwd is None:
         return None
-    g, _ = _call(_pinned(bwd), dout.astype(lay.dtype), res[1])
+    g, _ = _call(_wrap(job, bwd), dout.astype(lay.dtype), res[1])
     return None if g is None else _grads(g)
 
 
@@ -321,7 +329,7 @@ def _check_layout(job, layout, lay: _Layout, dtype, seed, mode):
     dout = _dout_for(job, lay, seed)
     checks = []
     for bname, bwd in job.backwards or ((None, None),):
-        chk = check_layer(_pinned(job.forward), _pinned(bwd) if bwd else None, inputs, params, dout=dout,
+        chk = check_layer(_wrap(job, job.forward), _wrap(job, bwd) if bwd else None, inputs, params, dout=dout,
                           mode=mode, seed=seed, names=s.input_names, name=f"{bname or s.forward} [{lay.text}]",
                           mutable=s.may_update or ("running_mean", "running_var"), deterministic=not s.random)
         rgrads = _reference_grads(job, lay, bname, dout) if chk.status == FAIL else None
@@ -347,7 +355,7 @@ def _random_layer_rows(job, lay):
     x, dparam = lay.args[0], lay.args[1]
     p, mode = float(dparam["p"]), dparam["mode"]
     fwd_row = _row(s.forward, f"({mode} mode)", "forward", PASS, lay.text, s.name)
-    res, err = _call(_pinned(job.forward), *lay.args)
+    res, err = _call(_wrap(job, job.forward), *lay.args, what=s.forward)
     out = _as_float_array(_first(res))
     x64 = np.asarray(x, np.float64)
     if out is None or out.shape != x64.shape:
@@ -401,7 +409,7 @@ def _mask_row(s, lay, bname, bwd, res, out, x64, mode):
     """The backward must route dout through the forward's own mask: dx = dout * out / x."""
     row = _row(bname, "x", "gradient", PASS, lay.text, s.name)
     dout = np.random.default_rng(17).standard_normal(x64.shape)
-    got, err = _call(_pinned(bwd), dout.astype(lay.dtype), res[1])
+    got, err = _call(_pinned(bwd), dout.astype(lay.dtype), res[1], what=bname)
     one = got[0] if isinstance(got, (tuple, list)) and len(got) == 1 else got
     dx = None if got is None else _as_float_array(one)
     want = dout * out / x64
