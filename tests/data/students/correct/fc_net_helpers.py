@@ -24,7 +24,13 @@ def _norm_backward(dout, cache):
 
 def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
     a = x.reshape(x.shape[0], -1) @ w + b
-    an, bn_cache = _norm_forward(a, gamma, beta, bn_param.get('eps', 1e-5), 0)
+    eps = bn_param.get('eps', 1e-5)
+    if bn_param['mode'] == 'test':
+        D = a.shape[1]
+        mean, var = bn_param.get('running_mean', np.zeros(D)), bn_param.get('running_var', np.ones(D))
+        an = gamma * (a - mean) / np.sqrt(var + eps) + beta
+        return np.maximum(an, 0), None
+    an, bn_cache = _norm_forward(a, gamma, beta, eps, 0)
     out = np.maximum(an, 0)
     return out, (x, w, bn_cache, an > 0)
 
