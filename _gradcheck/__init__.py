@@ -14,7 +14,9 @@ diagnose    one-line explanations of a failing analytic/numeric pair
 result      ``InputResult`` and ``LayerCheck`` (report text, plot, dict for JSON)
 student     loading a student's module after the toolkit's own references; time limit; shadowing
 starter     ``--starter``: a file of layer signatures and docstrings to fill in
-registry    every layer the toolkit ships, with small seeded inputs
+specs       every layer declared once: its pair, signature, layouts and properties (LayerSpec)
+grid        one layer checked on every layout of its spec; dropout's mask-free check; blame
+known_bugs  classic mistakes reproduced on the same inputs, to name a failing gradient
 cli         ``python -m gradient_check``
 """
 

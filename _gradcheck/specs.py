@@ -15,9 +15,9 @@ A :class:`LayerSpec` says everything the rest of the toolkit needs to know about
 * whether it is random (dropout), has kinks (ReLU, max pool, SVM), zero-pads its input, which
   naive reference a fast twin must agree with, and which ``bn_param`` keys its forward may replace.
 
-Who reads it: ``_gradcheck.registry`` (the checks ``python -m gradient_check`` runs, for the
-toolkit and for a student's module), ``_gradcheck.grid`` (one layer on all its layouts) and the
-test matrices through ``tests/_api_registry.py``. Adding a layer: write the pair, add one
+Who reads it: ``_gradcheck.grid`` (what ``python -m gradient_check`` checks, for the toolkit and
+for a student's module: one layer on all its layouts), ``--starter`` and the test matrices
+through ``tests/_api_registry.py``. Adding a layer: write the pair, add one
 ``LayerSpec`` to ``SPECS`` below, export the pair from its package's ``__init__``.
 
 This module sits with the checker (level 4) because it names layers of every level below it:
