@@ -182,8 +182,8 @@ class LayerCheck:
         One column per input checked in full mode. 4-D inputs get a (sample, channel) heat map
         (filter, channel for ``w``) of ``max |analytic - numeric|`` over the spatial axes, plus the
         spatial map of the worst (sample, channel); 2-D inputs an image of ``|analytic - numeric|``;
-        others a line plot of the flattened error and of both gradients. No pyplot: the figure is rendered by the Agg canvas, so this works
-        without a display.
+        others a line plot of the flattened error and of both gradients. No pyplot: the figure is
+        rendered by the Agg canvas, so this works without a display.
         """
         from matplotlib.figure import Figure
 
@@ -196,50 +196,59 @@ class LayerCheck:
             ax.axis("off")
             ax.text(0.5, 0.5, "no full-mode gradients to draw\n" + (self.error or self.not_checkable or ""),
                     ha="center", va="center", wrap=True)
-
-        def ticks(ax, nrows, ncols):
-            if ncols <= 16:
-                ax.set_xticks(range(ncols))
-            if nrows <= 16:
-                ax.set_yticks(range(nrows))
-
         for k, r in enumerate(full):
+            top, bottom = fig.add_subplot(2, ncol, k + 1), fig.add_subplot(2, ncol, ncol + k + 1)
             err = np.abs(np.asarray(r.analytic_grad, dtype=np.float64) - r.numeric_grad)
-            top = fig.add_subplot(2, ncol, k + 1)
-            bottom = fig.add_subplot(2, ncol, ncol + k + 1)
-            title = f"d{r.name} {r.status}: |analytic - numeric|"
-            if err.ndim == 4:
-                per_nc = err.max(axis=(2, 3))
-                im = top.imshow(per_nc, cmap="magma", aspect="auto")
-                rows_name = "filter" if r.name in ("w", "dw", "W") else "sample"
-                top.set_xlabel("channel")
-                top.set_ylabel(rows_name)
-                top.set_title(title + "\nmax over (H, W)", fontsize=8)
-                ticks(top, *per_nc.shape)
-                fig.colorbar(im, ax=top)
-                n, c = np.unravel_index(int(np.argmax(per_nc)), per_nc.shape)
-                im2 = bottom.imshow(err[n, c], cmap="magma")
-                ticks(bottom, *err.shape[2:])
-                bottom.set_title(f"{rows_name} {n}, channel {c} (rows x columns)", fontsize=8)
-                fig.colorbar(im2, ax=bottom)
-            elif err.ndim == 2:
-                im = top.imshow(err, cmap="magma", aspect="auto")
-                top.set_title(title, fontsize=8)
-                ticks(top, *err.shape)
-                fig.colorbar(im, ax=top)
-                bottom.plot(err.max(axis=1), marker="o")
-                bottom.set_xlabel("row")
-                bottom.set_title("max over columns", fontsize=8)
-            else:
-                top.plot(err.ravel(), marker=".")
-                top.set_title(title, fontsize=8)
-                top.set_xlabel("flat index")
-                bottom.plot(np.asarray(r.analytic_grad).ravel(), label="analytic")
-                bottom.plot(r.numeric_grad.ravel(), "--", label="numeric")
-                bottom.set_xlabel("flat index")
-                bottom.legend(fontsize=7)
-            if r.worst_index is not None and not r.passed and err.ndim == 4 and tuple(r.worst_index[:2]) == (n, c):
-                bottom.plot(r.worst_index[3], r.worst_index[2], "c+", markersize=12)
+            draw = {4: _plot_images, 2: _plot_matrix}.get(err.ndim, _plot_flat)
+            draw(fig, top, bottom, r, err, f"d{r.name} {r.status}: |analytic - numeric|")
         if path is not None:
             fig.savefig(path, dpi=80)
         return fig
+
+
+def _ticks(ax, nrows, ncols):
+    if ncols <= 16:
+        ax.set_xticks(range(ncols))
+    if nrows <= 16:
+        ax.set_yticks(range(nrows))
+
+
+def _plot_images(fig, top, bottom, r, err, title):
+    """4-D: (sample or filter, channel) map of the largest error, and the worst channel's spatial map."""
+    per_nc = err.max(axis=(2, 3))
+    im = top.imshow(per_nc, cmap="magma", aspect="auto")
+    rows_name = "filter" if r.name in ("w", "dw", "W") else "sample"
+    top.set_xlabel("channel")
+    top.set_ylabel(rows_name)
+    top.set_title(title + "\nmax over (H, W)", fontsize=8)
+    _ticks(top, *per_nc.shape)
+    fig.colorbar(im, ax=top)
+    n, c = np.unravel_index(int(np.argmax(per_nc)), per_nc.shape)
+    im2 = bottom.imshow(err[n, c], cmap="magma")
+    _ticks(bottom, *err.shape[2:])
+    bottom.set_title(f"{rows_name} {n}, channel {c} (rows x columns)", fontsize=8)
+    fig.colorbar(im2, ax=bottom)
+    if r.worst_index is not None and not r.passed and tuple(r.worst_index[:2]) == (n, c):
+        bottom.plot(r.worst_index[3], r.worst_index[2], "c+", markersize=12)
+
+
+def _plot_matrix(fig, top, bottom, r, err, title):
+    """2-D: the error as an image, and its largest value per row."""
+    im = top.imshow(err, cmap="magma", aspect="auto")
+    top.set_title(title, fontsize=8)
+    _ticks(top, *err.shape)
+    fig.colorbar(im, ax=top)
+    bottom.plot(err.max(axis=1), marker="o")
+    bottom.set_xlabel("row")
+    bottom.set_title("max over columns", fontsize=8)
+
+
+def _plot_flat(fig, top, bottom, r, err, title):
+    """Any other rank: the flattened error, and both gradients."""
+    top.plot(err.ravel(), marker=".")
+    top.set_title(title, fontsize=8)
+    top.set_xlabel("flat index")
+    bottom.plot(np.asarray(r.analytic_grad).ravel(), label="analytic")
+    bottom.plot(r.numeric_grad.ravel(), "--", label="numeric")
+    bottom.set_xlabel("flat index")
+    bottom.legend(fontsize=7)
