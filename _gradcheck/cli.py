@@ -166,12 +166,18 @@ def _error_row(layer: str, what: str, message: str, seconds: float) -> dict:
             "diagnosis": message, "time_s": seconds}
 
 
+def _check_only(only, args) -> None:
+    """Refuse an ``--only`` that matches no layer of the toolkit (before any student code runs)."""
+    if only and not any(grid.jobs(None, only, extended=args.extended)):
+        raise _UsageError(f"--only {args.only!r} matches no registered layer; names are: "
+                          + ", ".join(sorted(s.name for s in specs.specs())))
+
+
 def _jobs(only, student, toolkit, args):
     """The layers to check (``grid.Job``) and labels of what is not there."""
     jobs, absent = grid.jobs(student, only, extended=args.extended)
     if only and not jobs and not absent:
-        raise _UsageError(f"--only {args.only!r} matches no registered layer; names are: "
-                          + ", ".join(sorted(s.name for s in specs.specs())))
+        _check_only(only, args)
     if student is not None:
         mine = []
         for job in jobs:
@@ -207,6 +213,7 @@ def run(args, toolkit=None) -> tuple[list, list, dict]:
     """
     only = _only(args)
     toolkit = toolkit or stu.Toolkit.load()
+    _check_only(only, args)  # usage errors before any student code runs
     meta = {"absent": [], "module": None, "notes": list(toolkit.notes)}
     student = None
     if args.module:
