@@ -91,8 +91,15 @@ class Toolkit:
     notes: list = field(default_factory=list)
 
     @classmethod
-    def load(cls, names=_PRELOAD) -> Toolkit:
-        """Import ``names`` from :data:`ROOT` (replacing any same-named module imported from elsewhere)."""
+    def load(cls, names=None) -> Toolkit:
+        """Import ``names`` (default: what every layer specification resolves through) from :data:`ROOT`.
+
+        A same-named module already imported from elsewhere is replaced by the toolkit's own.
+        """
+        if names is None:
+            from . import specs
+
+            names = tuple(dict.fromkeys(_PRELOAD + tuple(s.module for s in specs.specs())))
         tk = cls()
         with _root_first():
             for name in names:

@@ -312,3 +312,32 @@ def test_usage_errors_exit_two_with_one_line_before_any_check(tmp_path, args, me
     assert len(lines) == 1 and lines[0].startswith("gradient_check: error: ") and message in lines[0], explain(proc)
     assert (tmp_path / "a_file.txt").read_text() == "keep me"
     assert not (tmp_path / "new.py").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The guards themselves
+
+def test_reference_guard_refuses_to_compare_a_layer_with_itself():
+    import layers
+    from _gradcheck import student as stu
+
+    toolkit = stu.Toolkit.load()
+
+    def affine_forward(x, w, b):
+        return x @ w + b, None
+
+    with pytest.raises(stu.ReferenceCollision, match="with itself"):
+        stu.assert_not_same(affine_forward, affine_forward, "affine_forward", toolkit)
+    with pytest.raises(stu.ReferenceCollision, match="not from the toolkit's files"):
+        stu.assert_not_same(affine_forward, layers.affine_forward, "affine_forward", toolkit)
+    stu.assert_not_same(layers.affine_forward, affine_forward, "affine_forward", toolkit)  # the normal case
+
+
+def test_a_shadow_imported_before_the_checker_is_replaced_by_the_toolkits_own(tmp_path):
+    fake = tmp_path / "shadow" / "layers.py"
+    student(fake.parent, "layers.py", "affine_forward = None\n")
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import layers; assert layers.affine_forward is None; "
+              "from _gradcheck.cli import main; sys.exit(main(['--only', 'affine_forward', '--no-progress']))")
+    proc = cli(tmp_path, str(fake.parent), entry=("-c", script))
+    assert proc.returncode == 0, explain(proc)
+    assert "had been imported before the checker; the toolkit's own" in proc.stdout
