@@ -104,7 +104,7 @@ class Toolkit:
         with _root_first():
             for name in names:
                 mod = sys.modules.get(name)
-                if mod is not None and not _is_ours(name, mod):
+                if mod is not None and name.split(".")[0] in TOOLKIT_NAMES and not _is_ours(name, mod):
                     tk.notes.append(f"a module named {name!r} from {getattr(mod, '__file__', '?')} had been "
                                     f"imported before the checker; the toolkit's own ({ROOT / name}) is used")
                     _drop(name)
@@ -114,7 +114,7 @@ class Toolkit:
                     if exc.name != name:
                         raise
                     continue  # an optional top-level module this version does not have
-                if not _is_ours(name, sys.modules[name]):
+                if name.split(".")[0] in TOOLKIT_NAMES and not _is_ours(name, sys.modules[name]):
                     raise ImportError(f"the checker cannot load its own {name!r}: found "
                                       f"{sys.modules[name].__file__} instead of a file under {ROOT}")
         tk.snapshot()
