@@ -341,3 +341,14 @@ def test_a_shadow_imported_before_the_checker_is_replaced_by_the_toolkits_own(tm
     proc = cli(tmp_path, str(fake.parent), entry=("-c", script))
     assert proc.returncode == 0, explain(proc)
     assert "had been imported before the checker; the toolkit's own" in proc.stdout
+
+
+def test_float16_inputs_are_judged_by_the_float16_rule(tmp_path):
+    path = student(tmp_path, "mine.py", AFFINE_OK, RELU_OK)
+    proc = cli(tmp_path, "--module", str(path), "--dtype", "float16", "--json", "out.json", "--no-progress")
+    assert proc.returncode == 0, explain(proc)
+    doc = report(tmp_path / "out.json")
+    assert doc["dtype"] == "float16" and doc["rules"]["float16"]["rtol"] == 1e-2
+    path = student(tmp_path, "bad.py", AFFINE_NO_BIAS)
+    proc = cli(tmp_path, "--module", str(path), "--dtype", "float16", "--no-progress")
+    assert proc.returncode == 1 and "affine_forward" in proc.stdout, explain(proc)
