@@ -30,6 +30,8 @@ __all__ = [
     "float_dtype",
     "check_array",
     "check_dout",
+    "refuse_subclass",
+    "scalar_value",
     "check_param_dict",
     "kernel_geometry",
 ]
@@ -39,8 +41,21 @@ _SUPPORTED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_HYPERPARAM = 2**31 - 1
 
 
+def scalar_value(value):
+    """Return the element of a 0-d array (``np.array(1)`` -> ``np.int64(1)``); anything else unchanged.
+
+    A 0-d array is how numpy often hands back "a number" (``x.sum()`` of an array of arrays,
+    ``np.asarray(1)``, a value read from a saved ``.npz``), so every hyper-parameter that takes a
+    Python number takes one too.
+    """
+    if type(value) is np.ndarray and value.ndim == 0:
+        return value[()]
+    return value
+
+
 def _is_int(value) -> bool:
     # bool is an Integral in Python, but stride=True is almost certainly a mistake.
+    value = scalar_value(value)
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -61,10 +76,12 @@ def as_pair(value, name: str, minimum: int) -> tuple[int, int]:
     (int, int)
         The value for the height axis and for the width axis.
     """
+    value = scalar_value(value)
     if _is_int(value):
         pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2 and all(_is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
+    elif (isinstance(value, (tuple, list)) or type(value) is np.ndarray and value.ndim == 1) and len(value) == 2 \
+            and all(_is_int(v) for v in value):
+        pair = (int(scalar_value(value[0])), int(scalar_value(value[1])))
     else:
         kind = "a positive int" if minimum >= 1 else "a non-negative int"
         raise TypeError(f"{name} must be {kind} or a pair (h, w) of such ints, got {value!r}")
@@ -112,14 +129,42 @@ def float_dtype(*dtypes) -> np.dtype:
     return np.dtype(out)
 
 
+def refuse_subclass(a, name: str) -> None:
+    """Raise ``TypeError`` if ``a`` is an ndarray subclass whose arithmetic would silently change a layer.
+
+    * ``np.matrix``: ``*`` is a matrix product and every reduction stays 2-D, so a layer would
+      return wrong values or wrong shapes (dropout's mask multiplication, batchnorm's mean);
+    * masked arrays: the layers would compute with the values hidden under the mask.
+
+    Other subclasses (``np.memmap``, views of plain arrays) behave like ndarrays and pass.
+    """
+    if isinstance(a, np.matrix):
+        raise TypeError(
+            f"{name} is a numpy.matrix of shape {a.shape}; the layers take plain ndarrays (with a matrix, "
+            f"* is a matrix product and reductions stay 2-D): pass np.asarray({_expr(name)}) instead"
+        )
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array of shape {a.shape}; the layers would compute with the values hidden "
+            f"under its mask: pass a plain ndarray, e.g. {_expr(name)}.filled(0) or np.asarray({_expr(name)})"
+        )
+
+
+def _expr(name: str) -> str:
+    # "cache x" / "dout" / "bn_param['running_mean']": the last word is what the caller typed.
+    return name.split()[-1]
+
+
 def check_array(a, name: str, ndim: int | None = None, shape_doc: str | None = None) -> np.ndarray:
     """Check that ``a`` is a real numeric ndarray (optionally of a given ndim) and return it.
 
     Lists and other array-likes are refused with a ``TypeError``: silently converting them
-    would hide a caller passing the wrong object. The array is never copied or modified.
+    would hide a caller passing the wrong object; so are ``np.matrix`` and masked arrays
+    (:func:`refuse_subclass`). The array is never copied or modified.
     """
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
+    refuse_subclass(a, name)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must have a real numeric dtype (float32/float64), got dtype {a.dtype}")
     if ndim is not None and a.ndim != ndim:
@@ -130,10 +175,7 @@ def check_array(a, name: str, ndim: int | None = None, shape_doc: str | None = N
 
 def check_dout(dout, expected_shape: tuple, what: str = "the forward output") -> np.ndarray:
     """Check that an upstream gradient has the shape of the forward output."""
-    if not isinstance(dout, np.ndarray):
-        raise TypeError(f"dout must be a numpy ndarray, got {type(dout).__name__}")
-    if dout.dtype.kind not in "biuf":
-        raise TypeError(f"dout must have a real numeric dtype, got dtype {dout.dtype}")
+    check_array(dout, "dout")
     if tuple(dout.shape) != tuple(expected_shape):
         raise ValueError(
             f"dout has shape {tuple(dout.shape)}, but {what} has shape {tuple(expected_shape)}"
@@ -288,8 +330,8 @@ def pool_geometry(x_shape, pool_param) -> PoolGeometry:
     if min(x_shape) < 1:
         raise ValueError(f"every dimension of x (N, C, H, W) must be >= 1, got shape {x_shape}")
     check_param_dict(pool_param, "pool_param", ("pool_height", "pool_width", "stride"))
-    HH = pool_param["pool_height"]
-    WW = pool_param["pool_width"]
+    HH = scalar_value(pool_param["pool_height"])
+    WW = scalar_value(pool_param["pool_width"])
     for key, v in (("pool_height", HH), ("pool_width", WW)):
         if not _is_int(v):
             raise TypeError(f"pool_param['{key}'] must be a positive int, got {v!r}")
@@ -308,6 +350,7 @@ def pool_geometry(x_shape, pool_param) -> PoolGeometry:
 
 
 def _as_size(value, name: str) -> int:
+    value = scalar_value(value)
     if not _is_int(value):
         raise TypeError(f"{name} must be a positive int, got {value!r}")
     if value < 1:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import float_dtype, kernel_geometry, pool_geometry
+from .geometry import float_dtype, kernel_geometry, pool_geometry, refuse_subclass
 
 __all__ = [
     "floating_array",
@@ -40,6 +40,7 @@ def floating_array(a, name, ndim):
     """Return ``a`` as a C-contiguous float32/float64 array, or raise naming what is wrong."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy ndarray, got {type(a).__name__}")
+    refuse_subclass(a, name)
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
     return np.ascontiguousarray(a, dtype=float_dtype(a))
@@ -49,6 +50,7 @@ def output_array(out, name, shape, dtype):
     """Check a caller-provided output array: the typed loops write into it without bounds checks."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a numpy ndarray, got {type(out).__name__}")
+    refuse_subclass(out, name)
     if out.dtype != dtype:
         raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {out.dtype}")
     if out.shape != tuple(shape):
@@ -114,6 +116,7 @@ def col2im_6d_add_args(cols, out, padding, stride, dilation):
     """Check ``col2im_6d_add_cython``'s arguments; return cols (contiguous, float) and the geometry."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy ndarray, got {type(out).__name__}")
+    refuse_subclass(out, "out")
     if out.dtype not in (np.float32, np.float64):
         raise TypeError(f"out must be float32 or float64, got dtype {out.dtype}")
     if out.ndim != 4:

@@ -11,6 +11,7 @@ import numpy as np
 import fast_layers
 import layer_utils
 import layers
+from _rules.geometry import refuse_subclass
 from data_utils import load_npy_dict
 
 __all__ = ["check_dtype", "check_nonnegative", "check_positive_int", "l2_penalty", "as_input", "random_source",
@@ -50,6 +51,7 @@ def as_input(X, dtype: np.dtype, example_shape: tuple, model: str) -> np.ndarray
     """
     if not isinstance(X, np.ndarray) or X.dtype.kind not in "biuf":
         raise TypeError(f"{model}: X must be a real numeric ndarray, got {type(X).__name__}")
+    refuse_subclass(X, f"{model}: X")
     if len(example_shape) == 1:
         size = int(np.prod(X.shape[1:])) if X.ndim >= 2 else -1
         if size != example_shape[0]:

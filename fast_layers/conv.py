@@ -164,6 +164,8 @@ def _backward_inputs(dout, cache, producer, cols_6d):
             f"got {type(cache).__name__}" + (f" of length {len(cache)}" if isinstance(cache, tuple) else "")
         )
     x, w, b, conv_param, x_cols = cache
+    for name, a in (("x", x), ("w", w), ("b", b), ("x_cols", x_cols)):
+        check_array(a, f"cache {name}")
     geom = conv_geometry(x.shape, w.shape, conv_param)
     dtype = float_dtype(x, w, b)
     if not isinstance(x_cols, np.ndarray) or x_cols.shape != geom.cols_shape or x_cols.dtype != dtype:

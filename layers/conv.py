@@ -94,6 +94,8 @@ def conv_backward_naive(dout, cache):
     if not isinstance(cache, tuple) or len(cache) != 4:
         raise TypeError("cache must be the 4-tuple (x, w, b, conv_param) returned by conv_forward_naive")
     x, w, b, conv_param = cache
+    for name, a in (("x", x), ("w", w), ("b", b)):
+        check_array(a, f"cache {name}")
     geom = conv_geometry(x.shape, w.shape, conv_param)
     check_dout(dout, geom.out_shape, "the output of conv_forward_naive")
     # Gradients come back in the layer's dtype, whatever the dtype of dout.

@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 
 from _rules.cache import unpack_cache
-from _rules.geometry import check_array, check_dout, check_param_dict, float_dtype
+from _rules.geometry import check_array, check_dout, check_param_dict, float_dtype, scalar_value
 
 __all__ = ["dropout_forward", "dropout_backward"]
 
@@ -32,15 +32,15 @@ _MODES = ("train", "test")
 
 def _check_dropout_param(dropout_param):
     check_param_dict(dropout_param, "dropout_param", ("p", "mode"))
-    p = dropout_param["p"]
+    p = scalar_value(dropout_param["p"])
     if not isinstance(p, numbers.Real) or isinstance(p, bool):
         raise TypeError(f"dropout_param['p'] (keep probability) must be a real number, got {p!r}")
     if not 0 < p <= 1:
         raise ValueError(f"dropout_param['p'] is the probability of KEEPING a unit and must lie in (0, 1], got {p!r}")
-    mode = dropout_param["mode"]
-    if mode not in _MODES:
+    mode = scalar_value(dropout_param["mode"])
+    if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"dropout_param['mode'] must be 'train' or 'test', got {mode!r}")
-    seed = dropout_param.get("seed")
+    seed = scalar_value(dropout_param.get("seed"))
     if seed is not None and (not isinstance(seed, (numbers.Integral, np.integer)) or isinstance(seed, bool)
                              or not 0 <= seed < 2**32):
         raise ValueError(f"dropout_param['seed'] must be None or an int in [0, 2**32), got {seed!r}")
@@ -122,6 +122,7 @@ def dropout_backward(dout, cache):
         if not isinstance(mask, np.ndarray):
             raise ValueError("cache mask must be the array dropout_forward made in train mode, got "
                              f"{type(mask).__name__}")
+        check_array(mask, "cache mask")
         x_shape, dtype = mask.shape, float_dtype(mask)
     check_array(dout, "dout")
     if x_shape is not None:

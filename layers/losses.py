@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _rules.geometry import check_array, float_dtype
+from _rules.geometry import check_array, float_dtype, refuse_subclass
 
 __all__ = ["softmax_loss", "svm_loss"]
 
@@ -28,6 +28,7 @@ def _check_scores_and_labels(x, y):
         raise ValueError(f"x must have at least one example and one class, got shape {x.shape}")
     if not isinstance(y, np.ndarray):
         raise TypeError(f"y must be a numpy ndarray of integer labels, got {type(y).__name__}")
+    refuse_subclass(y, "y")
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.shape != (N,):

@@ -36,7 +36,7 @@ import numbers
 import numpy as np
 
 from _rules.cache import unpack_cache
-from _rules.geometry import check_array, check_dout, check_param_dict, float_dtype
+from _rules.geometry import check_array, check_dout, check_param_dict, float_dtype, scalar_value
 
 __all__ = [
     "batchnorm_forward",
@@ -56,7 +56,7 @@ _BN_CACHE = ("x", "gamma", "beta", "mean", "std", "mode")
 
 def _real(param, name, key, default, low, high, low_open):
     """Read an optional real hyper-parameter from a param dict and check its range."""
-    value = param.get(key, default)
+    value = scalar_value(param.get(key, default))
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{name}['{key}'] must be a real number, got {value!r}")
     too_low = value <= low if low_open else value < low
@@ -75,8 +75,8 @@ def _check_affine_params(gamma, beta, shape, doc):
 
 
 def _check_mode(param, name):
-    mode = param["mode"]
-    if mode not in _MODES:
+    mode = scalar_value(param["mode"])
+    if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"{name}['mode'] must be 'train' or 'test', got {mode!r}")
     return mode
 
@@ -170,9 +170,11 @@ def _bn_backward_inputs(dout, cache, producer):
     D = x.shape[1]
     _check_affine_params(gamma, beta, (D,), "(D,)")
     for name, a in (("mean", mean), ("std", std)):
+        if isinstance(a, np.ndarray):
+            check_array(a, f"cache {name}")
         if not isinstance(a, np.ndarray) or a.shape != (D,):
             raise ValueError(f"cache {name} must be an array of shape ({D},) as made by {producer}")
-    if mode not in _MODES:
+    if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"cache mode must be 'train' or 'test', got {mode!r}")
     check_dout(dout, x.shape, f"the output of {producer}")
     dtype = float_dtype(x, gamma, beta)
@@ -290,6 +292,8 @@ def layernorm_backward(dout, cache):
     N, D = x.shape
     _check_affine_params(gamma, beta, (D,), "(D,)")
     for name, a in (("mean", mean), ("std", std)):
+        if isinstance(a, np.ndarray):
+            check_array(a, f"cache {name}")
         if not isinstance(a, np.ndarray) or a.shape != (N, 1):
             raise ValueError(f"cache {name} must be an array of shape ({N}, 1) as made by layernorm_forward")
     check_dout(dout, x.shape, "the output of layernorm_forward")
@@ -340,7 +344,8 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     check_array(x, "x", 4, "(N, C, H, W)")
     N, C, H, W = x.shape
     _check_affine_params(gamma, beta, (C,), "(C,)")
-    if isinstance(bn_param, dict) and bn_param.get("mode") == "train" and N * H * W == 0:
+    mode = scalar_value(bn_param.get("mode")) if isinstance(bn_param, dict) else None
+    if isinstance(mode, str) and mode == "train" and N * H * W == 0:
         raise ValueError(
             f"spatial batchnorm in train mode needs N, H and W >= 1 to compute per-channel "
             f"statistics, got x shape {x.shape}"
@@ -372,6 +377,7 @@ def spatial_batchnorm_backward(dout, cache):
 
 
 def _check_groups(G, C):
+    G = scalar_value(G)
     if not isinstance(G, (numbers.Integral, np.integer)) or isinstance(G, (bool, np.bool_)):
         raise TypeError(f"G (number of groups) must be a positive int, got {G!r}")
     if G < 1 or C % G != 0:
@@ -407,7 +413,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     check_param_dict(gn_param, "gn_param", ())
     eps = _real(gn_param, "gn_param", "eps", 1e-5, 0.0, np.inf, True)
     dtype = float_dtype(x, gamma, beta)
-    xg = x.astype(dtype, copy=False).reshape(N, G, -1)
+    xg = x.astype(dtype, copy=False).reshape(N, G, C // G * H * W)
     mean = xg.mean(axis=2, keepdims=True)
     std = np.sqrt(xg.var(axis=2, keepdims=True) + dtype.type(eps))
     xhat = ((xg - mean) / std).reshape(x.shape)
@@ -438,6 +444,8 @@ def spatial_groupnorm_backward(dout, cache):
     _check_affine_params(gamma, beta, (1, C, 1, 1), "(1, C, 1, 1)")
     G = _check_groups(G, C)
     for name, a in (("mean", mean), ("std", std)):
+        if isinstance(a, np.ndarray):
+            check_array(a, f"cache {name}")
         if not isinstance(a, np.ndarray) or a.shape != (N, G, 1):
             raise ValueError(
                 f"cache {name} must be an array of shape ({N}, {G}, 1) as made by spatial_groupnorm_forward"
@@ -445,9 +453,9 @@ def spatial_groupnorm_backward(dout, cache):
     check_dout(dout, x.shape, "the output of spatial_groupnorm_forward")
     dtype = float_dtype(x, gamma, beta)
     g = dout.astype(dtype, copy=False)
-    xhat = ((x.astype(dtype, copy=False).reshape(N, G, -1) - mean) / std).reshape(x.shape)
+    xhat = ((x.astype(dtype, copy=False).reshape(N, G, C // G * H * W) - mean) / std).reshape(x.shape)
     dgamma = (g * xhat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = g.sum(axis=(0, 2, 3), keepdims=True)
-    dxhat = (g * gamma.astype(dtype, copy=False)).reshape(N, G, -1)
-    dx = _standardized_backward(dxhat, xhat.reshape(N, G, -1), std, 2).reshape(x.shape)
+    dxhat = (g * gamma.astype(dtype, copy=False)).reshape(N, G, C // G * H * W)
+    dx = _standardized_backward(dxhat, xhat.reshape(N, G, C // G * H * W), std, 2).reshape(x.shape)
     return dx, dgamma, dbeta
