@@ -6,7 +6,9 @@ mistake) should say so at once instead of failing deep inside an array expressio
 
 from __future__ import annotations
 
-__all__ = ["unpack_cache"]
+import copy
+
+__all__ = ["unpack_cache", "param_copy"]
 
 
 def unpack_cache(cache, fields: tuple[str, ...], producer: str) -> tuple:
@@ -32,3 +34,13 @@ def unpack_cache(cache, fields: tuple[str, ...], producer: str) -> tuple:
             f"cache must be the {len(fields)}-tuple ({', '.join(fields)}) returned by {producer}, got {got}"
         )
     return cache
+
+
+def param_copy(param):
+    """A deep copy of a layer's parameter dict, for its cache.
+
+    The cache then says what the forward computed with: a caller who edits ``conv_param`` (or a
+    list inside it) between forward and backward changes neither the backward's geometry nor
+    its gradient (the backward used to read the caller's dict and silently follow the edit).
+    """
+    return copy.deepcopy(param)

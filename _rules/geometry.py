@@ -17,6 +17,7 @@ H_out, W_out : output height and width
 from __future__ import annotations
 
 import numbers
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,7 +144,10 @@ def refuse_subclass(a, name: str) -> None:
             f"{name} is a numpy.matrix of shape {a.shape}; the layers take plain ndarrays (with a matrix, "
             f"* is a matrix product and reductions stay 2-D): pass np.asarray({_expr(name)}) instead"
         )
-    if isinstance(a, np.ma.MaskedArray):
+    # numpy imports numpy.ma lazily; until something has imported it no masked array exists,
+    # and the layers should not pay for that import (~1 MB, a few ms) on their first call.
+    ma = sys.modules.get("numpy.ma")
+    if ma is not None and isinstance(a, ma.MaskedArray):
         raise TypeError(
             f"{name} is a masked array of shape {a.shape}; the layers would compute with the values hidden "
             f"under its mask: pass a plain ndarray, e.g. {_expr(name)}.filled(0) or np.asarray({_expr(name)})"

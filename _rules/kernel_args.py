@@ -158,6 +158,7 @@ def pool_dout_args(dout, g, dtype):
     """
     if not isinstance(dout, np.ndarray):
         raise TypeError(f"dout must be a numpy ndarray, got {type(dout).__name__}")
+    refuse_subclass(dout, "dout")
     own = float_dtype(dout)  # raises TypeError for complex, object, string, ... dtypes
     if dout.shape != g.out_shape:
         raise ValueError(f"dout must have the pooling output's shape {g.out_shape}, got {dout.shape}")

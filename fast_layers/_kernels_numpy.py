@@ -26,79 +26,78 @@ __all__ = [
 ]
 
 
-def _padded(x, g):
-    ph, pw = g.pad
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+def _valid(size, out_size, offset, step):
+    """Output positions ``[lo, hi)`` whose input index ``o*step + offset`` lies in ``[0, size)``."""
+    lo = max(0, -(offset // step)) if offset < 0 else 0
+    hi = min(out_size, (size - 1 - offset) // step + 1) if offset <= size - 1 else 0
+    return lo, max(lo, hi)
 
 
-def _tap_slices(g, fi, fj):
-    """Rows/columns of the padded image that filter tap (fi, fj) visits, in output order."""
-    (sh, sw), (dh, dw) = g.stride, g.dilation
-    r0, c0 = fi * dh, fj * dw
-    return (slice(r0, r0 + sh * (g.H_out - 1) + 1, sh), slice(c0, c0 + sw * (g.W_out - 1) + 1, sw))
+def _taps(g):
+    """Yield (fi, fj, out_rows, out_cols, in_rows, in_cols) for every filter tap.
+
+    Tap (fi, fj) of the window at output pixel (y, x) reads input pixel
+    ``(y*sh + fi*dh - ph, x*sw + fj*dw - pw)``; ``out_*`` are the output pixels for which that
+    falls inside x (the rest read the zero padding) and ``in_*`` the input pixels they read.
+    No padded copy of x is ever made, so memory does not grow with the padding.
+    """
+    (sh, sw), (dh, dw), (ph, pw) = g.stride, g.dilation, g.pad
+    for fi in range(g.HH):
+        r0 = fi * dh - ph
+        ylo, yhi = _valid(g.H, g.H_out, r0, sh)
+        for fj in range(g.WW):
+            c0 = fj * dw - pw
+            xlo, xhi = _valid(g.W, g.W_out, c0, sw)
+            if ylo == yhi or xlo == xhi:
+                continue
+            in_rows = slice(ylo * sh + r0, (yhi - 1) * sh + r0 + 1, sh)
+            in_cols = slice(xlo * sw + c0, (xhi - 1) * sw + c0 + 1, sw)
+            yield fi, fj, slice(ylo, yhi), slice(xlo, xhi), in_rows, in_cols
 
 
 def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.im2col_cython`; see there for shapes and layout."""
     x, g = im2col_args(x, field_height, field_width, padding, stride, dilation)
-    xp = _padded(x, g)
-    sN, sC, sH, sW = xp.strides
-    (sh, sw), (dh, dw) = g.stride, g.dilation
-    # View of shape (C, HH, WW, H_out, W_out, N): the kernel's row and column order.
-    view = as_strided(
-        xp,
-        shape=(g.C, g.HH, g.WW, g.H_out, g.W_out, g.N),
-        strides=(sC, dh * sH, dw * sW, sh * sH, sw * sW, sN),
-        writeable=False,
-    )
-    return np.ascontiguousarray(view).reshape(g.cols_shape)
+    # The kernel's row and column order: (C, HH, WW, H_out, W_out, N).
+    cols = np.zeros((g.C, g.HH, g.WW, g.H_out, g.W_out, g.N), dtype=x.dtype)
+    for fi, fj, orows, ocols, irows, icols in _taps(g):
+        cols[:, fi, fj, orows, ocols, :] = x[:, :, irows, icols].transpose(1, 2, 3, 0)
+    return cols.reshape(g.cols_shape)
 
 
-def _accumulate(cols6, g, dtype):
-    """Sum a (N, C, HH, WW, H_out, W_out) array of tap contributions into an (N, C, H, W) image."""
-    ph, pw = g.pad
-    xp = np.zeros((g.N, g.C, g.H + 2 * ph, g.W + 2 * pw), dtype=dtype)
-    for fi in range(g.HH):
-        for fj in range(g.WW):
-            rows, cols = _tap_slices(g, fi, fj)
-            xp[:, :, rows, cols] += cols6[:, :, fi, fj]
-    return np.ascontiguousarray(xp[:, :, ph:ph + g.H, pw:pw + g.W])
+def _accumulate(cols6, g, out):
+    """Add a (N, C, HH, WW, H_out, W_out) array of tap contributions into the (N, C, H, W) ``out``."""
+    for fi, fj, orows, ocols, irows, icols in _taps(g):
+        out[:, :, irows, icols] += cols6[:, :, fi, fj, orows, ocols]
+    return out
 
 
 def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.col2im_cython`; see there for shapes and layout."""
     cols, g = col2im_args(cols, N, C, H, W, field_height, field_width, padding, stride, dilation)
     cols6 = cols.reshape(g.C, g.HH, g.WW, g.H_out, g.W_out, g.N).transpose(5, 0, 1, 2, 3, 4)
-    return _accumulate(cols6, g, cols.dtype)
+    return _accumulate(cols6, g, np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype))
 
 
 def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.col2im_6d_cython`; see there for shapes and layout."""
     cols, g = col2im_6d_args(cols, N, C, H, W, HH, WW, pad, stride, dilation)
-    return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)
+    return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype))
 
 
 def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None, parallel=True):
     """Numpy twin of :func:`im2col_cython.im2col_6d_cython`; see there (``parallel`` has no effect here)."""
     x, g, out = im2col_6d_args(x, field_height, field_width, padding, stride, dilation, out)
-    xp = _padded(x, g)
-    sN, sC, sH, sW = xp.strides
-    (sh, sw), (dh, dw) = g.stride, g.dilation
-    view = as_strided(
-        xp,
-        shape=out.shape,
-        strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW),
-        writeable=False,
-    )
-    np.copyto(out, view)
+    out.fill(0)
+    for fi, fj, orows, ocols, irows, icols in _taps(g):
+        out[:, fi, fj, :, orows, ocols] = x[:, :, irows, icols].transpose(1, 0, 2, 3)
     return out
 
 
 def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
     """Numpy twin of :func:`im2col_cython.col2im_6d_add_cython`; see there (``parallel`` has no effect here)."""
     cols, g = col2im_6d_add_args(cols, out, padding, stride, dilation)
-    out += _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, cols.dtype)
-    return out
+    return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, out)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,15 +48,14 @@ P : ``H_out*W_out``, output pixels per image
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from _rules.geometry import check_array, check_dout, conv_geometry, float_dtype
-from _rules.resources import check_allocation
+from _rules.cache import param_copy
+from _rules.resources import require
 
-from . import tuning
+from . import _budget, tuning
 from ._kernels import col2im, col2im_6d_add, im2col, im2col_6d
 
 __all__ = [
@@ -125,7 +124,11 @@ def _im2col_cols_6d(x_cols, geom):
 # Validation at the door
 
 def _forward_inputs(x, w, b, conv_param, name):
-    """Validate a forward call and its memory needs; return its geometry and x, w, b in the compute dtype."""
+    """Validate a forward call and budget its memory; return its geometry and x, w, b in the compute dtype.
+
+    x and w come back C-contiguous (the kernels read x, the GEMM reads w as an (F, K) matrix); a
+    copy is made only when the caller's array is not already one, and it is in the budget.
+    """
     check_array(x, "x", 4, "(N, C, H, W)")
     check_array(w, "w", 4, "(F, C, HH, WW)")
     check_array(b, "b")
@@ -133,30 +136,22 @@ def _forward_inputs(x, w, b, conv_param, name):
     if b.shape != (geom.F,):
         raise ValueError(f"b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
     dtype = float_dtype(x, w, b)
-    _check_x_cols(geom, dtype, x, w, name)
-    # astype(copy=False) returns the caller's own array when no cast is needed; it is only read.
-    return geom, dtype, x.astype(dtype, copy=False), w.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    tail = _forward_blocks(geom.N, geom.F * geom.H_out * geom.W_out * dtype.itemsize)[-1]
+    require(name, _budget.conv_forward(name.rsplit("_", 1)[1], geom, dtype, x, w, b, tail), _shapes(x, w))
+    return (geom, dtype, np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(w, dtype=dtype),
+            b.astype(dtype, copy=False))
 
 
-def _check_x_cols(geom, dtype, x, w, name):
-    """Refuse (MemoryError) an x_cols buffer, or a contiguous copy of x, the machine cannot hold.
-
-    The kernels read x as a C-contiguous array, so a non-contiguous x (a slice, or a broadcast
-    view of a batch that occupies almost no memory) is copied first; that copy is checked too.
-    """
-    nbytes = geom.cols_shape[0] * geom.cols_shape[1] * dtype.itemsize
-    check_allocation(nbytes, f"{name}: x_cols of shape {geom.cols_shape} ({dtype}) for x of shape "
-                             f"{tuple(x.shape)} and w of shape {tuple(w.shape)}")
-    if not x.flags.c_contiguous or x.dtype != dtype:
-        check_allocation(x.size * dtype.itemsize, f"{name}: a C-contiguous copy of x in {dtype} (shape "
-                                                  f"{tuple(x.shape)}) for the im2col kernel")
+def _shapes(x, w):
+    return f"x of shape {tuple(x.shape)} and w of shape {tuple(w.shape)}"
 
 
-def _backward_inputs(dout, cache, producer, cols_6d):
-    """Validate a backward call; return the geometry, dtype, forward inputs, x_cols and dout.
+def _backward_inputs(dout, cache, producer, cols_6d, other_cols_6d):
+    """Validate a backward call and budget its memory; return the geometry, dtype, x_cols and w as (F, K).
 
-    ``cols_6d(x_cols, geom)`` views the producer's x_cols as (C, HH, WW, N, H_out, W_out); it is
-    how the layout check knows the producer's column order.
+    ``cols_6d(x_cols, geom)`` views the producer's x_cols as (C, HH, WW, N, H_out, W_out), and
+    ``other_cols_6d`` the other fast forward's: how the cache check tells a cache of the other
+    layer from an x modified in place after the forward.
     """
     if not isinstance(cache, tuple) or len(cache) != 5:
         raise TypeError(
@@ -168,33 +163,53 @@ def _backward_inputs(dout, cache, producer, cols_6d):
         check_array(a, f"cache {name}")
     geom = conv_geometry(x.shape, w.shape, conv_param)
     dtype = float_dtype(x, w, b)
-    if not isinstance(x_cols, np.ndarray) or x_cols.shape != geom.cols_shape or x_cols.dtype != dtype:
+    if x_cols.shape != geom.cols_shape or x_cols.dtype != dtype:
         raise ValueError(
             f"cache[4] (x_cols) must be a {dtype} array of shape {geom.cols_shape} as made by "
-            f"{producer}; got {getattr(x_cols, 'dtype', type(x_cols).__name__)} "
-            f"{getattr(x_cols, 'shape', '')}"
+            f"{producer}; got {x_cols.dtype} {x_cols.shape}"
         )
     check_dout(dout, geom.out_shape, f"the output of {producer}")
-    _check_cache_layout(x, cols_6d(x_cols, geom), geom, dtype, producer)
-    return geom, dtype, x, w, x_cols, dout.astype(dtype, copy=False)
+    variant = producer.rsplit("_", 1)[1]
+    block = _budget.images_per_block(x_cols.shape[0] * geom.H_out * geom.W_out * dtype.itemsize, geom.N,
+                                     tuning.BACKWARD_BLOCK_BYTES)
+    require(producer.replace("forward", "backward"),
+            _budget.conv_backward(variant, geom, dtype, x, w, dout, block), _shapes(x, w))
+    _check_cache_windows(x, x_cols, geom, dtype, producer, cols_6d, other_cols_6d)
+    return geom, dtype, x_cols, np.ascontiguousarray(w, dtype=dtype).reshape(geom.F, -1)
 
 
-def _check_cache_layout(x, cols6, geom, dtype, producer):
-    """Refuse an x_cols whose columns are not in the producer's order.
+def _bits(a):
+    """``a`` viewed as unsigned ints of its itemsize: exact copies compare equal bit for bit (NaN too)."""
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+def _check_cache_windows(x, x_cols, geom, dtype, producer, cols_6d, other_cols_6d):
+    """Refuse an x_cols that does not hold the windows of x in the producer's column order.
 
     The im2col and strides caches have the same shape and differ only in column order, so one
-    could be handed to the other's backward and give a silently wrong dw. The first and the last
-    image's columns are compared with windows recomputed from x (exact copies, so equality is
-    exact): 2/N of x_cols, a small cost next to the backward's GEMMs.
+    could be handed to the other's backward and give a silently wrong dw; and an x changed in
+    place after the forward no longer matches the x_cols the gradient would use. The first and
+    the last image's windows are recomputed from x by the kernel (exact copies, so compared bit
+    for bit), one image at a time: O(K*P) memory, 2/N of x_cols, whatever the padding.
     """
+    mine, other = cols_6d(x_cols, geom), other_cols_6d(x_cols, geom)
+    windows = np.empty((geom.C, geom.HH, geom.WW, 1, geom.H_out, geom.W_out), dtype=dtype)
     for n in sorted({0, geom.N - 1}):
-        image_n = np.asarray(x[n:n + 1], dtype=dtype)
-        if not np.array_equal(cols6[:, :, :, n:n + 1], strided_windows(image_n, replace(geom, N=1)), equal_nan=True):
+        im2col_6d(np.ascontiguousarray(x[n:n + 1], dtype=dtype), geom.HH, geom.WW, geom.pad, geom.stride,
+                  geom.dilation, out=windows, parallel=False)
+        if np.array_equal(_bits(mine[:, :, :, n:n + 1]), _bits(windows)):
+            continue
+        if geom.N > 1 and np.array_equal(_bits(other[:, :, :, n:n + 1]), _bits(windows)):
             raise ValueError(
-                f"cache[4] (x_cols) does not hold the windows of cache[0] (x) in the column order of "
-                f"{producer}; pass the cache that {producer} returned (the im2col "
-                f"and strides caches have the same shapes but different column orders)"
+                f"cache[4] (x_cols) holds the windows of cache[0] (x) in another layer's column order, not "
+                f"{producer}'s: pass the cache that {producer} returned (the im2col and strides caches "
+                f"have the same shapes but different column orders)"
             )
+        raise ValueError(
+            f"cache[0] (x) was modified in place after {producer}: image {n} of x no longer matches the "
+            f"windows copied into cache[4] (x_cols), so the gradient would mix the old and the new x. Run "
+            f"the forward again on the current x, or give the forward a copy (x.copy()) if x must change"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +237,7 @@ def conv_forward_strides(x, w, b, conv_param):
     geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_strides")
     x_cols = _unfold(xf, geom)
     out = _gemm_bias_to_nchw(wf.reshape(geom.F, -1), x_cols, bf, geom)
-    return out, (x, w, b, conv_param, x_cols)
+    return out, (x, w, b, param_copy(conv_param), x_cols)
 
 
 def conv_backward_strides(dout, cache):
@@ -240,20 +255,23 @@ def conv_backward_strides(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    geom, dtype, x, w, x_cols, g = _backward_inputs(dout, cache, "conv_forward_strides", _strides_cols_6d)
-    N, F, P = geom.N, geom.F, geom.H_out * geom.W_out
-    # dout laid out once as (F, N*P), columns in x_cols's (n, y, x) order.
-    g2 = np.empty((F, N * P), dtype=dtype)
-    np.copyto(g2.reshape(F, N, P), g.reshape(N, F, P).transpose(1, 0, 2))
+    geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_strides", _strides_cols_6d,
+                                               _im2col_cols_6d)
+    # dout laid out once as (F, N*P), columns in x_cols's (n, y, x) order (cast on the way).
+    g2 = _dout_as_columns(dout, dtype, geom, (1, 0, 2, 3))
     db = g2.sum(axis=1)
-    dw = (g2 @ x_cols.T).reshape(w.shape)
-    dx = _fold_column_gradient(w.astype(dtype, copy=False).reshape(F, -1).T, g2, geom)
+    dw = (g2 @ x_cols.T).reshape(geom.F, geom.C, geom.HH, geom.WW)
+    dx = _fold_column_gradient(w2.T, g2, geom)
     return dx, dw, db
 
 
-def _images_per_block(bytes_per_image, N, budget):
-    """Number of images whose per-image buffers of ``bytes_per_image`` fit in ``budget`` bytes."""
-    return int(min(N, max(1, budget // max(1, bytes_per_image))))
+def _dout_as_columns(dout, dtype, geom, axes):
+    """dout (N, F, H_out, W_out) copied into a new (F, N*P) matrix of ``dtype``, its columns in the
+    order of ``dout.transpose(axes)``'s last three axes."""
+    g2 = np.empty((geom.F, geom.N * geom.H_out * geom.W_out), dtype=dtype)
+    np.copyto(g2.reshape(np.transpose(dout, axes).shape), np.transpose(dout, axes), casting="unsafe")
+    return g2
+
 
 
 def _forward_blocks(N, bytes_per_image):
@@ -264,7 +282,7 @@ def _forward_blocks(N, bytes_per_image):
     in ``tuning.FORWARD_TAIL_BYTES``, at least one) goes through its own small buffer. Small
     problems are thus one GEMM, large ones a handful, never one per image.
     """
-    tail = _images_per_block(bytes_per_image, N, tuning.FORWARD_TAIL_BYTES)
+    tail = _budget.images_per_block(bytes_per_image, N, tuning.FORWARD_TAIL_BYTES)
     sizes, rest = [], N
     while rest > tail:
         sizes.append(rest // 2)
@@ -305,7 +323,7 @@ def _fold_column_gradient(w2t, g2, geom):
     """
     N, P, K = geom.N, geom.H_out * geom.W_out, w2t.shape[0]
     dtype = g2.dtype
-    nb = _images_per_block(K * P * dtype.itemsize, N, tuning.BACKWARD_BLOCK_BYTES)
+    nb = _budget.images_per_block(K * P * dtype.itemsize, N, tuning.BACKWARD_BLOCK_BYTES)
     cols_buf = np.empty(K * nb * P, dtype=dtype)
     dx = np.zeros((N, geom.C, geom.H, geom.W), dtype=dtype)
     for n0 in range(0, N, nb):
@@ -344,7 +362,7 @@ def conv_forward_im2col(x, w, b, conv_param):
     res = wf.reshape(geom.F, -1) @ x_cols
     res += bf[:, None]
     out = res.reshape(geom.F, geom.H_out, geom.W_out, geom.N).transpose(3, 0, 1, 2)
-    return np.ascontiguousarray(out), (x, w, b, conv_param, x_cols)
+    return np.ascontiguousarray(out), (x, w, b, param_copy(conv_param), x_cols)
 
 
 def conv_backward_im2col(dout, cache):
@@ -362,11 +380,13 @@ def conv_backward_im2col(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    geom, dtype, x, w, x_cols, g = _backward_inputs(dout, cache, "conv_forward_im2col", _im2col_cols_6d)
-    db = g.sum(axis=(0, 2, 3))
-    g2 = g.transpose(1, 2, 3, 0).reshape(geom.F, -1)
-    dw = (g2 @ x_cols.T).reshape(w.shape)
-    dx_cols = w.astype(dtype, copy=False).reshape(geom.F, -1).T @ g2
+    geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_im2col", _im2col_cols_6d,
+                                               _strides_cols_6d)
+    # Columns in x_cols's (y, x, n) order.
+    g2 = _dout_as_columns(dout, dtype, geom, (1, 2, 3, 0))
+    db = g2.sum(axis=1)
+    dw = (g2 @ x_cols.T).reshape(geom.F, geom.C, geom.HH, geom.WW)
+    dx_cols = w2.T @ g2
     dx = col2im(dx_cols, geom.N, geom.C, geom.H, geom.W, geom.HH, geom.WW,
                 geom.pad, geom.stride, geom.dilation)
     return dx, dw, db

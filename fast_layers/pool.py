@@ -23,10 +23,13 @@ H_out, W_out : output height and width (floor semantics, see ``_rules.geometry``
 
 from __future__ import annotations
 
-from _rules.cache import unpack_cache
-from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
+import numpy as np
 
-from . import tuning
+from _rules.cache import param_copy, unpack_cache
+from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
+from _rules.resources import require
+
+from . import _budget, tuning
 from ._kernels import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
 
 __all__ = [
@@ -37,21 +40,29 @@ __all__ = [
 ]
 
 
-def _forward_inputs(x, pool_param):
-    """Validate a forward call; return x in its float dtype, the geometry and the kernel's window arguments."""
+def _forward_inputs(x, pool_param, name):
+    """Validate a forward call and budget its memory; return x (C-contiguous, in its float dtype), the
+    geometry and the kernel's window arguments."""
     check_array(x, "x", 4, "(N, C, H, W)")
     geom = pool_geometry(x.shape, pool_param)
-    return x.astype(float_dtype(x), copy=False), geom, (geom.HH, geom.WW, geom.stride)
+    dtype = float_dtype(x)
+    require(name, _budget.pool_forward(geom, dtype, x), f"x of shape {tuple(x.shape)}")
+    return np.ascontiguousarray(x, dtype=dtype), geom, (geom.HH, geom.WW, geom.stride)
 
 
 def _backward_inputs(dout, cache, producer):
-    """Validate a backward call; return x, dout (both in the compute dtype), geometry and window arguments."""
+    """Validate a backward call and budget its memory; return x (None for the average pool, which
+    needs only its shape), dout (C-contiguous, in the compute dtype), geometry and window arguments."""
     x, pool_param = unpack_cache(cache, ("x", "pool_param"), producer)
     check_array(x, "cache x", 4, "(N, C, H, W)")
     geom = pool_geometry(x.shape, pool_param)
     check_dout(dout, geom.out_shape, f"the output of {producer}")
     dtype = float_dtype(x)
-    return x.astype(dtype, copy=False), dout.astype(dtype, copy=False), geom, (geom.HH, geom.WW, geom.stride)
+    kind = producer.split("_")[0]
+    require(producer.replace("forward", "backward"), _budget.pool_backward(kind, geom, dtype, x, dout),
+            f"x of shape {tuple(x.shape)}")
+    xf = np.ascontiguousarray(x, dtype=dtype) if kind == "max" else None
+    return xf, np.ascontiguousarray(dout, dtype=dtype), geom, (geom.HH, geom.WW, geom.stride)
 
 
 def _parallel(geom, itemsize):
@@ -74,10 +85,10 @@ def max_pool_forward_fast(x, pool_param):
     out : ndarray, shape (N, C, H_out, W_out)
         In the floating dtype of x.
     cache : tuple
-        ``(x, pool_param)``: the forward's own arguments, unmodified.
+        ``(x, pool_param)``: the forward's own arguments, unmodified (a copy of pool_param).
     """
-    xf, geom, window = _forward_inputs(x, pool_param)
-    return max_pool_forward(xf, *window, parallel=_parallel(geom, xf.itemsize)), (x, pool_param)
+    xf, geom, window = _forward_inputs(x, pool_param, "max_pool_forward_fast")
+    return max_pool_forward(xf, *window, parallel=_parallel(geom, xf.itemsize)), (x, param_copy(pool_param))
 
 
 def max_pool_backward_fast(dout, cache):
@@ -134,10 +145,10 @@ def avg_pool_forward_fast(x, pool_param):
     -------
     out : ndarray, shape (N, C, H_out, W_out)
     cache : tuple
-        ``(x, pool_param)``: the forward's own arguments, unmodified.
+        ``(x, pool_param)``: the forward's own arguments, unmodified (a copy of pool_param).
     """
-    xf, geom, window = _forward_inputs(x, pool_param)
-    return avg_pool_forward(xf, *window, parallel=_parallel(geom, xf.itemsize)), (x, pool_param)
+    xf, geom, window = _forward_inputs(x, pool_param, "avg_pool_forward_fast")
+    return avg_pool_forward(xf, *window, parallel=_parallel(geom, xf.itemsize)), (x, param_copy(pool_param))
 
 
 def avg_pool_backward_fast(dout, cache):
@@ -153,5 +164,5 @@ def avg_pool_backward_fast(dout, cache):
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    xf, g, geom, window = _backward_inputs(dout, cache, "avg_pool_forward_fast")
-    return avg_pool_backward(g, xf.shape, *window, parallel=_parallel(geom, xf.itemsize))
+    _, g, geom, window = _backward_inputs(dout, cache, "avg_pool_forward_fast")
+    return avg_pool_backward(g, (geom.N, geom.C, geom.H, geom.W), *window, parallel=_parallel(geom, g.itemsize))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from _rules.cache import param_copy
 from _rules.geometry import check_array, check_dout, conv_geometry, float_dtype
 
 __all__ = ["conv_forward_naive", "conv_backward_naive"]
@@ -53,7 +54,8 @@ def conv_forward_naive(x, w, b, conv_param):
     out : ndarray, shape (N, F, H_out, W_out)
         dtype is the floating promotion of x, w and b (float32 stays float32).
     cache : tuple
-        ``(x, w, b, conv_param)``: the forward's own arguments, unmodified.
+        ``(x, w, b, conv_param)``: the forward's own arguments, unmodified, with a copy of
+        ``conv_param`` (editing the caller's dict afterwards cannot change the gradient).
     """
     check_array(x, "x", 4, "(N, C, H, W)")
     check_array(w, "w", 4, "(F, C, HH, WW)")
@@ -72,7 +74,7 @@ def conv_forward_naive(x, w, b, conv_param):
                 for j in range(geom.W_out):
                     rows, cols = _window(geom, i, j)
                     out[n, f, i, j] = np.sum(xp[n, :, rows, cols] * wf[f]) + b[f]
-    return out, (x, w, b, conv_param)
+    return out, (x, w, b, param_copy(conv_param))
 
 
 def conv_backward_naive(dout, cache):

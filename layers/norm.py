@@ -157,7 +157,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         bn_param["running_mean"] = momentum * running["running_mean"] + (1 - momentum) * mean
         bn_param["running_var"] = momentum * running["running_var"] + (1 - momentum) * var
     else:
-        mean, var = running["running_mean"], running["running_var"]
+        # A copy for the cache: the caller may update bn_param's arrays in place before backward.
+        mean, var = running["running_mean"].copy(), running["running_var"]
     std = np.sqrt(var + dtype.type(eps))
     xhat = (xf - mean) / std
     out = gamma.astype(dtype, copy=False) * xhat + beta.astype(dtype, copy=False)

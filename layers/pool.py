@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _rules.cache import unpack_cache
+from _rules.cache import param_copy, unpack_cache
 from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
 
 __all__ = [
@@ -71,14 +71,14 @@ def max_pool_forward_naive(x, pool_param):
     out : ndarray, shape (N, C, H_out, W_out)
         In the floating dtype of x.
     cache : tuple
-        ``(x, pool_param)``: the forward's own arguments, unmodified.
+        ``(x, pool_param)``: the forward's own arguments, unmodified (a copy of pool_param).
     """
     geom, dtype = _forward_geometry(x, pool_param)
     xf = x.astype(dtype, copy=False)
     out = np.empty(geom.out_shape, dtype=dtype)
     for i, j, rows, cols in _windows(geom):
         out[:, :, i, j] = xf[:, :, rows, cols].max(axis=(2, 3))
-    return out, (x, pool_param)
+    return out, (x, param_copy(pool_param))
 
 
 def max_pool_backward_naive(dout, cache):
@@ -124,14 +124,14 @@ def avg_pool_forward_naive(x, pool_param):
     -------
     out : ndarray, shape (N, C, H_out, W_out)
     cache : tuple
-        ``(x, pool_param)``: the forward's own arguments, unmodified.
+        ``(x, pool_param)``: the forward's own arguments, unmodified (a copy of pool_param).
     """
     geom, dtype = _forward_geometry(x, pool_param)
     xf = x.astype(dtype, copy=False)
     out = np.empty(geom.out_shape, dtype=dtype)
     for i, j, rows, cols in _windows(geom):
         out[:, :, i, j] = xf[:, :, rows, cols].mean(axis=(2, 3))
-    return out, (x, pool_param)
+    return out, (x, param_copy(pool_param))
 
 
 def avg_pool_backward_naive(dout, cache):

@@ -1,6 +1,6 @@
 """The fast convolutions refuse an im2col buffer the machine cannot hold, before allocating it.
 
-``_rules.resources.check_allocation`` raises ``MemoryError`` naming the bytes and the shapes.
+``_rules.resources.require`` raises ``MemoryError`` naming the bytes and the shapes.
 Every fast convolution (and the sandwich layers built on them) must call it before it allocates
 ``x_cols`` (or anything of that size), so that a typo in a shape gives a clear message instead
 of numpy's allocation failure, a swap storm, or the OOM killer.

@@ -174,7 +174,9 @@ def test_fast_conv_cache_is_the_documented_tuple(name):
     cp = {"stride": 1, "pad": 1}
     _, cache = FAST[name][0](x, w, b, cp)
     assert len(cache) == 5
-    assert cache[0] is x and cache[1] is w and cache[2] is b and cache[3] is cp
+    assert cache[0] is x and cache[1] is w and cache[2] is b
+    # A copy of conv_param, so changing the caller's dict later cannot change the gradient.
+    assert cache[3] == cp and cache[3] is not cp
     assert cache[4].shape == (2 * 3 * 3, 2 * 5 * 5)
 
 
