@@ -28,6 +28,8 @@ F : filters; HH, WW : filter (or pooling window) height and width
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
@@ -117,14 +119,29 @@ class Module:
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         dx, grads = self._backward(dout, self._cache)
+        updates = self._updates(grads) if self._rule is not None else {}
+        # Commit only now: if the backward or any parameter's update failed above, the layer
+        # (parameters, gradients, optimizer state) is exactly as it was before this call.
         for name, g in grads.items():
             setattr(self, "d" + name, g)
-        if self._rule is not None:
-            for name in self.param_names:
-                value, self.optim_configs[name] = self._rule(getattr(self, name), grads[name],
-                                                            self.optim_configs[name])
-                setattr(self, name, value)
+        for name, (value, config) in updates.items():
+            setattr(self, name, value)
+            self.optim_configs[name] = config
         return dx
+
+    def _updates(self, grads):
+        """Run the update rule for every parameter without changing the layer.
+
+        Returns ``{name: (next_value, next_config)}``. The rule gets a copy of the parameter and of
+        its config, since an update rule may write in place (``w -= lr * dw``, ``config['m'] *= b1``):
+        a failure at the second parameter must not leave the first one half-updated.
+        """
+        updates = {}
+        for name in self.param_names:
+            value, config = self._rule(np.array(getattr(self, name), copy=True), grads[name],
+                                       copy.deepcopy(self.optim_configs[name]))
+            updates[name] = (value, config)
+        return updates
 
     @property
     def params(self):

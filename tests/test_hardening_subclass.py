@@ -212,10 +212,7 @@ def test_public_kernels_refuse_matrix_and_masked_arrays():
 
 
 def _modules():
-    try:
-        import layer_modules as lm
-    except ImportError:  # before the object layers leave layers/
-        from layers import modules as lm
+    import layer_modules as lm
 
     rng = np.random.default_rng(0)
     return [
