@@ -371,6 +371,11 @@ def spatial_batchnorm_backward(dout, cache):
     dbeta : ndarray, shape (C,)
     """
     x_shape, bn_cache = unpack_cache(cache, ("x_shape", "bn_cache"), "spatial_batchnorm_forward")
+    if not (isinstance(x_shape, tuple) and len(x_shape) == 4
+            and all(isinstance(s, (int, np.integer)) and s >= 0 for s in x_shape)):
+        what = f"shape {x_shape.shape} array" if isinstance(x_shape, np.ndarray) else repr(x_shape)
+        raise ValueError(f"cache[0] (x_shape) must be the (N, C, H, W) tuple made by spatial_batchnorm_forward, "
+                         f"got {what}")
     check_dout(dout, x_shape, "the output of spatial_batchnorm_forward")
     check_array(dout, "dout", 4, "(N, C, H, W)")
     dx, dgamma, dbeta = batchnorm_backward_alt(_to_rows(dout), bn_cache)
