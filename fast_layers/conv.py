@@ -206,9 +206,10 @@ def _check_cache_windows(x, x_cols, geom, dtype, producer, cols_6d, other_cols_6
                 f"have the same shapes but different column orders)"
             )
         raise ValueError(
-            f"cache[0] (x) was modified in place after {producer}: image {n} of x no longer matches the "
-            f"windows copied into cache[4] (x_cols), so the gradient would mix the old and the new x. Run "
-            f"the forward again on the current x, or give the forward a copy (x.copy()) if x must change"
+            f"cache[0] (x) was modified in place after {producer} (or cache[4] (x_cols) was): image {n} of x "
+            f"no longer matches the windows copied into x_cols, so the gradient would mix the old and the "
+            f"new x. Run the forward again on the current x, or give the forward a copy (x.copy()) if x "
+            f"must change"
         )
 
 
