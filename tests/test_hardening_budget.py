@@ -163,6 +163,9 @@ def _pool_within_budget(cfg, dtype, kind, x_layout, rng, fwd, bwd, x):
     dout = rng.standard_normal(out.shape).astype(dtype)
     _, peak, budgets = measured(bwd, dout, cache)
     assert_within_budget(f"{kind} pool backward {cfg} {dtype} {x_layout}", peak, budgets, bound + 2 * ob)
+    if kind == "max":   # the ReLU + max-pool backward fused for layer_utils.conv_relu_pool_backward
+        _, peak, budgets = measured(fpool.relu_max_pool_backward, dout, cache)
+        assert_within_budget(f"relu + max pool backward {cfg} {dtype} {x_layout}", peak, budgets, bound + 2 * ob)
 
 
 @pytest.mark.parametrize("which", KERNELS)

@@ -32,6 +32,8 @@ from _gradcheck.specs import DATA, INPUT, VALUE
 from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, build
 from tests.conftest import count_case
 
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLEAN = (ValueError, TypeError, MemoryError)
 INTERNAL = re.compile(
