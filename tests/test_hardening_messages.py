@@ -158,3 +158,18 @@ def test_odd_backward_input_gets_a_cnnkit_message(name):
     bad = [v for what, fn, args, value in _backward_probes(name)
            if (v := _verdict(lambda: fn(*args), what, value))]
     assert not bad, f"{len(bad)} probe(s) of {name} misbehaved:\n" + "\n".join(bad)
+
+
+def test_groupnorm_of_an_empty_batch_is_an_empty_batch():
+    # N = 0 used to fail inside numpy ("cannot reshape array of size 0 into shape (0,2,newaxis)");
+    # group statistics are per example, so an empty batch is simply empty, as for layernorm.
+    import layers
+
+    gamma, beta = np.ones((1, 4, 1, 1)), np.zeros((1, 4, 1, 1))
+    out, cache = layers.spatial_groupnorm_forward(np.ones((0, 4, 2, 3)), gamma, beta, 2, {})
+    assert out.shape == (0, 4, 2, 3)
+    dx, dgamma, dbeta = layers.spatial_groupnorm_backward(np.ones((0, 4, 2, 3)), cache)
+    assert dx.shape == (0, 4, 2, 3)
+    np.testing.assert_array_equal(dgamma, np.zeros((1, 4, 1, 1)))
+    np.testing.assert_array_equal(dbeta, np.zeros((1, 4, 1, 1)))
+    count_case("odd-input probes")
