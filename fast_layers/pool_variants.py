@@ -37,6 +37,8 @@ __all__ = ["max_pool_forward_reshape", "max_pool_backward_reshape", "max_pool_fo
 def _check_cache_arrays(producer, **fields):
     """Refuse a cache entry that is not an ndarray of the shape its forward would have made."""
     for name, (value, shape) in fields.items():
+        if isinstance(value, np.ndarray):
+            check_array(value, f"cache {name}")
         if not isinstance(value, np.ndarray) or value.shape != tuple(shape):
             got = value.shape if isinstance(value, np.ndarray) else type(value).__name__
             raise ValueError(f"cache {name} must be an array of shape {tuple(shape)} as made by {producer}, got {got}")
@@ -86,6 +88,8 @@ def max_pool_backward_reshape(dout, cache):
     """
     x, x_reshaped, out = unpack_cache(cache, ("x", "x_reshaped", "out"), "max_pool_forward_reshape")
     check_array(x, "cache x", 4, "(N, C, H, W)")
+    if isinstance(x_reshaped, np.ndarray):
+        check_array(x_reshaped, "cache x_reshaped")
     if not isinstance(x_reshaped, np.ndarray) or x_reshaped.ndim != 6 or x_reshaped.size != x.size:
         raise ValueError("cache x_reshaped must be the (N, C, H_out, HH, W_out, WW) view made by "
                          "max_pool_forward_reshape")

@@ -94,7 +94,8 @@ def dropout_forward(x, dropout_param):
     param_copy = _ParamCopy(dropout_param, x.shape, dtype)
     if mode == "test":
         return x.astype(dtype, copy=True), (param_copy, None)
-    keep = _uniform(x.shape, seed) < p
+    # np.asarray: for a 0-d x the comparison gives a numpy bool, not an array.
+    keep = np.asarray(_uniform(x.shape, seed) < p)
     mask = keep.astype(dtype) / dtype.type(p)
     return x.astype(dtype, copy=False) * mask, (param_copy, mask)
 
