@@ -10,8 +10,8 @@ after each layer. A student module may still import its *own* files of the same 
 ``layers.py`` next to it): while it is imported those names resolve to the student's folder,
 then the toolkit's modules are put back.
 
-Student code runs under :func:`guarded`: whatever it raises, ``SystemExit`` included, is returned
-as a message (``KeyboardInterrupt`` still stops the run), and a wall-clock limit (:func:`time_limit`,
+Student code runs under :func:`guarded`: whatever it raises, ``SystemExit`` included (and
+``os._exit``, made to raise meanwhile), is returned as a message (``KeyboardInterrupt`` still stops the run), and a wall-clock limit (:func:`time_limit`,
 ``SIGALRM``; main thread on POSIX only) ends a layer that never returns.
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 import signal
 import sys
 import threading
@@ -219,13 +220,27 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _no_hard_exit():
+    """Make ``os._exit(n)`` raise ``SystemExit(n)`` meanwhile: it would end the run with no report."""
+    def refuse(code=0):
+        raise SystemExit(code)
+
+    real, os._exit = os._exit, refuse
+    try:
+        yield
+    finally:
+        os._exit = real
+
+
 def guarded(fn, what: str, seconds: float | None):
     """Run ``fn()`` under the time limit; return ``(result, None)`` or ``(None, message)``.
 
-    Anything raised becomes the message; only ``KeyboardInterrupt`` propagates.
+    Anything raised becomes the message (``os._exit`` raises too, meanwhile); only
+    ``KeyboardInterrupt`` propagates.
     """
     try:
-        with time_limit(seconds):
+        with time_limit(seconds), _no_hard_exit():
             return fn(), None
     except KeyboardInterrupt:
         raise

@@ -134,13 +134,27 @@ def relu_backward(dout, cache):
 '''
 
 
+RELU_HARD_EXIT = '''
+import os
+
+
+def relu_forward(x):
+    os._exit(0)
+
+
+def relu_backward(dout, cache):
+    return dout
+'''
+
+
 @pytest.mark.parametrize("relu,expected", [
     (RELU_EXITS, "forward called exit() / sys.exit(None)"),
+    (RELU_HARD_EXIT, "forward called exit() / sys.exit(0)"),
     (RELU_SYSEXIT_IN_BACKWARD, "backward called exit() / sys.exit(0)"),
     (RELU_RAGGED, "forward output is not an array"),
     (RELU_STRINGS, "backward's dx must be a floating array"),
     (RELU_LOOPS_FOREVER, "did not finish within the time limit of 3 s"),
-], ids=["exit-in-forward", "sys-exit-in-backward", "ragged-list", "string-array", "endless-loop"])
+], ids=["exit-in-forward", "os-exit-in-forward", "sys-exit-in-backward", "ragged-list", "string-array", "endless-loop"])
 def test_misbehaving_layer_is_an_error_row_and_the_others_are_still_checked(tmp_path, relu, expected):
     path = student(tmp_path, "mine.py", AFFINE_OK, relu)
     proc = cli(tmp_path, "--module", str(path), "--json", "out.json", "--no-progress", "--time-limit", "3")
