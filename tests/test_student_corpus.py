@@ -556,7 +556,27 @@ def _disagreements(module, forward, backwards, layouts) -> list:
                 found.append(f"layout {k}: {bwd} gradients")
         if not _same(call(getattr(module, forward))[0], out):
             found.append(f"layout {k}: {forward} not deterministic")
+        if not _same_in_test_mode(module, forward, inputs, params):
+            found.append(f"layout {k}: {forward} test mode (running statistics)")
     return found
+
+
+def _same_in_test_mode(module, forward, inputs, params) -> bool:
+    """After one train-mode call each, do the student's and the toolkit's test-mode outputs agree?"""
+    if not any(isinstance(p, dict) and p.get("mode") == "train" for p in params):
+        return True
+    outs = []
+    for fn in (getattr(module, forward), _reference(forward)):
+        mine = copy.deepcopy(params)        # each keeps its running statistics in its own dicts
+        try:
+            fn(*[a.copy() for a in inputs], *mine)
+            for p in mine:
+                if isinstance(p, dict) and "mode" in p:
+                    p["mode"] = "test"
+            outs.append(fn(*[a.copy() for a in inputs], *mine)[0])
+        except Exception:
+            return False
+    return _same(*outs)
 
 
 def _dropout_disagreements(module) -> list:

@@ -27,10 +27,14 @@ def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
     eps = bn_param.get('eps', 1e-5)
     if bn_param['mode'] == 'test':
         D = a.shape[1]
-        mean, var = bn_param.get('running_mean', np.zeros(D)), bn_param.get('running_var', np.ones(D))
+        mean, var = bn_param.get('running_mean', np.zeros(D)), bn_param.get('running_var', np.zeros(D))
         an = gamma * (a - mean) / np.sqrt(var + eps) + beta
         return np.maximum(an, 0), None
     an, bn_cache = _norm_forward(a, gamma, beta, eps, 0)
+    momentum = bn_param.get('momentum', 0.9)
+    D = a.shape[1]
+    bn_param['running_mean'] = momentum * bn_param.get('running_mean', np.zeros(D)) + (1 - momentum) * a.mean(axis=0)
+    bn_param['running_var'] = momentum * bn_param.get('running_var', np.zeros(D)) + (1 - momentum) * a.var(axis=0)
     out = np.maximum(an, 0)
     return out, (x, w, bn_cache, an > 0)
 
