@@ -17,7 +17,8 @@ import numpy as np
 
 from _rules.resources import Buffer
 
-__all__ = ["images_per_block", "conv_forward", "conv_backward", "pool_forward", "pool_backward"]
+__all__ = ["images_per_block", "conv_forward", "conv_backward", "pool_forward", "pool_backward",
+           "pool_reshape_forward", "pool_reshape_backward", "pool_im2col_forward", "pool_im2col_backward"]
 
 _BOOL = np.dtype(bool)
 _INDEX = np.dtype(np.intp)
@@ -97,3 +98,50 @@ def pool_backward(kind, geom, dtype, x, dout):
                Buffer("the window masks", (6,) + out, _BOOL),
                Buffer("one window position's copy", NC + (geom.HH * geom.WW,), dtype),
                Buffer("its argmax and index arrays", (8,) + NC, _INDEX)])
+
+
+def _x_copies(x, dtype, what="x"):
+    """A cast of ``x`` and a C-contiguous copy of it: a reshape of a cast non-contiguous x copies twice."""
+    return _cast(x, dtype, what) + _contiguous_copy(x, dtype, what)
+
+
+def pool_reshape_forward(geom, dtype, x):
+    """Buffers of ``max_pool_forward_reshape``: x's copies, the max over window rows, out."""
+    N, C, H_out, W_out = geom.out_shape
+    return _x_copies(x, dtype) + [Buffer("the max over each window's rows", (N, C, H_out, W_out * geom.WW), dtype),
+                                  Buffer("out", geom.out_shape, dtype)]
+
+
+def pool_reshape_backward(x_shape, out_shape, dtype, dout):
+    """Buffers of ``max_pool_backward_reshape``: the window masks, the ties' counts, the shares, dx."""
+    return (_cast(dout, dtype, "dout")
+            + [Buffer("the window-maximum mask", x_shape, _BOOL), Buffer("the ties per window", out_shape, _INDEX),
+               Buffer("each window's share of dout", out_shape, dtype), Buffer("dx", x_shape, dtype)])
+
+
+def _im2col_index_buffers(geom):
+    """The index arrays of :func:`im2col.get_im2col_indices` (meshgrids and the two broadcast sums)."""
+    K, P = geom.HH * geom.WW, geom.H_out * geom.W_out
+    return [Buffer("im2col's row and column indices", (2, K, P), _INDEX),
+            Buffer("im2col's meshgrids", (6, max(K, P)), _INDEX)]
+
+
+def pool_im2col_forward(geom, dtype, x):
+    """Buffers of ``max_pool_forward_im2col``: x's copies and its padded copy, the gathered windows,
+    ``x_cols`` (HH*WW, H_out*W_out*N*C), the argmax row per column, the maxima and their column indices."""
+    K, n_cols = geom.HH * geom.WW, geom.H_out * geom.W_out * geom.N * geom.C
+    return (_x_copies(x, dtype) + _im2col_index_buffers(geom)
+            + [Buffer("x padded by im2col (pad 0)", (geom.N, geom.C, geom.H, geom.W), dtype),
+               Buffer("the gathered windows", (K, n_cols), dtype), Buffer("x_cols", (K, n_cols), dtype),
+               Buffer("the argmax of each column", (n_cols,), _INDEX), Buffer("the column indices", (n_cols,), _INDEX),
+               Buffer("the maxima", (n_cols,), dtype)])
+
+
+def pool_im2col_backward(geom, dtype, dout):
+    """Buffers of ``max_pool_backward_im2col``: the column gradient, dout as a row, col2im's image and indices."""
+    K, n_cols = geom.HH * geom.WW, geom.H_out * geom.W_out * geom.N * geom.C
+    x_shape = (geom.N, geom.C, geom.H, geom.W)
+    return (_im2col_index_buffers(geom)
+            + [Buffer("the column gradient dx_cols", (K, n_cols), dtype),
+               Buffer("the column indices", (n_cols,), _INDEX), Buffer("dout as one row", (n_cols,), dout.dtype),
+               Buffer("col2im's image", x_shape, np.result_type(dtype, np.float32)), Buffer("dx", x_shape, dtype)])

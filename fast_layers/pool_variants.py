@@ -29,6 +29,9 @@ import numpy as np
 from im2col import col2im_indices, im2col_indices
 from _rules.cache import unpack_cache
 from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
+from _rules.resources import require
+
+from . import _budget
 
 __all__ = ["max_pool_forward_reshape", "max_pool_backward_reshape", "max_pool_forward_im2col",
            "max_pool_backward_im2col"]
@@ -67,6 +70,7 @@ def max_pool_forward_reshape(x, pool_param):
             f"the input; got a {geom.HH}x{geom.WW} window, stride {geom.stride}, input {geom.H}x{geom.W} "
             "(use max_pool_forward_fast, which takes any configuration)"
         )
+    require("max_pool_forward_reshape", _budget.pool_reshape_forward(geom, float_dtype(x), x), f"x of shape {x.shape}")
     xf = x.astype(float_dtype(x), copy=False)
     x_reshaped = xf.reshape(geom.N, geom.C, geom.H_out, geom.HH, geom.W_out, geom.WW)
     out = x_reshaped.max(axis=3).max(axis=4)
@@ -96,6 +100,8 @@ def max_pool_backward_reshape(dout, cache):
     N, C, H_out, _, W_out, _ = x_reshaped.shape
     _check_cache_arrays("max_pool_forward_reshape", out=(out, (N, C, H_out, W_out)))
     check_dout(dout, out.shape, "the output of max_pool_forward_reshape")
+    require("max_pool_backward_reshape", _budget.pool_reshape_backward(x.shape, out.shape, out.dtype, dout),
+            f"x of shape {x.shape}")
     # Broadcast every window's max and gradient over the window's own axes (3 and 5).
     is_max = x_reshaped == out[:, :, :, None, :, None]
     share = dout.astype(out.dtype, copy=False)[:, :, :, None, :, None] / is_max.sum(axis=(3, 5), keepdims=True)
@@ -124,6 +130,7 @@ def max_pool_forward_im2col(x, pool_param):
     if geom.stride[0] != geom.stride[1]:
         raise ValueError(f"max_pool_forward_im2col takes one stride for both axes, got {pool_param['stride']!r}")
     N, C, H, W = x.shape
+    require("max_pool_forward_im2col", _budget.pool_im2col_forward(geom, float_dtype(x), x), f"x of shape {x.shape}")
     planes = x.astype(float_dtype(x), copy=False).reshape(N * C, 1, H, W)
     x_cols = im2col_indices(planes, geom.HH, geom.WW, padding=0, stride=geom.stride[0])
     x_cols_argmax = np.argmax(x_cols, axis=0)
@@ -155,6 +162,7 @@ def max_pool_backward_im2col(dout, cache):
     _check_cache_arrays("max_pool_forward_im2col", x_cols=(x_cols, (geom.HH * geom.WW, n_cols)),
                         x_cols_argmax=(x_cols_argmax, (n_cols,)))
     check_dout(dout, geom.out_shape, "the output of max_pool_forward_im2col")
+    require("max_pool_backward_im2col", _budget.pool_im2col_backward(geom, x_cols.dtype, dout), f"x of shape {x.shape}")
     dx_cols = np.zeros_like(x_cols)
     dx_cols[x_cols_argmax, np.arange(x_cols.shape[1])] = dout.transpose(2, 3, 0, 1).ravel()
     dx = col2im_indices(dx_cols, (N * C, 1, H, W), geom.HH, geom.WW, padding=0, stride=geom.stride[0])

@@ -222,3 +222,38 @@ def test_strides_forward_budget_is_exactly_its_buffers():
     assert budgets == [27648 + 4096 + 4096]
     assert peak <= budgets[0] + ALLOWANCE
     count_case("budget checks")
+
+
+# CS231n's reshape and im2col max pools (fast_layers.pool_variants): tiling windows only.
+VARIANTS = {"reshape": (fast_layers.max_pool_forward_reshape, fast_layers.max_pool_backward_reshape),
+            "im2col": (fast_layers.max_pool_forward_im2col, fast_layers.max_pool_backward_im2col)}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("shape, k", [((2, 3, 8, 8), 2), ((3, 2, 12, 6), 3), ((1, 4, 16, 16), 4), ((5, 1, 4, 8), 2)])
+def test_pool_variant_peak_memory_stays_within_its_budget(variant, dtype, layout, shape, k):
+    fwd, bwd = VARIANTS[variant]
+    x = np.asarray(np.random.default_rng(0).standard_normal(shape) * 10, dtype=dtype, order=layout)
+    pool_param = {"pool_height": k, "pool_width": k, "stride": k}
+    (out, cache), peak, budgets = measured(fwd, x, pool_param)
+    assert_within_budget(f"{variant} pool forward {shape} {k} {np.dtype(dtype)} {layout}", peak, budgets,
+                         8 * _nbytes(shape, np.float64) + ALLOWANCE)
+    dout = np.ones(out.shape, out.dtype)
+    _, peak, budgets = measured(bwd, dout, cache)
+    assert_within_budget(f"{variant} pool backward {shape} {k} {np.dtype(dtype)} {layout}", peak, budgets,
+                         8 * _nbytes(shape, np.float64) + ALLOWANCE)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_pool_variants_refuse_before_allocating(variant, monkeypatch):
+    fwd, bwd = VARIANTS[variant]
+    x = np.ones((4, 8, 64, 64))          # 1 MiB of float64
+    out, cache = fwd(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    monkeypatch.setattr(_rules.resources, "available_memory", lambda: 2**18)
+    with pytest.raises(MemoryError, match=f"max_pool_forward_{variant} for x of shape"):
+        measured(fwd, x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    with pytest.raises(MemoryError, match=f"max_pool_backward_{variant}.*dx \\(4, 8, 64, 64\\) float64"):
+        bwd(np.ones_like(out), cache)
+    count_case("budget checks")
