@@ -123,7 +123,7 @@ def _im2col_cols_6d(x_cols, geom):
 # ---------------------------------------------------------------------------------------------
 # Validation at the door
 
-def _forward_inputs(x, w, b, conv_param, name):
+def _forward_inputs(x, w, b, conv_param, name, variant):
     """Validate a forward call and budget its memory; return its geometry and x, w, b in the compute dtype.
 
     x and w come back C-contiguous (the kernels read x, the GEMM reads w as an (F, K) matrix); a
@@ -137,7 +137,7 @@ def _forward_inputs(x, w, b, conv_param, name):
         raise ValueError(f"b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
     dtype = float_dtype(x, w, b)
     tail = _forward_blocks(geom.N, geom.F * geom.H_out * geom.W_out * dtype.itemsize)[-1]
-    require(name, _budget.conv_forward(name.rsplit("_", 1)[1], geom, dtype, x, w, b, tail), _shapes(x, w))
+    require(name, _budget.conv_forward(variant, geom, dtype, x, w, b, tail), _shapes(x, w))
     return (geom, dtype, np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(w, dtype=dtype),
             b.astype(dtype, copy=False))
 
@@ -146,9 +146,10 @@ def _shapes(x, w):
     return f"x of shape {tuple(x.shape)} and w of shape {tuple(w.shape)}"
 
 
-def _backward_inputs(dout, cache, producer, cols_6d, other_cols_6d):
+def _backward_inputs(dout, cache, producer, variant, cols_6d, other_cols_6d):
     """Validate a backward call and budget its memory; return the geometry, dtype, x_cols and w as (F, K).
 
+    ``variant`` ('strides' or 'im2col') selects the buffers of the memory budget;
     ``cols_6d(x_cols, geom)`` views the producer's x_cols as (C, HH, WW, N, H_out, W_out), and
     ``other_cols_6d`` the other fast forward's: how the cache check tells a cache of the other
     layer from an x modified in place after the forward.
@@ -169,7 +170,6 @@ def _backward_inputs(dout, cache, producer, cols_6d, other_cols_6d):
             f"{producer}; got {x_cols.dtype} {x_cols.shape}"
         )
     check_dout(dout, geom.out_shape, f"the output of {producer}")
-    variant = producer.rsplit("_", 1)[1]
     block = _budget.images_per_block(x_cols.shape[0] * geom.H_out * geom.W_out * dtype.itemsize, geom.N,
                                      tuning.BACKWARD_BLOCK_BYTES)
     require(producer.replace("forward", "backward"),
@@ -235,7 +235,7 @@ def conv_forward_strides(x, w, b, conv_param):
         ``x_cols`` of shape (K, N*P) = :func:`x_cols_by_strides`, rows ordered (c, i, j) and
         columns (n, y, x).
     """
-    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_strides")
+    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_strides", "strides")
     x_cols = _unfold(xf, geom)
     out = _gemm_bias_to_nchw(wf.reshape(geom.F, -1), x_cols, bf, geom)
     return out, (x, w, b, param_copy(conv_param), x_cols)
@@ -256,7 +256,7 @@ def conv_backward_strides(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_strides", _strides_cols_6d,
+    geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_strides", "strides", _strides_cols_6d,
                                                _im2col_cols_6d)
     # dout laid out once as (F, N*P), columns in x_cols's (n, y, x) order (cast on the way).
     g2 = _dout_as_columns(dout, dtype, geom, (1, 0, 2, 3))
@@ -358,7 +358,7 @@ def conv_forward_im2col(x, w, b, conv_param):
         ``(x, w, b, conv_param, x_cols)``; ``x_cols`` has shape (K, H_out*W_out*N), columns
         ordered (y, x, n) as produced by ``im2col_cython``.
     """
-    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_im2col")
+    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_im2col", "im2col")
     x_cols = im2col(xf, geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation)
     res = wf.reshape(geom.F, -1) @ x_cols
     res += bf[:, None]
@@ -381,7 +381,7 @@ def conv_backward_im2col(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_im2col", _im2col_cols_6d,
+    geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_im2col", "im2col", _im2col_cols_6d,
                                                _strides_cols_6d)
     # Columns in x_cols's (y, x, n) order.
     g2 = _dout_as_columns(dout, dtype, geom, (1, 2, 3, 0))
