@@ -27,6 +27,7 @@ __all__ = [
     "PoolGeometry",
     "conv_geometry",
     "pool_geometry",
+    "pool_windows",
     "as_pair",
     "float_dtype",
     "check_array",
@@ -380,3 +381,14 @@ def kernel_geometry(N, C, H, W, HH, WW, padding, stride, dilation=1) -> ConvGeom
     return conv_geometry(
         (N, C, H, W), (1, C, HH, WW), {"stride": stride, "pad": padding, "dilation": dilation}
     )
+
+
+def pool_windows(geom):
+    """Yield ``(i, j, rows, cols)``: each output pixel of a pool and the slices of x its window covers.
+
+    ``geom`` is a :class:`PoolGeometry`; the naive pools and the fast pools' numpy twins both loop over it.
+    """
+    sh, sw = geom.stride
+    for i in range(geom.H_out):
+        for j in range(geom.W_out):
+            yield i, j, slice(i * sh, i * sh + geom.HH), slice(j * sw, j * sw + geom.WW)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from _rules.geometry import pool_windows
 from _rules.kernel_args import (
     col2im_6d_add_args,
     col2im_6d_args,
@@ -167,17 +168,9 @@ def _strategy(geom) -> str:
     return "reshape" if geom.tiles else "as_strided"
 
 
-def _positions(geom):
-    """Yield (i, j, rows, cols): each output pixel and the slices of x its window covers."""
-    sh, sw = geom.stride
-    for i in range(geom.H_out):
-        for j in range(geom.W_out):
-            yield i, j, slice(i * sh, i * sh + geom.HH), slice(j * sw, j * sw + geom.WW)
-
-
 def _max_forward_per_window(xf, geom):
     out = np.empty(geom.out_shape, dtype=xf.dtype)
-    for i, j, rows, cols in _positions(geom):
+    for i, j, rows, cols in pool_windows(geom):
         out[:, :, i, j] = xf[:, :, rows, cols].max(axis=(2, 3))
     return out
 
@@ -185,7 +178,7 @@ def _max_forward_per_window(xf, geom):
 def _max_backward_per_window(xf, g, geom):
     dx = np.zeros((geom.N, geom.C, geom.H, geom.W), dtype=xf.dtype)
     n_idx, c_idx = np.meshgrid(np.arange(geom.N), np.arange(geom.C), indexing="ij")
-    for i, j, rows, cols in _positions(geom):
+    for i, j, rows, cols in pool_windows(geom):
         first_max = xf[:, :, rows, cols].reshape(geom.N, geom.C, -1).argmax(axis=2)
         # Each (n, c) appears once per window position, so the fancy += never drops a term.
         dx[n_idx, c_idx, rows.start + first_max // geom.WW, cols.start + first_max % geom.WW] += g[:, :, i, j]
@@ -194,14 +187,14 @@ def _max_backward_per_window(xf, g, geom):
 
 def _avg_forward_per_window(xf, geom):
     out = np.empty(geom.out_shape, dtype=xf.dtype)
-    for i, j, rows, cols in _positions(geom):
+    for i, j, rows, cols in pool_windows(geom):
         out[:, :, i, j] = xf[:, :, rows, cols].mean(axis=(2, 3))
     return out
 
 
 def _avg_backward_per_window(share, geom):
     dx = np.zeros((geom.N, geom.C, geom.H, geom.W), dtype=share.dtype)
-    for i, j, rows, cols in _positions(geom):
+    for i, j, rows, cols in pool_windows(geom):
         dx[:, :, rows, cols] += share[:, :, i, j][:, :, None, None]
     return dx
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from _rules.cache import param_copy, unpack_cache
-from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry
+from _rules.geometry import check_array, check_dout, float_dtype, pool_geometry, pool_windows
 
 __all__ = [
     "max_pool_forward_naive",
@@ -32,14 +32,6 @@ __all__ = [
     "avg_pool_forward_naive",
     "avg_pool_backward_naive",
 ]
-
-
-def _windows(geom):
-    """Yield (i, j, rows, cols): each output pixel and the slices of x its window covers."""
-    sh, sw = geom.stride
-    for i in range(geom.H_out):
-        for j in range(geom.W_out):
-            yield i, j, slice(i * sh, i * sh + geom.HH), slice(j * sw, j * sw + geom.WW)
 
 
 def _forward_geometry(x, pool_param):
@@ -76,7 +68,7 @@ def max_pool_forward_naive(x, pool_param):
     geom, dtype = _forward_geometry(x, pool_param)
     xf = x.astype(dtype, copy=False)
     out = np.empty(geom.out_shape, dtype=dtype)
-    for i, j, rows, cols in _windows(geom):
+    for i, j, rows, cols in pool_windows(geom):
         out[:, :, i, j] = xf[:, :, rows, cols].max(axis=(2, 3))
     return out, (x, param_copy(pool_param))
 
@@ -101,7 +93,7 @@ def max_pool_backward_naive(dout, cache):
     geom, dtype, xf, g = _backward_inputs(dout, cache, "max_pool_forward_naive")
     dx = np.zeros((geom.N, geom.C, geom.H, geom.W), dtype=dtype)
     n_idx, c_idx = np.meshgrid(np.arange(geom.N), np.arange(geom.C), indexing="ij")
-    for i, j, rows, cols in _windows(geom):
+    for i, j, rows, cols in pool_windows(geom):
         window = xf[:, :, rows, cols].reshape(geom.N, geom.C, geom.HH * geom.WW)
         first_max = window.argmax(axis=2)
         r = rows.start + first_max // geom.WW
@@ -129,7 +121,7 @@ def avg_pool_forward_naive(x, pool_param):
     geom, dtype = _forward_geometry(x, pool_param)
     xf = x.astype(dtype, copy=False)
     out = np.empty(geom.out_shape, dtype=dtype)
-    for i, j, rows, cols in _windows(geom):
+    for i, j, rows, cols in pool_windows(geom):
         out[:, :, i, j] = xf[:, :, rows, cols].mean(axis=(2, 3))
     return out, (x, param_copy(pool_param))
 
@@ -150,6 +142,6 @@ def avg_pool_backward_naive(dout, cache):
     geom, dtype, _, g = _backward_inputs(dout, cache, "avg_pool_forward_naive")
     dx = np.zeros((geom.N, geom.C, geom.H, geom.W), dtype=dtype)
     share = g / dtype.type(geom.HH * geom.WW)
-    for i, j, rows, cols in _windows(geom):
+    for i, j, rows, cols in pool_windows(geom):
         dx[:, :, rows, cols] += share[:, :, i, j][:, :, None, None]
     return dx
