@@ -85,7 +85,7 @@ def affine_relu_forward(x, w, b):
     return out, (fc_cache, relu_cache)
 
 
-def affine_relu_backward(dout, cache):
+def affine_relu_backward(dout, cache, *, input_grad=True):
     """Gradients of :func:`affine_relu_forward`.
 
     Parameters
@@ -94,14 +94,17 @@ def affine_relu_backward(dout, cache):
     cache : tuple
         ``(affine_cache, relu_cache)`` from :func:`affine_relu_forward`.
 
+    input_grad : bool, optional
+        False skips dx (returned as None): for a net's first layer, whose input is the data.
+
     Returns
     -------
-    dx : ndarray, shape (N, d1, ..., dk)
+    dx : ndarray, shape (N, d1, ..., dk), or None
     dw : ndarray, shape (D, M)
     db : ndarray, shape (M,)
     """
     fc_cache, relu_cache = unpack_cache(cache, ("affine_cache", "relu_cache"), "affine_relu_forward")
-    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
+    return affine_backward(relu_backward(dout, relu_cache), fc_cache, input_grad=input_grad)
 
 
 def _affine_norm_relu_forward(norm_forward, x, w, b, gamma, beta, norm_param):
@@ -113,11 +116,11 @@ def _affine_norm_relu_forward(norm_forward, x, w, b, gamma, beta, norm_param):
     return out, (fc_cache, norm_cache, relu_cache)
 
 
-def _affine_norm_relu_backward(norm_backward, dout, cache, norm_field, producer):
+def _affine_norm_relu_backward(norm_backward, dout, cache, norm_field, producer, input_grad):
     """Gradients of :func:`_affine_norm_relu_forward` with the matching ``norm_backward``."""
     fc_cache, norm_cache, relu_cache = unpack_cache(cache, ("affine_cache", norm_field, "relu_cache"), producer)
     da, dgamma, dbeta = norm_backward(relu_backward(dout, relu_cache), norm_cache)
-    dx, dw, db = affine_backward(da, fc_cache)
+    dx, dw, db = affine_backward(da, fc_cache, input_grad=input_grad)
     return dx, dw, db, dgamma, dbeta
 
 
@@ -145,7 +148,7 @@ def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
     return _affine_norm_relu_forward(batchnorm_forward, x, w, b, gamma, beta, bn_param)
 
 
-def affine_bn_relu_backward(dout, cache):
+def affine_bn_relu_backward(dout, cache, *, input_grad=True):
     """Gradients of :func:`affine_bn_relu_forward`.
 
     Parameters
@@ -154,15 +157,19 @@ def affine_bn_relu_backward(dout, cache):
     cache : tuple
         ``(affine_cache, bn_cache, relu_cache)`` from :func:`affine_bn_relu_forward`.
 
+    input_grad : bool, optional
+        False skips dx (returned as None): for a net's first layer, whose input is the data.
+
     Returns
     -------
-    dx : ndarray, shape (N, d1, ..., dk)
+    dx : ndarray, shape (N, d1, ..., dk), or None
     dw : ndarray, shape (D, M)
     db : ndarray, shape (M,)
     dgamma : ndarray, shape (M,)
     dbeta : ndarray, shape (M,)
     """
-    return _affine_norm_relu_backward(batchnorm_backward, dout, cache, "bn_cache", "affine_bn_relu_forward")
+    return _affine_norm_relu_backward(batchnorm_backward, dout, cache, "bn_cache", "affine_bn_relu_forward",
+                                      input_grad)
 
 
 def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
@@ -188,7 +195,7 @@ def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
     return _affine_norm_relu_forward(layernorm_forward, x, w, b, gamma, beta, ln_param)
 
 
-def affine_ln_relu_backward(dout, cache):
+def affine_ln_relu_backward(dout, cache, *, input_grad=True):
     """Gradients of :func:`affine_ln_relu_forward`.
 
     Parameters
@@ -197,15 +204,19 @@ def affine_ln_relu_backward(dout, cache):
     cache : tuple
         ``(affine_cache, ln_cache, relu_cache)`` from :func:`affine_ln_relu_forward`.
 
+    input_grad : bool, optional
+        False skips dx (returned as None): for a net's first layer, whose input is the data.
+
     Returns
     -------
-    dx : ndarray, shape (N, d1, ..., dk)
+    dx : ndarray, shape (N, d1, ..., dk), or None
     dw : ndarray, shape (D, M)
     db : ndarray, shape (M,)
     dgamma : ndarray, shape (M,)
     dbeta : ndarray, shape (M,)
     """
-    return _affine_norm_relu_backward(layernorm_backward, dout, cache, "ln_cache", "affine_ln_relu_forward")
+    return _affine_norm_relu_backward(layernorm_backward, dout, cache, "ln_cache", "affine_ln_relu_forward",
+                                      input_grad)
 
 
 def conv_relu_forward(x, w, b, conv_param):
@@ -230,7 +241,7 @@ def conv_relu_forward(x, w, b, conv_param):
     return out, (conv_cache, relu_cache)
 
 
-def conv_relu_backward(dout, cache):
+def conv_relu_backward(dout, cache, *, input_grad=True):
     """Gradients of :func:`conv_relu_forward`.
 
     Parameters
@@ -239,14 +250,17 @@ def conv_relu_backward(dout, cache):
     cache : tuple
         ``(conv_cache, relu_cache)`` from :func:`conv_relu_forward`.
 
+    input_grad : bool, optional
+        False skips dx (returned as None): for a net's first layer, whose input is the data.
+
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
     conv_cache, relu_cache = unpack_cache(cache, ("conv_cache", "relu_cache"), "conv_relu_forward")
-    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
+    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache, input_grad=input_grad)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -274,7 +288,7 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     return out, (conv_cache, relu_cache, pool_cache)
 
 
-def conv_relu_pool_backward(dout, cache):
+def conv_relu_pool_backward(dout, cache, *, input_grad=True):
     """Gradients of :func:`conv_relu_pool_forward`.
 
     Parameters
@@ -283,9 +297,12 @@ def conv_relu_pool_backward(dout, cache):
     cache : tuple
         ``(conv_cache, relu_cache, pool_cache)`` from :func:`conv_relu_pool_forward`.
 
+    input_grad : bool, optional
+        False skips dx (returned as None): for a net's first layer, whose input is the data.
+
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
@@ -294,7 +311,7 @@ def conv_relu_pool_backward(dout, cache):
     )
     # The ReLU's backward is fused into the pool's (one pass instead of three; same bits), which
     # is exact because pool_cache holds the ReLU's output: relu_backward(max_pool_backward(...)).
-    return conv_backward_fast(relu_max_pool_backward(dout, pool_cache), conv_cache)
+    return conv_backward_fast(relu_max_pool_backward(dout, pool_cache), conv_cache, input_grad=input_grad)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
@@ -328,7 +345,7 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
     return out, (conv_cache, bn_cache, relu_cache)
 
 
-def conv_bn_relu_backward(dout, cache):
+def conv_bn_relu_backward(dout, cache, *, input_grad=True):
     """Gradients of :func:`conv_bn_relu_forward`.
 
     Parameters
@@ -337,9 +354,12 @@ def conv_bn_relu_backward(dout, cache):
     cache : tuple
         ``(conv_cache, bn_cache, relu_cache)`` from :func:`conv_bn_relu_forward`.
 
+    input_grad : bool, optional
+        False skips dx (returned as None): for a net's first layer, whose input is the data.
+
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     dgamma : ndarray, shape (F,)
@@ -349,5 +369,5 @@ def conv_bn_relu_backward(dout, cache):
         cache, ("conv_cache", "bn_cache", "relu_cache"), "conv_bn_relu_forward"
     )
     dan, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
-    dx, dw, db = conv_backward_fast(dan, conv_cache)
+    dx, dw, db = conv_backward_fast(dan, conv_cache, input_grad=input_grad)
     return dx, dw, db, dgamma, dbeta

@@ -34,6 +34,7 @@ __all__ = [
     "check_dout",
     "refuse_subclass",
     "scalar_value",
+    "check_flag",
     "check_param_dict",
     "kernel_geometry",
 ]
@@ -59,6 +60,18 @@ def _is_int(value) -> bool:
     # bool is an Integral in Python, but stride=True is almost certainly a mistake.
     value = scalar_value(value)
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_flag(value, name: str) -> bool:
+    """Return ``value`` as a Python bool if it is one (``True``/``False``, ``np.bool_``, 0-d bool array).
+
+    Flags such as ``input_grad`` take no truthy stand-ins: ``input_grad="no"`` or ``input_grad=0`` is
+    more likely a misplaced argument than a request, so it is refused with a TypeError.
+    """
+    value = scalar_value(value)
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+    return bool(value)
 
 
 def as_pair(value, name: str, minimum: int) -> tuple[int, int]:

@@ -7,8 +7,9 @@ when torch is importable (optional; never a dependency), and a per-layer breakdo
 iteration: every layer's forward and backward called alone on the arrays of a real iteration,
 timed in the same interleaved rounds as the whole iteration.
 
-PyTorch computes no gradient for the input images (they do not require grad); cnnkit's conv
-backward returns dx as its API says, so its iteration does that extra column-gradient GEMM.
+Neither library computes the gradient of the input images: PyTorch because they do not require
+grad, cnnkit because the models call their first layer's backward with ``input_grad=False``; the
+per-layer stages do the same.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _cnn_stages(model, X, y):
     dq = _stage(s, "affine+relu bwd", lambda: layer_utils.affine_relu_backward(dh, h_c))[0]
     # What layer_utils.conv_relu_pool_backward runs: the ReLU's backward fused into the pool's.
     da = _stage(s, "max pool+relu bwd", lambda: relu_max_pool_backward(dq.reshape(q.shape), pool_c))
-    _stage(s, "conv bwd", lambda: fast_layers.conv_backward_fast(da, conv_c))
+    _stage(s, "conv bwd", lambda: fast_layers.conv_backward_fast(da, conv_c, input_grad=False))
     return s
 
 
@@ -90,7 +91,9 @@ def _fc_stages(model, X, y):
         dh = _stage(s, "relu bwd", lambda dh=dh, rc=rc: layers.relu_backward(dh, rc))
         if bc is not None:
             dh = _stage(s, "batchnorm bwd", lambda dh=dh, bc=bc: layers.batchnorm_backward(dh, bc))[0]
-        dh = _stage(s, "affine bwd", lambda dh=dh, ac=ac: layers.affine_backward(dh, ac))[0]
+        first = ac is caches[0][0]
+        dh = _stage(s, "affine bwd", lambda dh=dh, ac=ac, first=first: layers.affine_backward(
+            dh, ac, input_grad=not first))[0]
     return s
 
 

@@ -127,11 +127,10 @@ class ThreeLayerConvNet:
             return scores
 
         data_loss, dscores = softmax_loss(scores, y)
-        penalty, reg_grads = l2_penalty(p, ("W1", "W2", "W3"), self.reg)
         grads = {}
         dhidden, grads["W3"], grads["b3"] = affine_backward(dscores, scores_cache)
         dpooled, grads["W2"], grads["b2"] = affine_relu_backward(dhidden, hidden_cache)
-        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, conv_cache)
-        for name, g in reg_grads.items():
-            grads[name] = grads[name] + g
+        # The input is the data: its gradient is never used, so it is not computed.
+        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, conv_cache, input_grad=False)
+        penalty = l2_penalty(p, ("W1", "W2", "W3"), self.reg, grads)
         return float(data_loss) + penalty, grads

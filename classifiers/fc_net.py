@@ -115,12 +115,10 @@ class TwoLayerNet(ParamsFile):
         if y is None:
             return scores
         data_loss, dscores = softmax_loss(scores, y)
-        penalty, reg_grads = l2_penalty(p, ("W1", "W2"), self.reg)
         grads = {}
         dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)
-        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
-        for name, g in reg_grads.items():
-            grads[name] = grads[name] + g
+        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache, input_grad=False)
+        penalty = l2_penalty(p, ("W1", "W2"), self.reg, grads)
         return float(data_loss) + penalty, grads
 
 
@@ -229,7 +227,8 @@ class FullyConnectedNet(ParamsFile):
             dh, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(dh, norm_cache)
         elif self.normalization == "layernorm":
             dh, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dh, norm_cache)
-        dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dh, affine_cache)
+        # Block 1's input is the data: its gradient is never used, so it is not computed.
+        dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dh, affine_cache, input_grad=i > 1)
         return dh
 
     def loss(self, X, y=None):
@@ -270,11 +269,9 @@ class FullyConnectedNet(ParamsFile):
 
         data_loss, dscores = softmax_loss(scores, y)
         weights = [f"W{i}" for i in range(1, L + 1)]
-        penalty, reg_grads = l2_penalty(self.params, weights, self.reg)
         grads = {}
-        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache)
+        dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, last_cache, input_grad=L > 1)
         for i in range(L - 1, 0, -1):
             dh = self._hidden_backward(dh, block_caches[i - 1], i, grads)
-        for name in weights:
-            grads[name] = grads[name] + reg_grads[name]
+        penalty = l2_penalty(self.params, weights, self.reg, grads)
         return float(data_loss) + penalty, grads

@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from _rules.geometry import check_array, check_dout, conv_geometry, float_dtype
+from _rules.geometry import check_array, check_dout, check_flag, conv_geometry, float_dtype
 from _rules.cache import param_copy
 from _rules.resources import require
 
@@ -146,7 +146,7 @@ def _shapes(x, w):
     return f"x of shape {tuple(x.shape)} and w of shape {tuple(w.shape)}"
 
 
-def _backward_inputs(dout, cache, producer, variant, cols_6d, other_cols_6d):
+def _backward_inputs(dout, cache, producer, variant, cols_6d, other_cols_6d, input_grad):
     """Validate a backward call and budget its memory; return the geometry, dtype, x_cols and w as (F, K).
 
     ``variant`` ('strides' or 'im2col') selects the buffers of the memory budget;
@@ -173,7 +173,7 @@ def _backward_inputs(dout, cache, producer, variant, cols_6d, other_cols_6d):
     block = _budget.images_per_block(x_cols.shape[0] * geom.H_out * geom.W_out * dtype.itemsize, geom.N,
                                      tuning.BACKWARD_BLOCK_BYTES)
     require(producer.replace("forward", "backward"),
-            _budget.conv_backward(variant, geom, dtype, x, w, dout, block), _shapes(x, w))
+            _budget.conv_backward(variant, geom, dtype, x, w, dout, block, input_grad), _shapes(x, w))
     _check_cache_windows(x, x_cols, geom, dtype, producer, cols_6d, other_cols_6d)
     return geom, dtype, x_cols, np.ascontiguousarray(w, dtype=dtype).reshape(geom.F, -1)
 
@@ -241,7 +241,7 @@ def conv_forward_strides(x, w, b, conv_param):
     return out, (x, w, b, param_copy(conv_param), x_cols)
 
 
-def conv_backward_strides(dout, cache):
+def conv_backward_strides(dout, cache, *, input_grad=True):
     """Gradients of :func:`conv_forward_strides`.
 
     Parameters
@@ -249,20 +249,24 @@ def conv_backward_strides(dout, cache):
     dout : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
         ``(x, w, b, conv_param, x_cols)`` from :func:`conv_forward_strides`.
+    input_grad : bool, optional
+        False skips dx (returned as None): a net's first layer only needs dw and db, and dx
+        (a GEMM as large as dw's plus the fold) is most of the backward's time.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None when ``input_grad`` is False
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
+    input_grad = check_flag(input_grad, "input_grad")
     geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_strides", "strides", _strides_cols_6d,
-                                               _im2col_cols_6d)
+                                               _im2col_cols_6d, input_grad)
     # dout laid out once as (F, N*P), columns in x_cols's (n, y, x) order (cast on the way).
     g2 = _dout_as_columns(dout, dtype, geom, (1, 0, 2, 3))
     db = g2.sum(axis=1)
     dw = (g2 @ x_cols.T).reshape(geom.F, geom.C, geom.HH, geom.WW)
-    dx = _fold_column_gradient(w2.T, g2, geom)
+    dx = _fold_column_gradient(w2.T, g2, geom) if input_grad else None
     return dx, dw, db
 
 
@@ -366,7 +370,7 @@ def conv_forward_im2col(x, w, b, conv_param):
     return np.ascontiguousarray(out), (x, w, b, param_copy(conv_param), x_cols)
 
 
-def conv_backward_im2col(dout, cache):
+def conv_backward_im2col(dout, cache, *, input_grad=True):
     """Gradients of :func:`conv_forward_im2col`.
 
     Parameters
@@ -374,19 +378,24 @@ def conv_backward_im2col(dout, cache):
     dout : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
         ``(x, w, b, conv_param, x_cols)`` from :func:`conv_forward_im2col`.
+    input_grad : bool, optional
+        False skips dx (returned as None), as in :func:`conv_backward_strides`.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None when ``input_grad`` is False
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
+    input_grad = check_flag(input_grad, "input_grad")
     geom, dtype, x_cols, w2 = _backward_inputs(dout, cache, "conv_forward_im2col", "im2col", _im2col_cols_6d,
-                                               _strides_cols_6d)
+                                               _strides_cols_6d, input_grad)
     # Columns in x_cols's (y, x, n) order.
     g2 = _dout_as_columns(dout, dtype, geom, (1, 2, 3, 0))
     db = g2.sum(axis=1)
     dw = (g2 @ x_cols.T).reshape(geom.F, geom.C, geom.HH, geom.WW)
+    if not input_grad:
+        return None, dw, db
     dx_cols = w2.T @ g2
     dx = col2im(dx_cols, geom.N, geom.C, geom.H, geom.W, geom.HH, geom.WW,
                 geom.pad, geom.stride, geom.dilation)

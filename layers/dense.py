@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from _rules.cache import unpack_cache
-from _rules.geometry import check_array, check_dout, float_dtype
+from _rules.geometry import check_array, check_dout, check_flag, float_dtype
 
 __all__ = ["affine_forward", "affine_backward", "relu_forward", "relu_backward"]
 
@@ -64,7 +64,7 @@ def affine_forward(x, w, b):
     return out, (x, w, b)
 
 
-def affine_backward(dout, cache):
+def affine_backward(dout, cache, *, input_grad=True):
     """Gradients of :func:`affine_forward`.
 
     Parameters
@@ -72,21 +72,25 @@ def affine_backward(dout, cache):
     dout : ndarray, shape (N, M)
     cache : tuple
         ``(x, w, b)`` from :func:`affine_forward`.
+    input_grad : bool, optional
+        False skips dx (returned as None): a net's first layer, whose x is the data, needs only
+        dw and db, and dx would cost as much as dw.
 
     Returns
     -------
-    dx : ndarray, shape (N, d1, ..., dk)
-        Same shape as the forward's x.
+    dx : ndarray, shape (N, d1, ..., dk), or None
+        Same shape as the forward's x; None when ``input_grad`` is False.
     dw : ndarray, shape (D, M)
     db : ndarray, shape (M,)
     """
+    input_grad = check_flag(input_grad, "input_grad")
     x, w, b = unpack_cache(cache, ("x", "w", "b"), "affine_forward")
     N, D, M = _affine_shapes(x, w, b)
     check_dout(dout, (N, M), "the output of affine_forward")
     dtype = float_dtype(x, w, b)
     g = dout.astype(dtype, copy=False)
     x2 = x.reshape(N, D).astype(dtype, copy=False)
-    dx = (g @ w.astype(dtype, copy=False).T).reshape(x.shape)
+    dx = (g @ w.astype(dtype, copy=False).T).reshape(x.shape) if input_grad else None
     dw = x2.T @ g
     db = g.sum(axis=0)
     return dx, dw, db
