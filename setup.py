@@ -1,4 +1,5 @@
-"""Build script: one compiled extension (im2col_cython) plus the pure-Python packages.
+"""Build script: the compiled kernels (im2col_cython), the buffer cache (fast_layers._buffer_cache) and the
+pure-Python packages.
 
 Compiler directives are set here and nowhere else. Environment switches:
 
@@ -84,7 +85,17 @@ extensions = [
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         optional=True,
-    )
+    ),
+    # The numpy memory handler that keeps large freed buffers warm (fast_layers.buffers); without
+    # it cnnkit allocates through numpy's default handler, as any numpy code does.
+    Extension(
+        "fast_layers._buffer_cache",
+        ["fast_layers/_buffer_cache.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=compile_args[:1],
+        optional=True,
+    ),
 ]
 
 setup(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from _rules.geometry import conv_geometry, pool_geometry
+from fast_layers.buffers import recycling
 from layer_utils import affine_relu_backward, affine_relu_forward, conv_relu_pool_backward, conv_relu_pool_forward
 from layers import affine_backward, affine_forward, softmax_loss
 
@@ -101,6 +102,7 @@ class ThreeLayerConvNet:
             "W3": init(hidden_dim, num_classes), "b3": np.zeros(num_classes, dtype=self.dtype),
         }
 
+    @recycling
     def loss(self, X, y=None):
         """Compute class scores (``y`` is None) or the loss and its gradients.
 

@@ -25,6 +25,7 @@ import numbers
 
 import numpy as np
 
+from fast_layers.buffers import recycling
 from layer_utils import affine_relu_backward, affine_relu_forward
 from layers import (
     affine_backward,
@@ -90,6 +91,7 @@ class TwoLayerNet(ParamsFile):
             "W2": weight_scale * np.random.randn(hidden_dim, num_classes), "b2": np.zeros(num_classes),
         }
 
+    @recycling
     def loss(self, X, y=None):
         """Compute class scores (``y`` is None) or the loss and its gradients.
 
@@ -231,6 +233,7 @@ class FullyConnectedNet(ParamsFile):
         dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dh, affine_cache, input_grad=i > 1)
         return dh
 
+    @recycling
     def loss(self, X, y=None):
         """Compute class scores (``y`` is None, test mode) or the loss and its gradients.
 

@@ -56,6 +56,7 @@ from _rules.cache import param_copy
 from _rules.resources import require
 
 from . import _budget, tuning
+from .buffers import recycling
 from ._kernels import col2im, col2im_6d_add, im2col, im2col_6d
 
 __all__ = [
@@ -216,6 +217,7 @@ def _check_cache_windows(x, x_cols, geom, dtype, producer, cols_6d, other_cols_6
 # ---------------------------------------------------------------------------------------------
 # The strides layer
 
+@recycling
 def conv_forward_strides(x, w, b, conv_param):
     """Convolve by copying the padded input's windows into ``x_cols``, then one matrix product.
 
@@ -241,6 +243,7 @@ def conv_forward_strides(x, w, b, conv_param):
     return out, (x, w, b, param_copy(conv_param), x_cols)
 
 
+@recycling
 def conv_backward_strides(dout, cache, *, input_grad=True):
     """Gradients of :func:`conv_forward_strides`.
 
@@ -344,6 +347,7 @@ def _fold_column_gradient(w2t, g2, geom):
 # ---------------------------------------------------------------------------------------------
 # The classic CS231n im2col layer
 
+@recycling
 def conv_forward_im2col(x, w, b, conv_param):
     """Convolve by unfolding windows with the im2col kernel, then one matrix product.
 
@@ -370,6 +374,7 @@ def conv_forward_im2col(x, w, b, conv_param):
     return np.ascontiguousarray(out), (x, w, b, param_copy(conv_param), x_cols)
 
 
+@recycling
 def conv_backward_im2col(dout, cache, *, input_grad=True):
     """Gradients of :func:`conv_forward_im2col`.
 

@@ -31,6 +31,7 @@ from _rules.resources import require
 
 from . import _budget, tuning
 from ._kernels import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
+from .buffers import recycling
 
 __all__ = [
     "max_pool_forward_fast",
@@ -70,6 +71,7 @@ def _parallel(geom, itemsize):
     return geom.N * geom.C * geom.H * geom.W * itemsize >= tuning.PARALLEL_KERNEL_BYTES
 
 
+@recycling
 def max_pool_forward_fast(x, pool_param):
     """Take the maximum of each pooling window (fast; same results as the naive version).
 
@@ -91,6 +93,7 @@ def max_pool_forward_fast(x, pool_param):
     return max_pool_forward(xf, *window, parallel=_parallel(geom, xf.itemsize)), (x, param_copy(pool_param))
 
 
+@recycling
 def max_pool_backward_fast(dout, cache):
     """Gradient of :func:`max_pool_forward_fast`: each window's gradient goes to its first maximum.
 
@@ -109,6 +112,7 @@ def max_pool_backward_fast(dout, cache):
     return max_pool_backward(xf, g, *window, parallel=_parallel(geom, xf.itemsize))
 
 
+@recycling
 def relu_max_pool_backward(dout, pool_cache):
     """Gradient through a ReLU followed by :func:`max_pool_forward_fast`, in one pass.
 
@@ -132,6 +136,7 @@ def relu_max_pool_backward(dout, pool_cache):
     return max_pool_backward(xf, g, *window, parallel=_parallel(geom, xf.itemsize), positive_only=True)
 
 
+@recycling
 def avg_pool_forward_fast(x, pool_param):
     """Take the mean of each pooling window (fast; same results as the naive version to rounding).
 
@@ -151,6 +156,7 @@ def avg_pool_forward_fast(x, pool_param):
     return avg_pool_forward(xf, *window, parallel=_parallel(geom, xf.itemsize)), (x, param_copy(pool_param))
 
 
+@recycling
 def avg_pool_backward_fast(dout, cache):
     """Gradient of :func:`avg_pool_forward_fast`: each window spreads ``dout / (HH*WW)`` evenly.
 
