@@ -41,16 +41,17 @@ def _cast(a, dtype, what):
     return [] if a.dtype == dtype else [Buffer(f"{what} cast to {np.dtype(dtype)}", a.shape, dtype)]
 
 
-def conv_forward(variant, geom, dtype, x, w, b, tail_images=0):
+def conv_forward(variant, geom, dtype, x, w, b):
     """Buffers of ``conv_forward_<variant>`` ('strides' or 'im2col').
 
-    ``tail_images``: images in the strides forward's last GEMM block (its own small buffer).
+    The strides forward writes its per-image GEMMs straight into ``out``; the im2col forward
+    makes the (F, N*P) product first and transposes it.
     """
     F, NP = geom.F, geom.N * geom.H_out * geom.W_out
     buffers = (_contiguous_copy(x, dtype, "x") + _contiguous_copy(w, dtype, "w") + _cast(b, dtype, "b")
                + [Buffer("x_cols", geom.cols_shape, dtype), Buffer("out", geom.out_shape, dtype)])
     if variant == "strides":
-        return buffers + [Buffer("the last GEMM block", (F, tail_images * geom.H_out * geom.W_out), dtype)]
+        return buffers
     return buffers + [Buffer("the GEMM result (F, N*P) before its transpose", (F, NP), dtype)]
 
 

@@ -25,9 +25,10 @@ What the layer adds for speed, and nothing else:
 
 * the compiled ``im2col_6d`` kernel makes the same ``x_cols`` copy without building the padded
   input (``tests/fast_layers/test_conv_strides_trick.py`` checks it is bitwise identical);
-* the forward's GEMM runs a block of images at a time, parking each result inside ``out``, so no
-  (F, N*H_out*W_out) temporary is allocated; the backward forms ``dx_cols`` a block of images at
-  a time in one reused buffer folded straight into dx by the ``col2im_6d_add`` kernel;
+* the forward runs one GEMM per image straight into ``out[n]`` (``x_cols`` read in place as a
+  stack of (K, P) matrices), so there is no (F, N*H_out*W_out) temporary and no transposing
+  pass; the backward forms ``dx_cols`` a block of images at a time in one reused buffer folded
+  straight into dx by the ``col2im_6d_add`` kernel;
 * block sizes and when kernels use threads are machine tuning, kept in ``fast_layers.tuning``.
 
 ``conv_forward_im2col`` is the classic CS231n variant (columns ordered (y, x, n), one GEMM each
@@ -137,8 +138,7 @@ def _forward_inputs(x, w, b, conv_param, name, variant):
     if b.shape != (geom.F,):
         raise ValueError(f"b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
     dtype = float_dtype(x, w, b)
-    tail = _forward_blocks(geom.N, geom.F * geom.H_out * geom.W_out * dtype.itemsize)[-1]
-    require(name, _budget.conv_forward(variant, geom, dtype, x, w, b, tail), _shapes(x, w))
+    require(name, _budget.conv_forward(variant, geom, dtype, x, w, b), _shapes(x, w))
     return (geom, dtype, np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(w, dtype=dtype),
             b.astype(dtype, copy=False))
 
@@ -282,44 +282,18 @@ def _dout_as_columns(dout, dtype, geom, axes):
 
 
 
-def _forward_blocks(N, bytes_per_image):
-    """Split N images into blocks of sizes N//2, then half the rest, ..., and a final tail block.
-
-    Every block before the tail is no larger than the images after it, so its GEMM result can be
-    parked in the part of ``out`` those later images will occupy; the tail (as many images as fit
-    in ``tuning.FORWARD_TAIL_BYTES``, at least one) goes through its own small buffer. Small
-    problems are thus one GEMM, large ones a handful, never one per image.
-    """
-    tail = _budget.images_per_block(bytes_per_image, N, tuning.FORWARD_TAIL_BYTES)
-    sizes, rest = [], N
-    while rest > tail:
-        sizes.append(rest // 2)
-        rest -= rest // 2
-    sizes.append(rest)
-    return sizes
-
-
 def _gemm_bias_to_nchw(w2, x_cols, bias, geom):
-    """``out[n, f] = (w2 @ x_cols)[f, image n's columns] + bias[f]``, without an (F, N*P) temporary.
+    """``out[n] = w2 @ (image n's columns of x_cols) + bias[:, None]``, written straight into ``out``.
 
-    Each block's (F, k*P) product is parked in the part of ``out`` that later images will fill
-    (the tail block uses a small buffer of its own), then one pass moves it to its own images in
-    (N, F, P) order and adds the bias.
+    ``x_cols`` viewed as (K, N, P) and transposed to (N, K, P) is a stack of N matrices that BLAS
+    can read in place (row stride N*P): ``np.matmul`` runs one GEMM per image into ``out[n]``, so
+    the result lands in (N, F, P) order with no (F, N*P) temporary and no transposing pass.
     """
     N, F, P = geom.N, geom.F, geom.H_out * geom.W_out
     out = np.empty(geom.out_shape, dtype=x_cols.dtype)
-    out3, out_flat = out.reshape(N, F, P), out.reshape(-1)
-    blocks = _forward_blocks(N, F * P * x_cols.itemsize)
-    tail = np.empty(F * blocks[-1] * P, dtype=x_cols.dtype)
-    n0 = 0
-    for k in blocks:
-        if n0 + k < N:
-            res = out_flat[(n0 + k) * F * P:(n0 + 2 * k) * F * P].reshape(F, k * P)
-        else:
-            res = tail.reshape(F, k * P)
-        np.matmul(w2, x_cols[:, n0 * P:(n0 + k) * P], out=res)
-        np.add(res.reshape(F, k, P).transpose(1, 0, 2), bias[:, None], out=out3[n0:n0 + k])
-        n0 += k
+    out3 = out.reshape(N, F, P)
+    np.matmul(w2, x_cols.reshape(-1, N, P).transpose(1, 0, 2), out=out3)
+    out3 += bias[:, None]
     return out
 
 

@@ -37,11 +37,6 @@ __all__ = ["KNOBS", "current", "override", "set"]
 # 4 MiB blocks 2.2 s, 18 MiB 0.81 s, 36 MiB 0.52 s, 72 MiB 0.42 s.
 BACKWARD_BLOCK_BYTES = 64 << 20
 
-# The conv forward's final block of images goes through a buffer of at most this many bytes
-# (the earlier blocks park their GEMM result inside ``out``); it is the only extra memory the
-# forward allocates besides x_cols and out. Small problems are then one GEMM.
-FORWARD_TAIL_BYTES = 4 << 20
-
 # Kernels touching fewer bytes than this run on the calling thread only. Two thread pools share
 # the cores: after a GEMM, OpenBLAS's idle worker keeps spinning for a while, and after a
 # parallel loop so do the idle OpenMP threads (libgomp's default wait policy). A parallel kernel
@@ -90,14 +85,13 @@ BUFFER_CACHE_MIN_BYTES = 256 << 10
 # name -> one-line meaning (the measurement is in the comment above each attribute).
 KNOBS = {
     "backward_block_bytes": "conv backward: bytes of the reused column-gradient buffer (>= 1)",
-    "forward_tail_bytes": "conv forward: bytes of the buffer for the last block of images (>= 1)",
     "parallel_kernel_bytes": "compiled kernels touching at least this many bytes use the OpenMP threads (>= 0)",
     "blas_threads": "None (leave the BLAS alone) or the number of BLAS threads for the whole process (>= 1)",
     "malloc_keep_bytes": "None (leave glibc's allocator alone) or bytes of large buffers glibc keeps warm (>= 0)",
     "buffer_cache_bytes": "bytes of freed cnnkit buffers kept warm for reuse (>= 0; 0 turns the cache off)",
     "buffer_cache_min_bytes": "smallest freed cnnkit buffer the cache keeps (>= 1)",
 }
-_MINIMUM = {"backward_block_bytes": 1, "forward_tail_bytes": 1, "parallel_kernel_bytes": 0, "blas_threads": 1,
+_MINIMUM = {"backward_block_bytes": 1, "parallel_kernel_bytes": 0, "blas_threads": 1,
             "malloc_keep_bytes": 0, "buffer_cache_bytes": 0, "buffer_cache_min_bytes": 1}
 _NONE_ALLOWED = {"blas_threads", "malloc_keep_bytes"}
 _GLIBC_INITIAL_THRESHOLD = 128 * 1024

@@ -18,13 +18,13 @@ def test_override_sets_and_restores_every_knob():
     assert set(before) == set(tuning.KNOBS)
     with tuning.override(backward_block_bytes=7, parallel_kernel_bytes=0):
         assert tuning.BACKWARD_BLOCK_BYTES == 7 and tuning.PARALLEL_KERNEL_BYTES == 0
-        assert tuning.current()["forward_tail_bytes"] == before["forward_tail_bytes"]
+        assert tuning.current()["buffer_cache_bytes"] == before["buffer_cache_bytes"]
     assert tuning.current() == before
 
 
 def test_override_restores_after_an_exception():
     before = tuning.current()
-    with pytest.raises(RuntimeError), tuning.override(forward_tail_bytes=1):
+    with pytest.raises(RuntimeError), tuning.override(backward_block_bytes=1):
         raise RuntimeError("boom")
     assert tuning.current() == before
 
@@ -33,8 +33,8 @@ def test_override_restores_after_an_exception():
     ({"no_such_knob": 1}, "unknown tuning knob 'no_such_knob'"),
     ({"backward_block_bytes": 0}, "backward_block_bytes must be an int >= 1, got 0"),
     ({"parallel_kernel_bytes": -1}, "parallel_kernel_bytes must be an int >= 0, got -1"),
-    ({"forward_tail_bytes": 2.5}, "forward_tail_bytes must be an int >= 1, got 2.5"),
-    ({"forward_tail_bytes": True}, "got True"),
+    ({"buffer_cache_min_bytes": 2.5}, "buffer_cache_min_bytes must be an int >= 1, got 2.5"),
+    ({"buffer_cache_bytes": True}, "got True"),
 ])
 def test_bad_knob_raises_and_changes_nothing(kwargs, match):
     before = tuning.current()
@@ -44,10 +44,20 @@ def test_bad_knob_raises_and_changes_nothing(kwargs, match):
     assert tuning.current() == before
 
 
-def test_knobs_are_read_at_call_time():
-    with tuning.override(forward_tail_bytes=1):
-        assert fconv._forward_blocks(8, 10) == [4, 2, 1, 1]
-    assert fconv._forward_blocks(8, 10) == [8]
+def test_knobs_are_read_at_call_time(monkeypatch):
+    seen = []
+    real = fconv.im2col_6d
+
+    def spy(*args, parallel, **kwargs):
+        seen.append(parallel)
+        return real(*args, parallel=parallel, **kwargs)
+
+    monkeypatch.setattr(fconv, "im2col_6d", spy)
+    x, w, b = np.ones((2, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.zeros(1)
+    with tuning.override(parallel_kernel_bytes=0):
+        fconv.conv_forward_strides(x, w, b, {"stride": 1, "pad": 1})
+    fconv.conv_forward_strides(x, w, b, {"stride": 1, "pad": 1})
+    assert seen == [True, False]
 
 
 def test_environment_variable_sets_a_knob_at_import():
