@@ -63,21 +63,30 @@ def cache_check(geom, dtype, x):
             + [Buffer("one image's windows", (K, P), dtype), Buffer("their comparison with x_cols", (K, P), _BOOL)])
 
 
-def conv_backward(variant, geom, dtype, x, w, dout, block_images=0, input_grad=True):
-    """Buffers of ``conv_backward_<variant>``; ``block_images``: images per column-gradient block (strides).
+def conv_backward(variant, geom, dtype, x, w, dout, block_bytes, input_grad=True):
+    """Buffers of ``conv_backward_<variant>``; ``block_bytes``: the strides layer's per-block budget
+    (``tuning.BACKWARD_BLOCK_BYTES``), which sets its images per block.
 
     Without ``input_grad`` there is no dx and no column gradient.
     """
     F, K, P = geom.F, geom.cols_shape[0], geom.H_out * geom.W_out
-    buffers = (cache_check(geom, dtype, x) + _cast(dout, dtype, "dout")
-               + [Buffer("dout as (F, N*P)", (F, geom.N * P), dtype), Buffer("dw", (F, K), dtype),
-                  Buffer("db", (F,), dtype)]
-               + _contiguous_copy(w, dtype, "w"))
+    itemsize = np.dtype(dtype).itemsize
+    dw_block = images_per_block(F * K * itemsize, geom.N, block_bytes)
+    cols_block = images_per_block(K * P * itemsize, geom.N, block_bytes)
+    buffers = (cache_check(geom, dtype, x) + _contiguous_copy(w, dtype, "w")
+               + [Buffer("dw", (F, K), dtype), Buffer("db", (F,), dtype)])
+    if variant == "strides":
+        buffers += _contiguous_copy(dout, dtype, "dout")
+        buffers += ([Buffer("dout as (F, N*P)", (F, geom.N * P), dtype)] if P < K else
+                    [Buffer("a block's per-image weight gradients", (dw_block, F, K), dtype),
+                     Buffer("their sum", (F, K), dtype)])
+    else:
+        buffers += _cast(dout, dtype, "dout") + [Buffer("dout as (F, N*P)", (F, geom.N * P), dtype)]
     if not input_grad:
         return buffers
     buffers.append(Buffer("dx", (geom.N, geom.C, geom.H, geom.W), dtype))
     if variant == "strides":
-        return buffers + [Buffer("the column-gradient block", (K, block_images * P), dtype)]
+        return buffers + [Buffer("the column-gradient block", (K, cols_block * P), dtype)]
     return buffers + [Buffer("the column gradient dx_cols", geom.cols_shape, dtype)]
 
 
