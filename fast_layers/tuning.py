@@ -45,7 +45,13 @@ BACKWARD_BLOCK_BYTES = 64 << 20
 # interleaved rounds): case A float64, first GEMM after the parallel im2col 3.5 median instead
 # of 0.43; case B float64 backward 214 / 282 parallel vs 187 / 214 serial, float32 124 / 144 vs
 # 107 / 113; B float32 forward 79 / 87 vs 68 / 78. So only very large kernels, where splitting
-# the work outweighs that wait, use the OpenMP threads.
+# the work outweighs that wait, use the OpenMP threads. Re-measured in session 3 (median of
+# 3-15, conv_forward_strides / conv_backward_strides ms, every kernel parallel vs none) under
+# chrt -f (no other load; a FIFO-scheduled spinning BLAS worker then never yields, the worst
+# case of the wait above): case A f32 14.3 / 26.5 vs 3.9 / 5.6; ThreeLayerConvNet conv f32
+# 35.0 / 32.4 vs 15.1 / 22.8; B f64 188 / 355 vs 225 / 230. Alone (the unfold kernel with no
+# GEMM beside it) the threads do pay: T conv im2col_6d f64 4.5 vs 8.1 ms, B f64 25.0 vs 42.9,
+# which is why the threshold stays finite.
 PARALLEL_KERNEL_BYTES = 1 << 30
 
 # Threads of the BLAS that numpy's matrix products use. None (the default) leaves the BLAS as
