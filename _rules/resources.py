@@ -36,11 +36,16 @@ class Buffer:
 
 def available_memory() -> int | None:
     """Return the bytes the OS reports as available for new allocations, or None if unknown."""
+    # Read with one os.read: every fast call asks, and a text file object with line iteration
+    # cost ~0.2 ms a call (4% of a notebook-sized convolution).
     try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+        fd = os.open("/proc/meminfo", os.O_RDONLY)
+        try:
+            text = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        start = text.index(b"MemAvailable:") + len(b"MemAvailable:")
+        return int(text[start:text.index(b"\n", start)].split()[0]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     try:
