@@ -16,8 +16,8 @@ def snapshot(obj):
     """Return a deep, comparable record of ``obj`` (arrays copied with shape and dtype)."""
     if isinstance(obj, np.ndarray):
         return ("array", id(obj), obj.copy(), obj.shape, obj.dtype)
-    if isinstance(obj, (tuple, list)):
-        return (type(obj).__name__, [snapshot(o) for o in obj])
+    if isinstance(obj, (tuple, list)):  # a NamedTuple cache is a tuple
+        return ("tuple" if isinstance(obj, tuple) else "list", [snapshot(o) for o in obj])
     if isinstance(obj, dict):
         return ("dict", {k: snapshot(v) for k, v in obj.items()})
     return ("value", obj)

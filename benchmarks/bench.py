@@ -62,6 +62,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _train  # noqa: E402
 import fast_layers  # noqa: E402
 from _v0_conv import conv_backward_v0, conv_forward_v0  # noqa: E402
+from _rules.geometry import conv_geometry  # noqa: E402
+from fast_layers.winograd import winograd_applies  # noqa: E402
 from layers import conv_backward_naive, conv_forward_naive  # noqa: E402
 
 # name: (x shape, w shape, stride, pad)
@@ -87,6 +89,8 @@ TARGETS_DOC = [
     ("A naive/fast >= 1000x, forward and backward (float64)", "A_naive_float64"),
     ("A naive/fast >= 1000x, forward and backward (float32)", "A_naive_float32"),
     ("B float64 strides forward peak extra memory <= 1.05x x_cols", "B_f64_mem"),
+    ("B float64 winograd fwd+bwd <= 1.0x bare im2col GEMMs (issue 13)", "B_f64_gemm_winograd"),
+    ("B float32 winograd fwd+bwd <= 1.0x PyTorch CPU float32 (issue 13)", "B_f32_torch_winograd"),
     ("ThreeLayerConvNet iteration float32 <= 1.0x PyTorch", "cnn_float32_torch"),
     ("ThreeLayerConvNet iteration float64 <= 1.0x PyTorch", "cnn_float64_torch"),
     ("FullyConnectedNet bn+dropout iteration float32 <= 1.0x PyTorch", "fcbn_float32_torch"),
@@ -155,6 +159,8 @@ def conv_impls(baseline):
         "strides": (fast_layers.conv_forward_strides, fast_layers.conv_backward_strides),
         "im2col": (fast_layers.conv_forward_im2col, fast_layers.conv_backward_im2col),
         "v0": (conv_forward_v0, conv_backward_v0),
+        # 3x3 stride-1 cases only (see applicable())
+        "winograd": (fast_layers.conv_forward_winograd, fast_layers.conv_backward_winograd),
     }
     if baseline is not None:
         impls["baseline"] = baseline
@@ -178,8 +184,16 @@ def inputs(case, dtype, seed=0):
     return x, w, b, {"stride": stride, "pad": pad}
 
 
+def applicable(impls, case, dtype):
+    """The implementations that compute this case (Winograd: 3x3 filters at stride 1 only)."""
+    xs, ws, stride, pad = CASES[case]
+    geom = conv_geometry(xs, ws, {"stride": stride, "pad": pad})
+    return {name: pair for name, pair in impls.items() if name != "winograd" or winograd_applies(geom, dtype)}
+
+
 def bench_conv_case(case, dtype, impls, torch, rounds, with_naive, stat):
     """Time every implementation of one case in one interleaved series; return a result dict."""
+    impls = applicable(impls, case, dtype)
     x, w, b, cp = inputs(case, dtype)
     out, cache = fast_layers.conv_forward_strides(x, w, b, cp)
     dout = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
@@ -216,7 +230,7 @@ def bench_conv_case(case, dtype, impls, torch, rounds, with_naive, stat):
         # interleaved with them (it is still the same run, seconds apart).
         raw.update(interleaved({"torch fwd": torch_fwd, "torch fwd+bwd": torch_fwd_bwd}, rounds))
     med = {label: STAT[stat](ts) for label, ts in raw.items()}
-    res = {"case": case, "dtype": np.dtype(dtype).name, "x": list(x.shape), "w": list(w.shape),
+    res = {"case": case, "dtype": np.dtype(dtype).name, "x": list(x.shape), "w": list(w.shape), "impls": list(impls),
            "stride": cp["stride"], "pad": cp["pad"], "x_cols_bytes": int(cols.nbytes),
            "stat_s": med, "stat": stat, "rounds": rounds,
            "median_all_s": {k: statistics.median(v) for k, v in raw.items()},
@@ -248,7 +262,7 @@ def bench_memory(case, dtype, impls):
     x, w, b, cp = inputs(case, dtype)
     out = {}
     K = w[0].size
-    for name in ("fast", "strides", "v0"):
+    for name in [n for n in ("fast", "strides", "v0", "winograd") if n in applicable(impls, case, dtype)]:
         fwd, bwd = impls[name]
         peak_f, kept_f = peak_memory(lambda: fwd(x, w, b, cp))
         res, cache = fwd(x, w, b, cp)
@@ -365,7 +379,7 @@ def ratio(a, b):
     return f"{a / b:7.2f}x" if a is not None and b else f"{'-':>8}"
 
 
-def print_conv(res, impls):
+def print_conv(res):
     med = res["stat_s"]
     gemm = res["gemm_total_s"]
     torch_t = med.get("torch fwd+bwd")
@@ -373,7 +387,7 @@ def print_conv(res, impls):
     print(f"\n{res['case']} {res['dtype']}: x{tuple(res['x'])} w{tuple(res['w'])} stride {res['stride']} "
           f"pad {res['pad']}  ({res['stat']} of {res['rounds']} rounds)")
     print(f"  {'':16}{'fwd ms':>9}{'bwd ms':>9}{'total ms':>9} {'/gemm':>8} {'/torch':>8} {'/v0':>8}")
-    for name in impls:
+    for name in res["impls"]:
         f, b = med[f"{name} fwd"], med[f"{name} bwd"]
         print(f"  {name:16}{ms(f)}{ms(b)}{ms(f + b)} {ratio(f + b, gemm)} {ratio(f + b, torch_t)} "
               f"{ratio(f + b, v0)}")
@@ -463,6 +477,14 @@ def targets(results, memory, trains=()):
     if r and "torch fwd+bwd" in r["stat_s"]:
         v = total(r, "fast") / r["stat_s"]["torch fwd+bwd"]
         out["B_f32_torch"] = (v, v <= 1.0, f"{v:.2f}x torch")
+    r = by.get(("B", "float64"))
+    if r and "winograd" in r["impls"]:
+        v = total(r, "winograd") / r["gemm_total_s"]
+        out["B_f64_gemm_winograd"] = (v, v <= 1.0, f"{v:.2f}x")
+    r = by.get(("B", "float32"))
+    if r and "winograd" in r["impls"] and "torch fwd+bwd" in r["stat_s"]:
+        v = total(r, "winograd") / r["stat_s"]["torch fwd+bwd"]
+        out["B_f32_torch_winograd"] = (v, v <= 1.0, f"{v:.2f}x torch")
     r = by.get(("A", "float64"))
     if r:
         v = total(r, "strides") / r["gemm_total_s"]
@@ -533,7 +555,7 @@ def run_sections(args, torch, impls):
                 res = bench_conv_case(case, dtype, impls, torch, args.rounds, with_naive=(case == "A"),
                                       stat=args.stat)
                 results.append(res)
-                print_conv(res, impls)
+                print_conv(res)
     if "memory" in args.sections:
         for case in args.cases:
             for dtype in DTYPES:

@@ -18,7 +18,8 @@ import numpy as np
 from _rules.resources import Buffer
 
 __all__ = ["images_per_block", "conv_forward", "conv_backward", "pool_forward", "pool_backward",
-           "pool_reshape_forward", "pool_reshape_backward", "pool_im2col_forward", "pool_im2col_backward"]
+           "pool_reshape_forward", "pool_reshape_backward", "pool_im2col_forward", "pool_im2col_backward",
+           "winograd_forward", "winograd_backward"]
 
 _BOOL = np.dtype(bool)
 _INDEX = np.dtype(np.intp)
@@ -160,3 +161,58 @@ def pool_im2col_backward(geom, dtype, dout):
             + [Buffer("the column gradient dx_cols", (K, n_cols), dtype),
                Buffer("the column indices", (n_cols,), _INDEX), Buffer("dout as one row", (n_cols,), dout.dtype),
                Buffer("col2im's image", x_shape, np.result_type(dtype, np.float32)), Buffer("dx", x_shape, dtype)])
+
+
+# Winograd (fast_layers.winograd): m the output tile, alpha = m + 2, (th, tw) tiles per image,
+# ``block`` images per block. The compiled tile kernels allocate one scratch row of windows per
+# thread; their numpy twins a zero canvas under the block's windows and the windows half and
+# fully transformed, which the lists below include so that they bound both.
+
+def _filter_transform(geom, w, dtype, alpha):
+    """w in float64 (unless it is), G @ w, G @ w @ G.T in float64, and U in ``dtype``."""
+    F, C, f64 = geom.F, geom.C, np.dtype(np.float64)
+    return (_cast(w, f64, "w") + [Buffer("G @ w", (F, C, alpha, 3), f64),
+                                  Buffer("G @ w @ G.T", (F, C, alpha, alpha), f64),
+                                  Buffer("U", (alpha * alpha, F, C), dtype)])
+
+
+def _tile_kernel(what, images, planes, tiles, r, s, tile, dtype):
+    """What one tile-kernel call holds beyond its input and output (the numpy twin's buffers, a bound
+    of the compiled kernel's scratch row): an (r, s) transform of s x s windows one ``tile`` apart."""
+    th, tw = tiles
+    canvas = (images, planes, (th - 1) * tile + s, (tw - 1) * tile + s)
+    return [Buffer(f"{what}: the zero canvas under the windows", canvas, dtype),
+            Buffer(f"{what}: the windows half transformed", (images, planes, th, tw, max(r, s), max(r, s)), dtype),
+            Buffer(f"{what}: the windows transformed", (images, planes, th, tw, max(r, s), max(r, s)), dtype)]
+
+
+def _tile_blocks(geom, dtype, alpha, tiles, block):
+    T = block * tiles[0] * tiles[1]
+    return [Buffer("the block's input-side tiles", (alpha * alpha, geom.C, T), dtype),
+            Buffer("the block's output-side tiles", (alpha * alpha, geom.F, T), dtype)]
+
+
+def winograd_forward(geom, dtype, x, w, b, m, tiles, block):
+    """Buffers of ``conv_forward_winograd``."""
+    alpha = m + 2
+    return (_contiguous_copy(x, dtype, "x") + _cast(b, dtype, "b") + _filter_transform(geom, w, dtype, alpha)
+            + [Buffer("out", geom.out_shape, dtype)] + _tile_blocks(geom, dtype, alpha, tiles, block)
+            + _tile_kernel("x's tiles", block, geom.C, tiles, alpha, alpha, m, dtype)
+            + _tile_kernel("out's tiles", block, geom.F, tiles, alpha, m, m, dtype))
+
+
+def winograd_backward(geom, dtype, x, w, dout, m, tiles, block, input_grad=True):
+    """Buffers of ``conv_backward_winograd`` (without ``input_grad``, no dx and no fold onto it)."""
+    alpha = m + 2
+    buffers = (_contiguous_copy(x, dtype, "x") + _contiguous_copy(dout, dtype, "dout")
+               + _filter_transform(geom, w, dtype, alpha)
+               + [Buffer("dU and one block's share of it", (2, alpha * alpha, geom.F, geom.C), dtype),
+                  Buffer("G.T @ dU, its transpose for the second product, and dw", (geom.F, geom.C, 6 * alpha + 18),
+                         np.float64),
+                  Buffer("db", (geom.F,), dtype)]
+               + _tile_blocks(geom, dtype, alpha, tiles, block)
+               # one tile kernel at a time: x's windows and dx's (C planes) or dout's (F planes, smaller windows)
+               + _tile_kernel("a tile kernel", block, max(geom.C, geom.F), tiles, alpha, alpha, m, dtype))
+    if input_grad:
+        buffers.append(Buffer("dx", (geom.N, geom.C, geom.H, geom.W), dtype))
+    return buffers

@@ -54,6 +54,11 @@ BACKWARD_BLOCK_BYTES = 64 << 20
 # which is why the threshold stays finite.
 PARALLEL_KERNEL_BYTES = 1 << 30
 
+# The Winograd layer transforms a block of images at a time, holding their input-side and
+# output-side tiles (alpha^2 * tiles * (C + F) values) in buffers of at most this many bytes
+# (and never more than the strides layer's x_cols and out for the same call).
+WINOGRAD_BLOCK_BYTES = 16 << 20
+
 # Threads of the BLAS that numpy's matrix products use. None (the default) leaves the BLAS as
 # configured (its own default, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS). An int n sets this
 # PROCESS's BLAS pool to n threads through threadpoolctl, so every GEMM of the process is
@@ -91,13 +96,14 @@ BUFFER_CACHE_MIN_BYTES = 256 << 10
 # name -> one-line meaning (the measurement is in the comment above each attribute).
 KNOBS = {
     "backward_block_bytes": "conv backward: bytes of the reused column-gradient buffer (>= 1)",
+    "winograd_block_bytes": "Winograd conv: bytes of the tiles of one block of images (>= 1)",
     "parallel_kernel_bytes": "compiled kernels touching at least this many bytes use the OpenMP threads (>= 0)",
     "blas_threads": "None (leave the BLAS alone) or the number of BLAS threads for the whole process (>= 1)",
     "malloc_keep_bytes": "None (leave glibc's allocator alone) or bytes of large buffers glibc keeps warm (>= 0)",
     "buffer_cache_bytes": "bytes of freed cnnkit buffers kept warm for reuse (>= 0; 0 turns the cache off)",
     "buffer_cache_min_bytes": "smallest freed cnnkit buffer the cache keeps (>= 1)",
 }
-_MINIMUM = {"backward_block_bytes": 1, "parallel_kernel_bytes": 0, "blas_threads": 1,
+_MINIMUM = {"backward_block_bytes": 1, "winograd_block_bytes": 1, "parallel_kernel_bytes": 0, "blas_threads": 1,
             "malloc_keep_bytes": 0, "buffer_cache_bytes": 0, "buffer_cache_min_bytes": 1}
 _NONE_ALLOWED = {"blas_threads", "malloc_keep_bytes"}
 _GLIBC_INITIAL_THRESHOLD = 128 * 1024

@@ -37,8 +37,8 @@ def snapshot(obj):
     """Deep copy of every array (values, shape, strides) reachable in a tuple/list/dict."""
     if isinstance(obj, np.ndarray):
         return ("array", obj.copy(), obj.shape, obj.strides, obj.dtype)
-    if isinstance(obj, (tuple, list)):
-        return (type(obj).__name__, [snapshot(o) for o in obj])
+    if isinstance(obj, (tuple, list)):  # a NamedTuple cache is a tuple
+        return ("tuple" if isinstance(obj, tuple) else "list", [snapshot(o) for o in obj])
     if isinstance(obj, dict):
         return ("dict", {k: snapshot(v) for k, v in obj.items()})
     return ("value", obj)

@@ -78,7 +78,7 @@ def _replaced(obj, path, new):
         return new
     items = list(obj)
     items[path[0]] = _replaced(items[path[0]], path[1:], new)
-    return type(obj)(items)
+    return type(obj)._make(items) if hasattr(obj, "_make") else type(obj)(items)  # NamedTuple caches
 
 
 @pytest.mark.parametrize("name", sorted(BACKWARDS))
