@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Buffer", "available_memory", "budget_bytes", "require"]
+__all__ = ["Buffer", "available_memory", "budget_bytes", "require", "add_reclaimer"]
+
+# Callables that give memory back on request and return how many bytes they freed (the fast
+# layers' buffer cache registers one): tried before a budget is refused.
+_reclaimers = []
+
+
+def add_reclaimer(fn) -> None:
+    """Register ``fn() -> bytes freed``, called by :func:`require` before it refuses a budget."""
+    _reclaimers.append(fn)
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,8 @@ def require(call: str, buffers, inputs: str = "") -> int:
     buffers = [b for b in buffers if b.nbytes > 0]
     total = budget_bytes(buffers)
     available = available_memory()
+    if available is not None and total > available and sum(fn() for fn in _reclaimers) > 0:
+        available = available_memory()
     if available is not None and total > available:
         listed = "; ".join(str(b) for b in sorted(buffers, key=lambda b: -b.nbytes))
         raise MemoryError(

@@ -58,10 +58,14 @@ cdef extern from *:
     #endif
     }
 
+    static size_t ck_release(void);
+
     static void *ck_new(size_t cap, int zero) {
         char *b;
         if (cap > SIZE_MAX - CK_HEADER) return NULL;
         b = zero ? (char *)calloc(1, cap + CK_HEADER) : (char *)malloc(cap + CK_HEADER);
+        if (b == NULL && ck_release() > 0)  /* the kept blocks are the first thing to give up */
+            b = zero ? (char *)calloc(1, cap + CK_HEADER) : (char *)malloc(cap + CK_HEADER);
         if (b == NULL) return NULL;
         ((size_t *)b)[0] = cap;
         ((size_t *)b)[1] = CK_MAGIC;

@@ -8,7 +8,8 @@ The handler is numpy's per-context allocator (NEP 49): it is installed only whil
 runs and the previous one is put back after, so arrays made by any other code are untouched and
 no process-wide setting changes. The fast layers and the models' ``loss`` run inside it.
 
-``release()`` hands every kept block back; ``stats()`` shows hits, misses and kept bytes;
+``release()`` hands every kept block back (so does a memory budget about to be refused, and a
+failed allocation before it gives up); ``stats()`` shows hits, misses and kept bytes;
 ``tuning.set(buffer_cache_bytes=0)`` turns keeping off. Without the compiled module (the numpy
 fallback build) ``recycled()`` does nothing.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+
+from _rules.resources import add_reclaimer
 
 from . import tuning
 
@@ -40,6 +43,9 @@ def _configure():
 
 tuning.on_change(_configure)
 _configure()
+if _cache is not None:
+    # Kept blocks count as used memory to the OS: give them back before a budget is refused.
+    add_reclaimer(_cache.release)
 
 
 @contextlib.contextmanager

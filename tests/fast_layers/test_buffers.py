@@ -188,3 +188,20 @@ def test_the_numpy_fallback_build_switch_turns_the_cache_off():
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
+
+
+def test_a_budget_about_to_be_refused_first_gives_the_kept_blocks_back(monkeypatch):
+    import _rules.resources as resources
+
+    with buffers.recycled():
+        a = np.empty(BIG, dtype=np.uint8)
+        del a
+    assert buffers.stats()["kept_bytes"] > 0
+    # The OS reports too little memory while the cache holds blocks, and enough once it is empty.
+    monkeypatch.setattr(resources, "available_memory",
+                        lambda: 10 if buffers.stats()["kept_bytes"] else 10**9)
+    assert resources.require("f", [resources.Buffer("out", (100,), np.float64)]) == 800
+    assert buffers.stats()["kept_bytes"] == 0
+    monkeypatch.setattr(resources, "available_memory", lambda: 10)
+    with pytest.raises(MemoryError, match="needs 800 bytes"):
+        resources.require("f", [resources.Buffer("out", (100,), np.float64)])
