@@ -365,10 +365,13 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
 # which ``v > best`` never selects, are tracked on the side.
 
 def _max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
-                      Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, int num_threads):
+                      Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, double floor_, int num_threads):
+    # A window whose maximum is not above ``floor_`` gives its first element instead (0 for the
+    # ``first_if_nonpositive`` option of max_pool_forward_cython; with -inf that element IS the maximum).
     cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
     cdef Py_ssize_t task, n, c, i, j, a, b
     cdef floating best, v
+    cdef floating floor = <floating>floor_
     cdef bint has_nan
     cdef const floating* row
     with nogil:
@@ -385,7 +388,8 @@ def _max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out
                             v = row[b]
                             best = v if v > best else best
                             has_nan = has_nan | (v != v)
-                    out[n, c, i, j] = NAN if has_nan else best
+                    out[n, c, i, j] = NAN if has_nan else (
+                        best if best > floor else x[n, c, i * sh, j * sw])
 
 
 def _max_pool_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout,
@@ -475,11 +479,157 @@ def _avg_pool_backward(const floating[:, :, :, ::1] dout, floating[:, :, :, ::1]
                             drow[b] += share
 
 
+# ---------------------------------------------------------------------------------------------
+# 2x2 windows with stride 2 (the coursework nets' pool): one loop over a whole output row.
+#
+# The general loops above scan one window at a time, a short inner loop the compiler cannot
+# vectorize. Here the four taps of window j are r0[2j], r0[2j+1], r1[2j], r1[2j+1] (r0, r1 the
+# window's two input rows), and every step is a select (``a if cond else b``) that gcc turns into
+# SIMD compares and blends: the row runs several windows per instruction, at about the speed of
+# reading x once. (setup.py's -fno-trapping-math lets gcc evaluate both sides of a select; no
+# result changes.) The tie rule is the one above: ``v > m`` keeps the earlier of equal values,
+# and a window holding a NaN gives NaN (forward) or routes to its first NaN (backward, which
+# does such rare rows again with the exact one-window-at-a-time scan).
+
+cdef inline floating _max_2x2(const floating* r0, const floating* r1, Py_ssize_t j) noexcept nogil:
+    # The maximum of window j in row-major order; ``>``: a later equal value does not replace it
+    # (so its sign of zero is the first one's). A NaN not in first place is skipped: callers check.
+    cdef floating m = r0[2 * j]
+    m = r0[2 * j + 1] if r0[2 * j + 1] > m else m
+    m = r1[2 * j] if r1[2 * j] > m else m
+    m = r1[2 * j + 1] if r1[2 * j + 1] > m else m
+    return m
+
+
+cdef inline bint _has_nan_2x2(const floating* r0, const floating* r1, Py_ssize_t j) noexcept nogil:
+    return (r0[2 * j] != r0[2 * j]) | (r0[2 * j + 1] != r0[2 * j + 1]) | (r1[2 * j] != r1[2 * j]) | (
+        r1[2 * j + 1] != r1[2 * j + 1])
+
+
+cdef inline void _max_2x2_row(const floating* r0, const floating* r1, floating* o, Py_ssize_t W_out,
+                              floating floor) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating m
+    for j in range(W_out):
+        m = _max_2x2(r0, r1, j)
+        m = m if m > floor else r0[2 * j]  # the first element where the maximum is not above floor
+        o[j] = NAN if _has_nan_2x2(r0, r1, j) else m
+
+
+cdef inline bint _route_2x2_row(const floating* r0, const floating* r1, const floating* g,
+                                floating* d0, floating* d1, Py_ssize_t W_out, floating floor) noexcept nogil:
+    # Writes all four pixels of every window of the row: zero, except ``0 + g[j]`` at the window's
+    # first maximum unless that maximum is <= floor (0 for the fused ReLU; NaN for the plain pool,
+    # since no comparison with NaN is true). Returns whether the row holds a NaN: the caller does
+    # that row again with _route_2x2_row_exact.
+    cdef Py_ssize_t j
+    cdef floating m, k, gj
+    cdef floating zero = 0
+    cdef floating nan = 0  # a flag in the data's own width: an int flag keeps gcc from vectorizing float64
+    for j in range(W_out):
+        m = _max_2x2(r0, r1, j)
+        k = 3  # the first tap equal to the maximum (taken in reverse, so the earliest one stays)
+        k = 2 if r1[2 * j] == m else k
+        k = 1 if r0[2 * j + 1] == m else k
+        k = 0 if r0[2 * j] == m else k
+        nan = 1 if _has_nan_2x2(r0, r1, j) else nan
+        gj = zero + g[j]  # 0 + (-0.0) is +0.0, as the general kernel's dx[arg] += g gives
+        gj = zero if m <= floor else gj
+        d0[2 * j] = gj if k == 0 else zero
+        d0[2 * j + 1] = gj if k == 1 else zero
+        d1[2 * j] = gj if k == 2 else zero
+        d1[2 * j + 1] = gj if k == 3 else zero
+    return nan != 0
+
+
+cdef inline void _route_2x2_row_exact(const floating* r0, const floating* r1, const floating* g,
+                                      floating* d0, floating* d1, Py_ssize_t W_out, bint positive_only) noexcept nogil:
+    # The general kernel's scan, one window at a time, for a row that holds a NaN.
+    cdef Py_ssize_t j, t, arg, first_nan
+    cdef floating v, best
+    cdef floating zero = 0
+    cdef floating* dst[4]
+    cdef floating taps[4]
+    for j in range(W_out):
+        taps[0] = r0[2 * j]
+        taps[1] = r0[2 * j + 1]
+        taps[2] = r1[2 * j]
+        taps[3] = r1[2 * j + 1]
+        dst[0] = &d0[2 * j]
+        dst[1] = &d0[2 * j + 1]
+        dst[2] = &d1[2 * j]
+        dst[3] = &d1[2 * j + 1]
+        arg = 0
+        best = taps[0]
+        first_nan = -1
+        for t in range(4):
+            v = taps[t]
+            dst[t][0] = zero
+            if v > best:
+                arg = t
+                best = v
+            if v != v and first_nan < 0:
+                first_nan = t
+        if first_nan >= 0:
+            if positive_only:
+                continue  # NaN > 0 is false: a ReLU passes no gradient
+            arg = first_nan
+        elif positive_only and not best > 0:
+            continue
+        dst[arg][0] = zero + g[j]
+
+
+def _max_pool_2x2_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out, double floor_,
+                          int num_threads):
+    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
+    cdef Py_ssize_t task, n, c, i
+    cdef floating floor = <floating>floor_
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            for i in range(H_out):
+                _max_2x2_row(&x[n, c, 2 * i, 0], &x[n, c, 2 * i + 1, 0], &out[n, c, i, 0], W_out, floor)
+
+
+def _max_pool_2x2_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout,
+                           floating[:, :, :, ::1] dx, bint positive_only, int num_threads):
+    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], H_out = dout.shape[2], W_out = dout.shape[3]
+    cdef Py_ssize_t H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t task, n, c, i, q
+    # Route where the maximum is above floor: above 0 for the fused ReLU, always otherwise (x <= NaN is false).
+    cdef floating floor = 0 if positive_only else NAN
+    cdef floating* d0
+    cdef floating* d1
+    cdef const floating* r0
+    cdef const floating* r1
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            for i in range(H_out):
+                r0 = &x[n, c, 2 * i, 0]
+                r1 = &x[n, c, 2 * i + 1, 0]
+                d0 = &dx[n, c, 2 * i, 0]
+                d1 = &dx[n, c, 2 * i + 1, 0]
+                if _route_2x2_row(r0, r1, &dout[n, c, i, 0], d0, d1, W_out, floor):
+                    _route_2x2_row_exact(r0, r1, &dout[n, c, i, 0], d0, d1, W_out, positive_only)
+                if W > 2 * W_out:  # the column no window reaches
+                    d0[W - 1] = 0
+                    d1[W - 1] = 0
+            for q in range(2 * H_out * W, H * W):  # the row no window reaches
+                (&dx[n, c, 0, 0])[q] = 0
+
+
 def _threads(parallel):
     return cnnkit_max_threads() if parallel else 1
 
 
-def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
+def _is_2x2_stride_2(g):
+    return g.HH == 2 and g.WW == 2 and tuple(g.stride) == (2, 2)
+
+
+def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, first_if_nonpositive=False):
     """Maximum of every pooling window.
 
     Parameters
@@ -490,6 +640,11 @@ def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
     stride : int or (int, int)
     parallel : bool
         Use the OpenMP threads (one (n, c) plane per task) or only the calling thread.
+    first_if_nonpositive : bool
+        Where a window's maximum is <= 0 (and the window holds no NaN), give the window's FIRST
+        element instead. Then ``np.maximum(out, 0)`` is, bit for bit, the max pool of
+        ``np.maximum(x, 0)``: a ReLU before the pool, done on the pool's smaller output, whatever
+        sign of zero numpy's ReLU gives (the ReLU'd window is all zeros and its first one wins).
 
     Returns
     -------
@@ -498,7 +653,11 @@ def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
     """
     x, g = pool_args(x, pool_height, pool_width, stride)
     out = np.empty(g.out_shape, dtype=x.dtype)
-    _max_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    floor = 0.0 if first_if_nonpositive else -np.inf  # -inf: a maximum equal to it is the first element
+    if _is_2x2_stride_2(g):
+        _max_pool_2x2_forward(x, out, floor, _threads(parallel))
+    else:
+        _max_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], floor, _threads(parallel))
     return out
 
 
@@ -528,8 +687,11 @@ def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=
     x, g = pool_args(x, pool_height, pool_width, stride)
     dout = pool_dout_args(dout, g, x.dtype)
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=x.dtype)
-    _max_pool_backward(x, dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], bool(positive_only),
-                       _threads(parallel))
+    if _is_2x2_stride_2(g):
+        _max_pool_2x2_backward(x, dout, dx, bool(positive_only), _threads(parallel))
+    else:
+        _max_pool_backward(x, dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], bool(positive_only),
+                           _threads(parallel))
     return dx
 
 

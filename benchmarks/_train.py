@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import fast_layers
-from fast_layers.pool import relu_max_pool_backward
+from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
 import layer_utils
 import layers
 from classifiers import FullyConnectedNet, ThreeLayerConvNet
@@ -55,8 +55,8 @@ def _cnn_stages(model, X, y):
     p, cp, pp = model.params, model.conv_param, model.pool_param
     s = []
     a, conv_c = _stage(s, "conv fwd", lambda: fast_layers.conv_forward_fast(X, p["W1"], p["b1"], cp))
-    r, _ = _stage(s, "relu fwd", lambda: layers.relu_forward(a))
-    q, pool_c = _stage(s, "max pool fwd", lambda: fast_layers.max_pool_forward_fast(r, pp))
+    # What layer_utils.conv_relu_pool_forward runs: the ReLU on the pooled output.
+    q, pool_c = _stage(s, "relu+max pool fwd", lambda: relu_max_pool_forward(a, pp))
     h, h_c = _stage(s, "affine+relu fwd", lambda: layer_utils.affine_relu_forward(q, p["W2"], p["b2"]))
     sc, sc_c = _stage(s, "affine fwd", lambda: layers.affine_forward(h, p["W3"], p["b3"]))
     _, ds = _stage(s, "softmax loss", lambda: layers.softmax_loss(sc, y))

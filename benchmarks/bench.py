@@ -14,11 +14,12 @@ Run from the repository root::
     python benchmarks/bench.py --sections train --json new.json --compare old.json
 
 Sections (``--sections``, default all): ``conv`` (cases A-D below), ``memory`` (tracemalloc peaks),
-``pool`` (max pool fast vs naive), ``train`` (one training iteration of ThreeLayerConvNet and
-FullyConnectedNet, with and without batchnorm + dropout, beside PyTorch's same model and with a
-per-layer breakdown; see ``benchmarks/_train.py``). To compare with the previous commit, run it
-with ``--json`` there and pass that file to ``--compare`` here (``--baseline REF`` also times an
-old ``fast_layers/conv.py`` inside this very run, for the conv cases).
+``pool`` (max pool fast vs naive; ThreeLayerConvNet's ReLU + max pool, fused vs unfused), ``train``
+(one training iteration of ThreeLayerConvNet and FullyConnectedNet, with and without batchnorm +
+dropout, beside PyTorch's same model and with a per-layer breakdown; see ``benchmarks/_train.py``).
+To compare with the previous commit, run it with ``--json`` there and pass that file to
+``--compare`` here (``--baseline REF`` also times an old ``fast_layers/conv.py`` inside this very
+run, for the conv cases).
 
 Columns: ``fwd``, ``bwd`` and ``total`` are median milliseconds (``--stat min``: the fastest round;
 the JSON keeps every round); ``/gemm`` divides a total by the bare numpy matrix products of the
@@ -78,6 +79,7 @@ POOL_CASES = {
     "3x3 s2": {"pool_height": 3, "pool_width": 3, "stride": 2},
 }
 POOL_X = (100, 3, 32, 32)
+RELU_POOL_X = (50, 32, 32, 32)  # ThreeLayerConvNet's conv output: batch 50, 32 filters, 32x32
 DTYPES = (np.float64, np.float32)
 
 STAT_USED = ["median"]  # for the pool table's heading
@@ -298,6 +300,28 @@ def bench_pool(dtype, rounds, stat):
     return rows
 
 
+def bench_relu_pool(dtype, rounds, stat):
+    """ThreeLayerConvNet's ReLU + 2x2 max pool: the fused pair layer_utils runs vs the unfused chain."""
+    from fast_layers import max_pool_backward_fast, max_pool_forward_fast
+    from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
+    from layers import relu_backward, relu_forward
+
+    a = np.random.default_rng(4).standard_normal(RELU_POOL_X).astype(dtype)
+    pp = POOL_CASES["2x2 s2"]
+    _, cache = relu_max_pool_forward(a, pp)
+    r, relu_cache = relu_forward(a)
+    out, pool_cache = max_pool_forward_fast(r, pp)
+    dout = np.random.default_rng(5).standard_normal(out.shape).astype(dtype)
+    raw = interleaved({
+        "fused fwd": lambda: relu_max_pool_forward(a, pp),
+        "fused bwd": lambda: relu_max_pool_backward(dout, cache),
+        "unfused fwd": lambda: max_pool_forward_fast(relu_forward(a)[0], pp),
+        "unfused bwd": lambda: relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache),
+        "copy of x": lambda: a.copy(),
+    }, rounds)
+    return {label: STAT[stat](ts) for label, ts in raw.items()}
+
+
 def bench_train(name, dtype, torch, rounds, stat):
     """Time one training iteration of a model, each of its layers alone, and PyTorch's same model."""
     model, X, y, stages = _train.build(name, dtype)
@@ -419,6 +443,12 @@ def print_pool(dtype, rows):
         f, n = r["fast_s"], r["naive_s"]
         print(f"  {name:8} fast fwd {ms(f['fwd'])} bwd {ms(f['bwd'])} | naive fwd {ms(n['fwd'])} "
               f"bwd {ms(n['bwd'])} | speedup fwd {n['fwd'] / f['fwd']:6.0f}x bwd {n['bwd'] / f['bwd']:6.0f}x")
+
+
+def print_relu_pool(dtype, r):
+    print(f"\nReLU + 2x2 max pool {np.dtype(dtype).name}, x{RELU_POOL_X} ({STAT_USED[0]} of the rounds; ms): "
+          f"fused fwd {ms(r['fused fwd'])} bwd {ms(r['fused bwd'])} | unfused fwd {ms(r['unfused fwd'])} "
+          f"bwd {ms(r['unfused bwd'])} | one copy of x {ms(r['copy of x'])}")
 
 
 def print_train(res):
@@ -567,6 +597,9 @@ def run_sections(args, torch, impls):
             if rows is not None:
                 pools[np.dtype(dtype).name] = rows
                 print_pool(dtype, rows)
+        for dtype in DTYPES:
+            pools[f"relu+2x2 {np.dtype(dtype).name}"] = r = bench_relu_pool(dtype, args.rounds, args.stat)
+            print_relu_pool(dtype, r)
     if "train" in args.sections:
         for name in _train.MODELS:
             for dtype in (np.float32, np.float64):

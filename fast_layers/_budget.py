@@ -17,7 +17,7 @@ import numpy as np
 
 from _rules.resources import Buffer
 
-__all__ = ["images_per_block", "conv_forward", "conv_backward", "pool_forward", "pool_backward",
+__all__ = ["images_per_block", "conv_forward", "conv_backward", "pool_forward", "relu_pool_forward", "pool_backward",
            "pool_reshape_forward", "pool_reshape_backward", "pool_im2col_forward", "pool_im2col_backward",
            "winograd_forward", "winograd_backward"]
 
@@ -95,6 +95,12 @@ def pool_forward(geom, dtype, x):
     """Buffers of ``max_pool_forward_fast`` / ``avg_pool_forward_fast`` (compiled kernel or numpy twin)."""
     return (_contiguous_copy(x, dtype, "x")
             + [Buffer("out", geom.out_shape, dtype), Buffer("one window position's reduction", (geom.N, geom.C), dtype)])
+
+
+def relu_pool_forward(geom, dtype, x):
+    """Buffers of ``relu_max_pool_forward``: the max pool's, and the numpy twin's mask of the
+    windows whose maximum is not positive (the compiled kernel needs no mask)."""
+    return pool_forward(geom, dtype, x) + [Buffer("the non-positive windows' mask", geom.out_shape, _BOOL)]
 
 
 def pool_backward(kind, geom, dtype, x, dout):

@@ -41,13 +41,13 @@ __all__ = [
 ]
 
 
-def _forward_inputs(x, pool_param, name):
+def _forward_inputs(x, pool_param, name, budget=_budget.pool_forward):
     """Validate a forward call and budget its memory; return x (C-contiguous, in its float dtype), the
     geometry and the kernel's window arguments."""
     check_array(x, "x", 4, "(N, C, H, W)")
     geom = pool_geometry(x.shape, pool_param)
     dtype = float_dtype(x)
-    require(name, _budget.pool_forward(geom, dtype, x), f"x of shape {tuple(x.shape)}")
+    require(name, budget(geom, dtype, x), f"x of shape {tuple(x.shape)}")
     return np.ascontiguousarray(x, dtype=dtype), geom, (geom.HH, geom.WW, geom.stride)
 
 
@@ -113,19 +113,53 @@ def max_pool_backward_fast(dout, cache):
 
 
 @recycling
+def relu_max_pool_forward(a, pool_param):
+    """Apply a ReLU, then :func:`max_pool_forward_fast`, with the ReLU done on the pooled output.
+
+    Equal, bit for bit, to ``max_pool_forward_fast(layers.relu_forward(a)[0], pool_param)``, NaN and
+    -0.0 included, without making the ReLU's full-size output. The ReLU is monotonic, so it
+    commutes with the maximum: a window whose maximum is positive (or NaN) pools to the same
+    value either way. A window whose maximum is <= 0 is all zeros after the ReLU, and the pool's
+    first-maximum rule picks its FIRST zero; so the kernel gives that window's first element of
+    ``a`` and numpy's own ReLU turns it into that very zero (+0.0 or -0.0, whichever numpy's ReLU
+    gives). Used by ``layer_utils.conv_relu_pool_forward``.
+
+    Parameters
+    ----------
+    a : ndarray, shape (N, C, H, W)
+        The ReLU's input.
+    pool_param : dict
+        As for :func:`max_pool_forward_fast`.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out)
+        In the floating dtype of a.
+    cache : tuple
+        ``(a, pool_param)`` (a copy of pool_param), for :func:`relu_max_pool_backward`.
+    """
+    af, geom, window = _forward_inputs(a, pool_param, "relu_max_pool_forward", _budget.relu_pool_forward)
+    out = max_pool_forward(af, *window, parallel=_parallel(geom, af.itemsize), first_if_nonpositive=True)
+    np.maximum(out, 0, out=out)  # the ufunc layers.relu_forward applies, on a quarter of the data
+    return out, (a, param_copy(pool_param))
+
+
+@recycling
 def relu_max_pool_backward(dout, pool_cache):
     """Gradient through a ReLU followed by :func:`max_pool_forward_fast`, in one pass.
 
     Equal, bit for bit, to ``relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache)``
-    when the pool's input is the ReLU's output ``r = max(a, 0)``: ``r > 0`` exactly where
-    ``a > 0``, so the ReLU's mask is read from ``r`` at each window's maximum. Used by
-    ``layer_utils.conv_relu_pool_backward``.
+    whether the cache holds the ReLU's output ``r = max(a, 0)`` (the pool's input) or its input
+    ``a`` (as :func:`relu_max_pool_forward` keeps): a window of r has a positive maximum exactly
+    where the same window of a does, at the same first position, and only there does the ReLU
+    pass a gradient. Used by ``layer_utils.conv_relu_pool_backward``.
 
     Parameters
     ----------
     dout : ndarray, shape (N, C, H_out, W_out)
     pool_cache : tuple
-        ``(r, pool_param)`` from :func:`max_pool_forward_fast` applied to the ReLU's output.
+        ``(a, pool_param)`` from :func:`relu_max_pool_forward`, or ``(r, pool_param)`` from
+        :func:`max_pool_forward_fast` applied to the ReLU's output.
 
     Returns
     -------

@@ -27,6 +27,14 @@ def assert_close(actual, desired, dtype=None, scale: float = 1.0, err_msg: str =
     np.testing.assert_allclose(actual, desired, err_msg=err_msg, **tol(dt, scale))
 
 
+def assert_same_bits(actual, desired, err_msg: str = ""):
+    """Equal in every bit: the same dtype and shape, and the same sign of every zero and bits of every NaN."""
+    actual, desired = np.asarray(actual), np.asarray(desired)
+    assert actual.dtype == desired.dtype and actual.dtype.kind == "f", (actual.dtype, desired.dtype, err_msg)
+    as_int = np.dtype(f"u{actual.dtype.itemsize}")
+    np.testing.assert_array_equal(actual.view(as_int), desired.view(as_int), err_msg=err_msg)
+
+
 @pytest.fixture
 def rng():
     """A seeded generator, fresh for every test."""

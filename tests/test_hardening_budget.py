@@ -206,9 +206,14 @@ def _pool_within_budget(cfg, dtype, kind, x_layout, rng, fwd, bwd, x):
     dout = rng.standard_normal(out.shape).astype(dtype)
     _, peak, budgets = measured(bwd, dout, cache)
     assert_within_budget(f"{kind} pool backward {cfg} {dtype} {x_layout}", peak, budgets, bound + 2 * ob)
-    if kind == "max":   # the ReLU + max-pool backward fused for layer_utils.conv_relu_pool_backward
+    if kind == "max":   # the ReLU + max-pool pair fused for layer_utils.conv_relu_pool_forward/backward
         _, peak, budgets = measured(fpool.relu_max_pool_backward, dout, cache)
         assert_within_budget(f"relu + max pool backward {cfg} {dtype} {x_layout}", peak, budgets, bound + 2 * ob)
+        (_, relu_cache), peak, budgets = measured(fpool.relu_max_pool_forward, x, cfg["pool_param"])
+        assert_within_budget(f"relu + max pool forward {cfg} {dtype} {x_layout}", peak, budgets, bound)
+        _, peak, budgets = measured(fpool.relu_max_pool_backward, dout, relu_cache)
+        assert_within_budget(f"relu + max pool backward of its cache {cfg} {dtype} {x_layout}", peak, budgets,
+                             bound + 2 * ob)
 
 
 @pytest.mark.parametrize("which", KERNELS)

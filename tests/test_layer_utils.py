@@ -24,7 +24,7 @@ from layers.conv import conv_forward_naive
 from layers.dense import affine_forward, relu_forward
 from layers.norm import batchnorm_forward, layernorm_forward, spatial_batchnorm_forward
 from layers.pool import max_pool_forward_naive
-from tests.conftest import assert_close, assert_unchanged, snapshot
+from tests.conftest import assert_close, assert_same_bits, assert_unchanged, snapshot
 
 CONV = {"stride": 1, "pad": 1}
 POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
@@ -90,6 +90,35 @@ def test_conv_relu_pool_matches_naive_composition_and_numeric_gradient(rng):
     assert rel_error(dx, eval_numerical_gradient_array(lambda v: f(v, w, b, CONV, POOL)[0], x, dout)) < 1e-7
     assert rel_error(dw, eval_numerical_gradient_array(lambda v: f(x, v, b, CONV, POOL)[0], w, dout)) < 1e-7
     assert rel_error(db, eval_numerical_gradient_array(lambda v: f(x, w, v, CONV, POOL)[0], b, dout)) < 1e-7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool", [POOL, {"pool_height": 3, "pool_width": 3, "stride": 2}])
+def test_conv_relu_pool_is_bit_for_bit_the_unfused_fast_chain(rng, dtype, pool):
+    # The sandwich pools before its ReLU and fuses the ReLU's backward into the pool's; both must
+    # give exactly what conv_forward_fast -> relu_forward -> max_pool_forward_fast and their
+    # backwards give. Small integers make conv outputs tie and hit exactly 0; a NaN pixel spreads
+    # NaN to the outputs that read it.
+    from fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
+    from layers.dense import relu_backward
+
+    for trial in range(4):
+        x = rng.integers(-1, 2, (2, 2, 7, 8)).astype(dtype)
+        if trial % 2:
+            x[0, 1, 3, 4] = np.nan
+        w = rng.integers(-1, 2, (3, 2, 3, 3)).astype(dtype)
+        b = np.array([0.0, -1.0, 1.0], dtype)
+        out, cache = conv_relu_pool_forward(x, w, b, CONV, pool)
+        a, conv_cache = conv_forward_fast(x, w, b, CONV)
+        r, relu_cache = relu_forward(a)
+        want, pool_cache = max_pool_forward_fast(r, pool)
+        assert (want == 0).any() and (a == 0).any()
+        assert_same_bits(out, want)
+        dout = rng.integers(-2, 3, out.shape).astype(dtype)
+        grads = conv_relu_pool_backward(dout, cache)
+        unfused = conv_backward_fast(relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache), conv_cache)
+        for g, u in zip(grads, unfused):
+            assert_same_bits(g, u)
 
 
 def _numeric_grads_match(forward, inputs, params, grads, dout, skip_zero=()):

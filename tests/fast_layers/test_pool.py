@@ -22,7 +22,7 @@ from layers.pool import (
     max_pool_backward_naive,
     max_pool_forward_naive,
 )
-from tests.conftest import assert_close, assert_unchanged, snapshot
+from tests.conftest import assert_close, assert_same_bits, assert_unchanged, snapshot
 
 SHAPES = [(2, 3, 6, 6), (1, 2, 7, 9), (2, 1, 5, 4)]
 WINDOWS = [(1, 1), (2, 2), (3, 3), (2, 3), (3, 1)]
@@ -227,3 +227,46 @@ def test_max_pool_fast_non_finite_dout_and_no_negative_zero(rng, pp):
     assert not np.signbit(dx[dx == 0]).any()
     dout[0, 0, 0, 0], dout[1, 1, 0, 1] = np.inf, -np.inf
     np.testing.assert_array_equal(max_pool_backward_fast(dout, cache_f), max_pool_backward_naive(dout, cache_n))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pp", [{"pool_height": 2, "pool_width": 2, "stride": 2},
+                                {"pool_height": 3, "pool_width": 3, "stride": 2},
+                                {"pool_height": 2, "pool_width": 3, "stride": (1, 2)},
+                                {"pool_height": 3, "pool_width": 3, "stride": 3}])
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_relu_max_pool_forward_and_backward_equal_the_unfused_pair_bit_for_bit(rng, dtype, pp, layout):
+    from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
+    from layers import relu_backward, relu_forward
+
+    for trial in range(8):
+        a = rng.integers(-2, 3, (2, 3, 9, 16)).astype(dtype)
+        a[rng.random(a.shape) < 0.15] = -0.0          # ReLU and pool ties on zeros of both signs
+        if trial % 2:
+            a[rng.random(a.shape) < 0.05] = np.nan
+        if trial % 3 == 0:
+            a[rng.random(a.shape) < 0.05] = -np.inf
+        a = a[..., ::2] if layout == "strided" else a[..., :8]
+        before = snapshot((a, pp))
+        r, relu_cache = relu_forward(a)
+        want, pool_cache = max_pool_forward_fast(r, pp)
+        got, cache = relu_max_pool_forward(a, pp)
+        assert_unchanged(before, (a, pp))
+        assert got.dtype == dtype
+        assert_same_bits(got, want)
+        dout = rng.integers(-3, 4, want.shape).astype(dtype)
+        dout[rng.random(want.shape) < 0.2] = -0.0
+        unfused = relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache)
+        assert_same_bits(relu_max_pool_backward(dout, cache), unfused)
+
+
+def test_relu_max_pool_forward_validates_like_the_pool():
+    from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
+
+    with pytest.raises(ValueError, match=r"window 2x4 is larger than the input 3x3"):
+        relu_max_pool_forward(np.zeros((1, 1, 3, 3)), {"pool_height": 2, "pool_width": 4, "stride": 1})
+    out, cache = relu_max_pool_forward(np.arange(16.0).reshape(1, 1, 4, 4) - 8, {"pool_height": 2, "pool_width": 2,
+                                                                                  "stride": 2})
+    np.testing.assert_array_equal(out, [[[[0.0, 0.0], [5.0, 7.0]]]])
+    with pytest.raises(ValueError, match=r"dout has shape \(1, 1, 3, 3\)"):
+        relu_max_pool_backward(np.zeros((1, 1, 3, 3)), cache)

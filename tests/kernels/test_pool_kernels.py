@@ -9,7 +9,7 @@ import pytest
 
 from fast_layers import _kernels_numpy as twin
 from layers import avg_pool_backward_naive, avg_pool_forward_naive, max_pool_backward_naive, max_pool_forward_naive
-from tests.conftest import assert_close
+from tests.conftest import assert_close, assert_same_bits
 
 try:
     import im2col_cython as compiled
@@ -108,3 +108,89 @@ def test_positive_only_max_pool_backward_is_relu_backward_of_the_pool_backward(m
     got = module.max_pool_backward_cython(r, dout, *window, positive_only=True)
     np.testing.assert_array_equal(got, want)
     assert not np.signbit(got[got == 0]).any()  # +0.0, as relu_backward gives
+
+
+def _first_max_pool(x, hh, ww, stride):
+    """The compiled kernels' value rule, one window at a time: the window's FIRST maximal element
+    (its sign of zero included), NaN for a window holding a NaN."""
+    sh, sw = (stride, stride) if np.isscalar(stride) else stride
+    N, C, H, W = x.shape
+    out = np.empty((N, C, (H - hh) // sh + 1, (W - ww) // sw + 1), x.dtype)
+    for n, c, i, j in np.ndindex(out.shape):
+        win = x[n, c, i * sh:i * sh + hh, j * sw:j * sw + ww].ravel()
+        out[n, c, i, j] = np.nan if np.isnan(win).any() else win[np.flatnonzero(win == win.max())[0]]
+    return out
+
+
+def _awkward(rng, shape, dtype, seed):
+    """Small integers (ties everywhere) with -0.0, and by seed NaN, -inf and +inf sprinkled in."""
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    x[rng.random(shape) < 0.15] = -0.0
+    for k, value in enumerate((np.nan, -np.inf, np.inf)):
+        if seed % (k + 2) == 0:
+            x[rng.random(shape) < 0.05] = value
+    return x
+
+
+# The 2x2 stride-2 pool has its own row-vectorized kernels (im2col_cython._max_pool_2x2_*): even
+# and odd sizes (a row / column no window reaches), one-window planes.
+SHAPES_2X2 = [(2, 3, 8, 8), (1, 2, 7, 9), (2, 2, 5, 4), (3, 2, 2, 2), (1, 1, 3, 3), (2, 3, 34, 36)]
+
+
+@pytest.mark.skipif(compiled is None, reason="not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES_2X2)
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_2x2_max_pool_keeps_the_first_maximum_bit_for_bit(dtype, shape, seed):
+    rng = np.random.default_rng(seed)
+    x = _awkward(rng, shape, dtype, seed)
+    want = _first_max_pool(x, 2, 2, 2)
+    for parallel in (False, True):
+        assert_same_bits(compiled.max_pool_forward_cython(x, 2, 2, 2, parallel=parallel), want)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES_2X2)
+@pytest.mark.parametrize("seed", range(6))
+def test_2x2_max_pool_backward_equals_naive_bit_for_bit_with_nan_and_negative_zero(module, dtype, shape, seed):
+    rng = np.random.default_rng(100 + seed)
+    x = _awkward(rng, shape, dtype, seed)
+    out_n, cache_n = max_pool_forward_naive(x, _pp((2, 2, 2)))
+    np.testing.assert_array_equal(module.max_pool_forward_cython(x, 2, 2, 2), out_n)
+    dout = rng.integers(-4, 5, out_n.shape).astype(dtype)
+    dout[rng.random(out_n.shape) < 0.2] = -0.0
+    want = max_pool_backward_naive(dout, cache_n)
+    for parallel in (False, True):
+        assert_same_bits(module.max_pool_backward_cython(x, dout, 2, 2, 2, parallel=parallel), want)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", CASES + [((2, 2, 7, 9), (2, 2, 2)), ((1, 2, 6, 6), (3, 3, 3))])
+@pytest.mark.parametrize("seed", range(4))
+def test_first_if_nonpositive_pools_before_the_relu_bit_for_bit(module, dtype, shape, window, seed):
+    # np.maximum(pool(a, first_if_nonpositive), 0) must be the pool of np.maximum(a, 0), the ReLU
+    # then the pool, in every bit: the ReLU'd window of a non-positive maximum is all zeros and
+    # the pool takes its first one (what layer_utils.conv_relu_pool_forward relies on).
+    rng = np.random.default_rng(200 + seed)
+    a = _awkward(rng, shape, dtype, seed)
+    relu_then_pool = module.max_pool_forward_cython(np.maximum(a, 0), *window)
+    pooled = module.max_pool_forward_cython(a, *window, first_if_nonpositive=True)
+    assert_same_bits(np.maximum(pooled, 0), relu_then_pool)
+    # Where the maximum is positive (or NaN) the flag changes nothing.
+    plain = module.max_pool_forward_cython(a, *window)
+    keep = ~(plain <= 0)
+    np.testing.assert_array_equal(pooled[keep], plain[keep])
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", CASES + [((2, 2, 7, 9), (2, 2, 2))])
+def test_positive_only_backward_reads_the_relu_input_or_output_alike(module, dtype, shape, window):
+    rng = np.random.default_rng(5)
+    a = _awkward(rng, shape, dtype, 0)
+    dout = rng.integers(-4, 5, module.max_pool_forward_cython(a, *window).shape).astype(dtype)
+    from_output = module.max_pool_backward_cython(np.maximum(a, 0), dout, *window, positive_only=True)
+    from_input = module.max_pool_backward_cython(a, dout, *window, positive_only=True)
+    assert_same_bits(from_input, from_output)
