@@ -3,6 +3,7 @@ of initializations, and saving / loading parameters the CS231n way."""
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 
@@ -53,7 +54,7 @@ def as_input(X, dtype: np.dtype, example_shape: tuple, model: str) -> np.ndarray
         raise TypeError(f"{model}: X must be a real numeric ndarray, got {type(X).__name__}")
     refuse_subclass(X, f"{model}: X")
     if len(example_shape) == 1:
-        size = int(np.prod(X.shape[1:])) if X.ndim >= 2 else -1
+        size = math.prod(X.shape[1:]) if X.ndim >= 2 else -1
         if size != example_shape[0]:
             raise ValueError(
                 f"{model}: each example must have {example_shape[0]} values (input_dim), got X of shape {X.shape}"

@@ -132,16 +132,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     eps = _real(bn_param, "bn_param", "eps", 1e-5, 0.0, np.inf, True)
     momentum = _real(bn_param, "bn_param", "momentum", 0.9, 0.0, 1.0, False)
     dtype = float_dtype(x, gamma, beta)
-    running = {}
-    for key in ("running_mean", "running_var"):
-        value = bn_param.get(key)
-        if value is None:
-            running[key] = np.zeros(D, dtype=dtype)
-            continue
-        check_array(value, f"bn_param['{key}']")
-        if value.shape != (D,):
-            raise ValueError(f"bn_param['{key}'] must have shape (D,) = ({D},), got shape {value.shape}")
-        running[key] = value.astype(dtype, copy=False)
+    running_mean = _running_stat(bn_param, "running_mean", D, dtype)
+    running_var = _running_stat(bn_param, "running_var", D, dtype)
 
     xf = x.astype(dtype, copy=False)
     if mode == "train":
@@ -150,19 +142,35 @@ def batchnorm_forward(x, gamma, beta, bn_param):
                 f"batchnorm in train mode needs at least one example to compute batch statistics, "
                 f"got x shape {x.shape}"
             )
-        mean = xf.mean(axis=0)
-        var = xf.var(axis=0)
+        # x.mean(axis=0) and x.var(axis=0), written out: the same bits, without numpy's
+        # Python-level wrappers and without var computing the mean a second time.
+        mean = xf.sum(axis=0) / N
+        centered = xf - mean
+        var = (centered * centered).sum(axis=0) / N
         # New arrays, never an in-place update: the caller may still hold the old ones.
         # (A Python-float factor keeps float32 arrays float32.)
-        bn_param["running_mean"] = momentum * running["running_mean"] + (1 - momentum) * mean
-        bn_param["running_var"] = momentum * running["running_var"] + (1 - momentum) * var
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
     else:
         # A copy for the cache: the caller may update bn_param's arrays in place before backward.
-        mean, var = running["running_mean"].copy(), running["running_var"]
+        mean, var = running_mean.copy(), running_var
+        centered = xf - mean
     std = np.sqrt(var + dtype.type(eps))
-    xhat = (xf - mean) / std
-    out = gamma.astype(dtype, copy=False) * xhat + beta.astype(dtype, copy=False)
+    out = centered / std  # xhat, scaled and shifted in place below
+    out *= gamma.astype(dtype, copy=False)
+    out += beta.astype(dtype, copy=False)
     return out, (x, gamma, beta, mean, std, mode)
+
+
+def _running_stat(bn_param, key, D, dtype):
+    """``bn_param[key]`` checked and in the layer's dtype, or zeros when it is not there yet."""
+    value = bn_param.get(key)
+    if value is None:
+        return np.zeros(D, dtype=dtype)
+    check_array(value, f"bn_param['{key}']")
+    if value.shape != (D,):
+        raise ValueError(f"bn_param['{key}'] must have shape (D,) = ({D},), got shape {value.shape}")
+    return value.astype(dtype, copy=False)
 
 
 def _bn_backward_inputs(dout, cache, producer):
@@ -179,7 +187,10 @@ def _bn_backward_inputs(dout, cache, producer):
         raise ValueError(f"cache mode must be 'train' or 'test', got {mode!r}")
     check_dout(dout, x.shape, f"the output of {producer}")
     dtype = float_dtype(x, gamma, beta)
-    return x.astype(dtype, copy=False), gamma.astype(dtype, copy=False), mean, std, mode, dout.astype(dtype, copy=False)
+    # The forward made mean and std in this dtype; a cache assembled by hand is brought to it
+    # too, so that the backwards' in-place steps never round a wider operand down.
+    return (x.astype(dtype, copy=False), gamma.astype(dtype, copy=False), mean.astype(dtype, copy=False),
+            std.astype(dtype, copy=False), mode, dout.astype(dtype, copy=False))
 
 
 def batchnorm_backward(dout, cache):
@@ -203,20 +214,31 @@ def batchnorm_backward(dout, cache):
     N = x.shape[0]
     centered = x - mean
     inv_std = 1 / std
-    xhat = centered * inv_std
     dbeta = g.sum(axis=0)
-    dgamma = (g * xhat).sum(axis=0)
     dxhat = g * gamma
+    # g * xhat and, below, dxhat * centered are only ever summed: one scratch array holds
+    # each in turn, and dxhat becomes dcentered then dx in place. Three (N, D) arrays in
+    # all instead of ten, for the same operations in the same order (the same bits).
+    scratch = centered * inv_std  # xhat
+    scratch *= g
+    dgamma = scratch.sum(axis=0)
     if mode == "test":
-        return dxhat * inv_std, dgamma, dbeta
+        dxhat *= inv_std
+        return dxhat, dgamma, dbeta
     # Graph: centered = x - mean(x); var = mean(centered**2); std = sqrt(var + eps);
     # xhat = centered * inv_std. Walk it backwards, summing both paths into `centered`.
-    dinv_std = (dxhat * centered).sum(axis=0)
+    dinv_std = np.multiply(dxhat, centered, out=scratch).sum(axis=0)
     dstd = -dinv_std * inv_std**2
     dvar = dstd / (2 * std)
-    dcentered = dxhat * inv_std + (2 / N) * centered * dvar
+    # dcentered = dxhat * inv_std + (2 / N) * centered * dvar
+    dcentered = dxhat
+    dcentered *= inv_std
+    np.multiply(centered, 2 / N, out=scratch)
+    scratch *= dvar
+    dcentered += scratch
     dmean = -dcentered.sum(axis=0)
-    dx = dcentered + dmean / N
+    dx = dcentered
+    dx += dmean / N
     return dx, dgamma, dbeta
 
 

@@ -134,3 +134,27 @@ def test_relu_backward_rejects_bad_dout_and_cache():
         relu_backward(np.zeros((3, 2)), cache)
     with pytest.raises(TypeError, match=r"1-tuple \(x\).*returned by relu_forward"):
         relu_backward(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_is_np_where_bit_for_bit_on_special_values(dtype):
+    # Every pair (x, dout) of special values: the gradient is dout's exact bits where x > 0 and
+    # +0.0 elsewhere (x NaN included), never dout * (x > 0), which gives -0.0 and NaN there.
+    specials = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-40, -1e-40, 1.0, -2.5, 3e38], dtype)
+    x = np.repeat(specials, specials.size).reshape(10, 10)
+    dout = np.tile(specials, specials.size).reshape(10, 10)
+    _, cache = relu_forward(x)
+    dx = relu_backward(dout, cache)
+    expected = np.where(x > 0, dout, dtype(0))
+    assert dx.dtype == dtype and dx.shape == x.shape
+    assert dx.tobytes() == expected.tobytes()
+
+
+def test_relu_backward_takes_non_contiguous_dout_and_0d_arrays(rng):
+    x = rng.standard_normal((4, 6))
+    dout = rng.standard_normal((6, 4)).T  # Fortran-ordered view
+    dx = relu_backward(dout, relu_forward(x)[1])
+    np.testing.assert_array_equal(dx, np.where(x > 0, dout, 0.0))
+    for value in (-1.0, 2.0):
+        dx0 = relu_backward(np.array(5.0), relu_forward(np.array(value))[1])
+        assert isinstance(dx0, np.ndarray) and dx0.shape == () and dx0 == (5.0 if value > 0 else 0.0)

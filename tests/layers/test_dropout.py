@@ -158,3 +158,18 @@ def test_dropout_backward_rejects_bad_dout_and_cache():
     _, test_cache = dropout_forward(np.zeros((2, 3)), {"p": 0.5, "mode": "test"})
     with pytest.raises(ValueError, match=r"dout has shape \(3, 2\)"):
         dropout_backward(np.zeros((3, 2)), test_cache)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [0.5, 0.3, 0.99])
+def test_dropout_mask_is_cs231ns_draw_bit_for_bit_and_moves_the_generator_the_same(dtype, p):
+    x = np.linspace(-3, 3, 60, dtype=dtype).reshape(5, 12)
+    np.random.seed(7)
+    out, (_, mask) = dropout_forward(x, {"p": p, "mode": "train"})
+    after = np.random.rand()
+    np.random.seed(7)
+    expected_mask = ((np.random.rand(5, 12) < p).astype(dtype) / dtype(p)).astype(dtype)
+    assert np.random.rand() == after  # the same number of draws from the global stream
+    assert mask.dtype == dtype and out.dtype == dtype
+    assert mask.tobytes() == expected_mask.tobytes()
+    assert out.tobytes() == (x * expected_mask).tobytes()
