@@ -51,7 +51,15 @@ BACKWARD_BLOCK_BYTES = 64 << 20
 # case of the wait above): case A f32 14.3 / 26.5 vs 3.9 / 5.6; ThreeLayerConvNet conv f32
 # 35.0 / 32.4 vs 15.1 / 22.8; B f64 188 / 355 vs 225 / 230. Alone (the unfold kernel with no
 # GEMM beside it) the threads do pay: T conv im2col_6d f64 4.5 vs 8.1 ms, B f64 25.0 vs 42.9,
-# which is why the threshold stays finite.
+# which is why the threshold stays finite. The pooling kernels (fast_layers.pool) follow the
+# same rule, measured the same way (ms, median of 21, ReLU-fused max-pool backward, serial vs
+# parallel; "after a GEMM": the ThreeLayerConvNet conv GEMM (32, 147) @ (147, 51200) then the
+# pool): under chrt -f, x 50x32x32x32 float32 2x2/2 alone 1.83 vs 0.82, after a GEMM 9.98 vs
+# 28.6 (GEMM alone 7.2); float64 3.14 vs 1.77, after a GEMM 10.7 vs 26.6; 3x3/2 float32 9.26
+# vs 4.95, after a GEMM 12.3 vs 29.3; break-even after a GEMM only at x 64x64x64x64 float64
+# (128 MiB: 139.9 vs 139.6). At normal priority with other jobs running (load 5-6) the threads
+# lose even alone: float32 2x2/2 1.79 vs 10.0, 64x64x64x64 float32 55.6 vs 64.7. In a net a
+# pool always sits between GEMMs, so it runs serially below this threshold too.
 PARALLEL_KERNEL_BYTES = 1 << 30
 
 # The Winograd layer transforms a block of images at a time, holding their input-side and
