@@ -45,6 +45,15 @@ F(4x4) in float32 fails the tests' float32 tolerance (``assert_allclose`` with r
 (:data:`TILE_SIZES`): F(4x4) for float64, well inside its 1e-9 tolerance, and F(2x2) for
 float32, as exact as the direct sum. Gradients use the same matrices and have the same bounds.
 
+Speed
+-----
+On this project's 2-core machine the layer does not beat the strides layer yet, so
+:func:`winograd_pays` (the rule for handing it a convolution) says no unless
+``tuning.WINOGRAD_MIN_CHANNELS`` is set (see the measurements there). Case B under ``chrt -f 10``, median of 5, fwd+bwd ms (``benchmarks/bench.py``,
+load average 4.9): float64 Winograd 393, strides 367, bare im2col GEMMs 271, PyTorch 379; float32
+Winograd 324, strides 261, GEMMs 154, PyTorch 108. Its GEMMs take 74 ms of the float64 total; the
+five tile transforms (x, out, dout, x again, dx; one thread each) about 40 ms apiece.
+
 Notation
 --------
 N : batch size
@@ -75,7 +84,7 @@ from .buffers import recycling
 from ._kernels import winograd_fold_add, winograd_tiles
 
 __all__ = ["conv_forward_winograd", "conv_backward_winograd", "WinogradCache", "winograd_applies",
-           "transforms", "TILE_SIZES"]
+           "winograd_pays", "transforms", "TILE_SIZES"]
 
 # Output tile m per dtype, chosen by the error table in the module docstring.
 TILE_SIZES = {np.dtype(np.float64): 4, np.dtype(np.float32): 2}
@@ -179,6 +188,13 @@ def winograd_applies(geom, dtype):
     float32 or float64 (any pad, any N, C, F, H, W)."""
     return (geom.HH, geom.WW) == (3, 3) and geom.stride == (1, 1) and geom.dilation == (1, 1) \
         and np.dtype(dtype) in TILE_SIZES
+
+
+def winograd_pays(geom, dtype):
+    """True when ``conv_forward_fast`` should pick the Winograd layer: it applies, and C and F are at
+    least ``tuning.WINOGRAD_MIN_CHANNELS`` (None, the measured default on this project's machine: never)."""
+    least = tuning.WINOGRAD_MIN_CHANNELS
+    return least is not None and winograd_applies(geom, dtype) and min(geom.C, geom.F) >= least
 
 
 def _refuse_geometry(geom, name):

@@ -233,6 +233,21 @@ def test_winograd_applies_is_the_shape_rule():
     assert not wg.winograd_applies(g((1, 1, 5, 5), (1, 1, 3, 3), {"stride": 1, "pad": 1}), np.float16)
 
 
+def test_winograd_pays_follows_its_knob_and_never_beyond_the_shape_rule():
+    g = fast_layers.conv.conv_geometry
+    big = g((2, 64, 8, 8), (64, 64, 3, 3), {"stride": 1, "pad": 1})
+    narrow = g((2, 8, 8, 8), (64, 8, 3, 3), {"stride": 1, "pad": 1})
+    strided = g((2, 64, 8, 8), (64, 64, 3, 3), {"stride": 2, "pad": 1})
+    with tuning.override(winograd_min_channels=None):
+        assert not wg.winograd_pays(big, np.float64)
+    with tuning.override(winograd_min_channels=64):
+        assert wg.winograd_pays(big, np.float64) and wg.winograd_pays(big, np.float32)
+        assert not wg.winograd_pays(narrow, np.float64)          # C = 8 < 64
+        assert not wg.winograd_pays(strided, np.float64)         # the shape rule first
+    with tuning.override(winograd_min_channels=8):
+        assert wg.winograd_pays(narrow, np.float64)
+
+
 def test_memory_is_refused_before_allocating(monkeypatch):
     x, w, b = np.ones((8, 16, 32, 32)), np.ones((16, 16, 3, 3)), np.zeros(16)
     out, cache = fwd(x, w, b, {"stride": 1, "pad": 1})
