@@ -27,19 +27,22 @@ whole batch are never held at once (block size: ``tuning.WINOGRAD_BLOCK_BYTES``)
 Error bound
 -----------
 The transforms multiply and add values of very different size (BT and G hold 4, 5, 1/24 ... for
-m = 4), so the rounding error grows with the tile: for inputs of unit scale, the error relative
-to the largest output is about ``c(m) * eps * sqrt(9*C)`` with c(2) ~ 1 and c(4) ~ 10-20, against
-~ 1 for the direct sum. Measured on case B (x 64x64x32x32, w 64x64x3x3, pad 1, standard normal
-x, w, b), max |error| / max |reference| against the naive float64 layer:
+m = 4), so the rounding error grows with the tile: F(4x4)'s output error is 10-15x the direct
+sum's (about 2.5 * eps * sqrt(9*C) of the largest output here), F(2x2)'s no larger than the direct
+sum's. Measured on case B (x 64x64x32x32, w 64x64x3x3, pad 1, standard normal
+x, w, b, dout), max |error| / max |reference| against the naive layer in float64:
 
-==========================  =========  =========
-tile                        float64    float32
-==========================  =========  =========
-F(2x2, 3x3)                 1.2e-15    3.9e-7
-F(4x4, 3x3)                 1.4e-14    8.0e-6
-strides (direct sum)        --         5.2e-7
-==========================  =========  =========
+===========================  ========  ========  ========  ========
+layer, dtype                 out       dx        dw        db
+===========================  ========  ========  ========  ========
+Winograd F(4x4), float64     1.4e-14   8.3e-15   1.7e-14   8.6e-15
+strides, float64             1.1e-15   2.0e-15   1.6e-14   8.6e-15
+Winograd F(2x2), float32     3.7e-7    3.2e-7    7.2e-7    4.0e-7
+strides, float32             5.2e-7    2.3e-7    4.4e-7    4.0e-7
+Winograd F(4x4), float32     8.0e-6    --        --        --
+===========================  ========  ========  ========  ========
 
+(the last row against the float64 strides layer, which agrees with the naive one to 1e-15).
 F(4x4) in float32 fails the tests' float32 tolerance (``assert_allclose`` with rtol 1e-4 and atol
 1e-4, outputs up to 130 on case B: errors up to 1e-3), so each dtype gets its own tile
 (:data:`TILE_SIZES`): F(4x4) for float64, well inside its 1e-9 tolerance, and F(2x2) for
@@ -49,8 +52,8 @@ Speed
 -----
 On this project's 2-core machine the layer does not beat the strides layer yet, so
 :func:`winograd_pays` (the rule for handing it a convolution) says no unless
-``tuning.WINOGRAD_MIN_CHANNELS`` is set (see the measurements there). Case B under ``chrt -f 10``, median of 5, fwd+bwd ms (``benchmarks/bench.py``,
-load average 4.9): float64 Winograd 393, strides 367, bare im2col GEMMs 271, PyTorch 379; float32
+``tuning.WINOGRAD_MIN_CHANNELS`` is set (see the measurements there). Case B under
+``chrt -f 10``, median of 5, fwd+bwd ms (``benchmarks/bench.py``, load average 4.9): float64 Winograd 393, strides 367, bare im2col GEMMs 271, PyTorch 379; float32
 Winograd 324, strides 261, GEMMs 154, PyTorch 108. Its GEMMs take 74 ms of the float64 total; the
 five tile transforms (x, out, dout, x again, dx; one thread each) about 40 ms apiece.
 
