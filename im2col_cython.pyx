@@ -365,9 +365,10 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
 # which ``v > best`` never selects, are tracked on the side.
 
 def _max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
-                      Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, double floor_, int num_threads):
-    # A window whose maximum is not above ``floor_`` gives its first element instead (0 for the
-    # ``first_if_nonpositive`` option of max_pool_forward_cython; with -inf that element IS the maximum).
+                      Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, double floor_, bint zero_fill,
+                      int num_threads):
+    # A window whose maximum is not above ``floor_`` gives +0.0 (zero_fill) or its first element
+    # (floor_ 0 for the options of max_pool_forward_cython; with -inf that element IS the maximum).
     cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
     cdef Py_ssize_t task, n, c, i, j, a, b
     cdef floating best, v
@@ -389,7 +390,7 @@ def _max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out
                             best = v if v > best else best
                             has_nan = has_nan | (v != v)
                     out[n, c, i, j] = NAN if has_nan else (
-                        best if best > floor else x[n, c, i * sh, j * sw])
+                        best if best > floor else (0 if zero_fill else x[n, c, i * sh, j * sw]))
 
 
 def _max_pool_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout,
@@ -507,12 +508,15 @@ cdef inline bint _has_nan_2x2(const floating* r0, const floating* r1, Py_ssize_t
 
 
 cdef inline void _max_2x2_row(const floating* r0, const floating* r1, floating* o, Py_ssize_t W_out,
-                              floating floor) noexcept nogil:
+                              floating floor, bint zero_fill) noexcept nogil:
+    # Where the maximum is not above floor: +0.0 (zero_fill) or the window's first element. Called
+    # with a constant zero_fill, so that the compiler makes one branch-free loop of each.
     cdef Py_ssize_t j
     cdef floating m
+    cdef floating zero = 0
     for j in range(W_out):
         m = _max_2x2(r0, r1, j)
-        m = m if m > floor else r0[2 * j]  # the first element where the maximum is not above floor
+        m = m if m > floor else (zero if zero_fill else r0[2 * j])
         o[j] = NAN if _has_nan_2x2(r0, r1, j) else m
 
 
@@ -580,7 +584,7 @@ cdef inline void _route_2x2_row_exact(const floating* r0, const floating* r1, co
 
 
 def _max_pool_2x2_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out, double floor_,
-                          int num_threads):
+                          bint zero_fill, int num_threads):
     cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
     cdef Py_ssize_t task, n, c, i
     cdef floating floor = <floating>floor_
@@ -589,7 +593,10 @@ def _max_pool_2x2_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
             n = task // C
             c = task % C
             for i in range(H_out):
-                _max_2x2_row(&x[n, c, 2 * i, 0], &x[n, c, 2 * i + 1, 0], &out[n, c, i, 0], W_out, floor)
+                if zero_fill:
+                    _max_2x2_row(&x[n, c, 2 * i, 0], &x[n, c, 2 * i + 1, 0], &out[n, c, i, 0], W_out, floor, True)
+                else:
+                    _max_2x2_row(&x[n, c, 2 * i, 0], &x[n, c, 2 * i + 1, 0], &out[n, c, i, 0], W_out, floor, False)
 
 
 def _max_pool_2x2_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout,
@@ -629,7 +636,8 @@ def _is_2x2_stride_2(g):
     return g.HH == 2 and g.WW == 2 and tuple(g.stride) == (2, 2)
 
 
-def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, first_if_nonpositive=False):
+def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, first_if_nonpositive=False,
+                            zero_if_nonpositive=False):
     """Maximum of every pooling window.
 
     Parameters
@@ -645,6 +653,10 @@ def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, f
         element instead. Then ``np.maximum(out, 0)`` is, bit for bit, the max pool of
         ``np.maximum(x, 0)``: a ReLU before the pool, done on the pool's smaller output, whatever
         sign of zero numpy's ReLU gives (the ReLU'd window is all zeros and its first one wins).
+    zero_if_nonpositive : bool
+        Where a window's maximum is <= 0 (and no NaN), give +0.0: then ``out`` itself is the max
+        pool of ``np.maximum(x, 0)`` wherever that ReLU maps every x <= 0 (-0.0 included) to +0.0,
+        as numpy's does on x86-64 (``fast_layers.pool`` checks this once per dtype).
 
     Returns
     -------
@@ -653,11 +665,13 @@ def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, f
     """
     x, g = pool_args(x, pool_height, pool_width, stride)
     out = np.empty(g.out_shape, dtype=x.dtype)
-    floor = 0.0 if first_if_nonpositive else -np.inf  # -inf: a maximum equal to it is the first element
+    zero_fill = bool(zero_if_nonpositive)
+    # -inf: a maximum equal to it is the first element
+    floor = 0.0 if (first_if_nonpositive or zero_fill) else -np.inf
     if _is_2x2_stride_2(g):
-        _max_pool_2x2_forward(x, out, floor, _threads(parallel))
+        _max_pool_2x2_forward(x, out, floor, zero_fill, _threads(parallel))
     else:
-        _max_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], floor, _threads(parallel))
+        _max_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], floor, zero_fill, _threads(parallel))
     return out
 
 

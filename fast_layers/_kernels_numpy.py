@@ -211,17 +211,21 @@ def _window_max(win):
     return out
 
 
-def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, first_if_nonpositive=False):
+def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, first_if_nonpositive=False,
+                            zero_if_nonpositive=False):
     """Numpy twin of :func:`im2col_cython.max_pool_forward_cython` (``parallel`` has no effect here)."""
     x, g = pool_args(x, pool_height, pool_width, stride)
     if _strategy(g) == "per_window":
         out = _max_forward_per_window(x, g)
     else:
         out = _window_max(_Windows(x, g))
-    if first_if_nonpositive:
+    # NaN <= 0 is false: NaN windows keep their NaN.
+    if zero_if_nonpositive:
+        np.copyto(out, 0, where=out <= 0)
+    elif first_if_nonpositive:
         sh, sw = g.stride
         first = x[:, :, :sh * g.H_out:sh, :sw * g.W_out:sw]  # each window's top-left element
-        np.copyto(out, first, where=out <= 0)  # NaN <= 0 is false: NaN windows keep their NaN
+        np.copyto(out, first, where=out <= 0)
     return out
 
 

@@ -112,6 +112,19 @@ def max_pool_backward_fast(dout, cache):
     return max_pool_backward(xf, g, *window, parallel=_parallel(geom, xf.itemsize))
 
 
+def _relu_gives_positive_zero(dtype):
+    """Whether numpy's ReLU (``np.maximum(v, 0)``, as ``layers.relu_forward`` applies it) gives +0.0
+    for every v <= 0, -0.0 included, in its vector loop, its scalar tail and a strided pass."""
+    probe = np.array([-0.0, -1.0, 0.0, -np.inf, -np.finfo(dtype).tiny] * 27, dtype=dtype)  # 135 values
+    results = [np.maximum(probe, 0), np.maximum(probe[:1], 0), np.maximum(probe[::3], 0),
+               np.maximum(probe[1:4], 0, out=np.empty(3, dtype))]
+    return all(r.dtype == dtype and not np.signbit(r).any() and not r.any() for r in results)
+
+
+# dtype -> whether the ReLU of relu_max_pool_forward can be written by the kernel (see below).
+_RELU_ZERO_IS_POSITIVE = {np.dtype(t): _relu_gives_positive_zero(t) for t in (np.float32, np.float64)}
+
+
 @recycling
 def relu_max_pool_forward(a, pool_param):
     """Apply a ReLU, then :func:`max_pool_forward_fast`, with the ReLU done on the pooled output.
@@ -120,9 +133,10 @@ def relu_max_pool_forward(a, pool_param):
     -0.0 included, without making the ReLU's full-size output. The ReLU is monotonic, so it
     commutes with the maximum: a window whose maximum is positive (or NaN) pools to the same
     value either way. A window whose maximum is <= 0 is all zeros after the ReLU, and the pool's
-    first-maximum rule picks its FIRST zero; so the kernel gives that window's first element of
-    ``a`` and numpy's own ReLU turns it into that very zero (+0.0 or -0.0, whichever numpy's ReLU
-    gives). Used by ``layer_utils.conv_relu_pool_forward``.
+    first-maximum rule picks its FIRST zero. Where numpy's ReLU makes every such zero +0.0
+    (checked once per dtype at import: true of numpy on x86-64) the kernel writes +0.0 there
+    itself; otherwise it gives the window's first element of ``a`` and numpy's own ReLU, applied
+    to the pooled output, turns it into that very zero. Used by ``layer_utils.conv_relu_pool_forward``.
 
     Parameters
     ----------
@@ -139,8 +153,12 @@ def relu_max_pool_forward(a, pool_param):
         ``(a, pool_param)`` (a copy of pool_param), for :func:`relu_max_pool_backward`.
     """
     af, geom, window = _forward_inputs(a, pool_param, "relu_max_pool_forward", _budget.relu_pool_forward)
-    out = max_pool_forward(af, *window, parallel=_parallel(geom, af.itemsize), first_if_nonpositive=True)
-    np.maximum(out, 0, out=out)  # the ufunc layers.relu_forward applies, on a quarter of the data
+    parallel = _parallel(geom, af.itemsize)
+    if _RELU_ZERO_IS_POSITIVE[af.dtype]:
+        out = max_pool_forward(af, *window, parallel=parallel, zero_if_nonpositive=True)
+    else:
+        out = max_pool_forward(af, *window, parallel=parallel, first_if_nonpositive=True)
+        np.maximum(out, 0, out=out)  # the ufunc layers.relu_forward applies, on the pooled output
     return out, (a, param_copy(pool_param))
 
 

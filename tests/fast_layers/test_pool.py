@@ -235,9 +235,18 @@ def test_max_pool_fast_non_finite_dout_and_no_negative_zero(rng, pp):
                                 {"pool_height": 2, "pool_width": 3, "stride": (1, 2)},
                                 {"pool_height": 3, "pool_width": 3, "stride": 3}])
 @pytest.mark.parametrize("layout", ["contiguous", "strided"])
-def test_relu_max_pool_forward_and_backward_equal_the_unfused_pair_bit_for_bit(rng, dtype, pp, layout):
+@pytest.mark.parametrize("kernel_relu", [True, False], ids=["relu in the kernel", "numpy relu after the pool"])
+def test_relu_max_pool_forward_and_backward_equal_the_unfused_pair_bit_for_bit(rng, dtype, pp, layout, kernel_relu,
+                                                                               monkeypatch):
+    from fast_layers import pool
     from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
     from layers import relu_backward, relu_forward
+
+    if kernel_relu and not pool._RELU_ZERO_IS_POSITIVE[np.dtype(dtype)]:
+        pytest.skip("numpy's ReLU keeps -0.0 here: relu_max_pool_forward never writes the ReLU in the kernel")
+    # Both ways of placing the ReLU must give the unfused bits (the second is what a platform whose
+    # ReLU keeps -0.0 runs).
+    monkeypatch.setitem(pool._RELU_ZERO_IS_POSITIVE, np.dtype(dtype), kernel_relu)
 
     for trial in range(8):
         a = rng.integers(-2, 3, (2, 3, 9, 16)).astype(dtype)

@@ -194,3 +194,22 @@ def test_positive_only_backward_reads_the_relu_input_or_output_alike(module, dty
     from_output = module.max_pool_backward_cython(np.maximum(a, 0), dout, *window, positive_only=True)
     from_input = module.max_pool_backward_cython(a, dout, *window, positive_only=True)
     assert_same_bits(from_input, from_output)
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", CASES + [((2, 2, 7, 9), (2, 2, 2)), ((1, 2, 6, 6), (3, 3, 3))])
+@pytest.mark.parametrize("seed", range(3))
+def test_zero_if_nonpositive_writes_positive_zero_where_the_maximum_is_not_positive(module, dtype, shape, window,
+                                                                                     seed):
+    rng = np.random.default_rng(300 + seed)
+    a = _awkward(rng, shape, dtype, seed)
+    a[:, ::2] = -np.abs(a[:, ::2])  # every other channel has no positive value (-0.0 stays -0.0)
+    plain = module.max_pool_forward_cython(a, *window)
+    got = module.max_pool_forward_cython(a, *window, zero_if_nonpositive=True)
+    nonpositive = plain <= 0
+    assert nonpositive.any() or np.isnan(plain).all()  # a global window may hold a NaN
+    assert_same_bits(got[nonpositive], np.zeros(int(nonpositive.sum()), dtype))
+    np.testing.assert_array_equal(got[~nonpositive], plain[~nonpositive])
+    if module is compiled:  # its NaN is the one canonical NaN, the twin keeps numpy's
+        assert_same_bits(got[~nonpositive], plain[~nonpositive])
