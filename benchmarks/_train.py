@@ -39,6 +39,7 @@ def build(name, dtype, seed=0):
                                   weight_scale=1e-2, dtype=dtype, seed=seed)
         X = rng.standard_normal((spec["batch"], 3, 32, 32)).astype(dtype)
         return model, X, y, _cnn_stages(model, X, y)
+    np.random.seed(seed)  # FullyConnectedNet draws its weights from numpy's global generator, as in CS231n
     model = FullyConnectedNet([100, 100], input_dim=3072, dropout_keep_ratio=spec["keep"],
                               normalization=spec["normalization"], weight_scale=5e-2, dtype=dtype, seed=None)
     X = rng.standard_normal((spec["batch"], 3072)).astype(dtype)
