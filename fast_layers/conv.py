@@ -60,6 +60,7 @@ from _rules.resources import require
 
 from . import _budget, tuning
 from .buffers import recycling
+from .winograd import WinogradCache, conv_backward_winograd, conv_forward_winograd, winograd_pays
 from ._kernels import col2im, col2im_6d_add, im2col, im2col_6d
 
 __all__ = [
@@ -412,7 +413,60 @@ def conv_backward_im2col(dout, cache, *, input_grad=True):
     return dx, dw, db
 
 
-# The recommended entry points: the strides path is the faster of the two on every shape measured
-# (the im2col kernel writes x_cols with a stride of N elements, which a busy machine's caches punish).
-conv_forward_fast = conv_forward_strides
-conv_backward_fast = conv_backward_strides
+# ---------------------------------------------------------------------------------------------
+# The recommended entry points: the fastest layer for the shape and dtype
+
+def conv_forward_fast(x, w, b, conv_param):
+    """Convolve with the implementation measured fastest for this shape and dtype.
+
+    That is :func:`conv_forward_strides`, except for 3x3, stride-1 convolutions with at least
+    ``tuning.WINOGRAD_MIN_CHANNELS`` input and output channels, which go to
+    :func:`fast_layers.winograd.conv_forward_winograd` (both within the tests' tolerance of the
+    naive layer). On this project's machine strides won on every shape measured, so that knob is
+    None (never) by default; ``conv_forward_im2col`` is never picked (its kernel writes x_cols with
+    a stride of N elements, which a busy machine's caches punish).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, HH, WW)
+    b : ndarray, shape (F,)
+    conv_param : dict
+        ``'stride'``, ``'pad'`` and optional ``'dilation'``, each an int or an (h, w) pair.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        The chosen layer's cache, for :func:`conv_backward_fast`: the strides layer's
+        ``(x, w, b, conv_param, x_cols)`` or a ``WinogradCache``.
+    """
+    if tuning.WINOGRAD_MIN_CHANNELS is not None:
+        check_array(x, "x", 4, "(N, C, H, W)")
+        check_array(w, "w", 4, "(F, C, HH, WW)")
+        check_array(b, "b")
+        if winograd_pays(conv_geometry(x.shape, w.shape, conv_param), float_dtype(x, w, b)):
+            return conv_forward_winograd(x, w, b, conv_param)
+    return conv_forward_strides(x, w, b, conv_param)
+
+
+def conv_backward_fast(dout, cache, *, input_grad=True):
+    """Gradients of :func:`conv_forward_fast`, by the layer that made ``cache``.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        From :func:`conv_forward_fast` (or from the strides or Winograd forward directly).
+    input_grad : bool, optional
+        False skips dx (returned as None), as in :func:`conv_backward_strides`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None when ``input_grad`` is False
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+    """
+    if isinstance(cache, WinogradCache):
+        return conv_backward_winograd(dout, cache, input_grad=input_grad)
+    return conv_backward_strides(dout, cache, input_grad=input_grad)
