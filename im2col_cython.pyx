@@ -364,33 +364,63 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
 # move: a branch on random data mispredicts half the time and made the forward 4x slower); NaNs,
 # which ``v > best`` never selects, are tracked on the side.
 
+cdef extern from *:
+    """
+    /* The first-maximum scan step: v replaces the running pick m when v is larger, or when v is
+       the first NaN (a NaN pick stays). Written with || and && (not | and &), the form gcc
+       vectorizes as masks. */
+    #define CNNKIT_TAKES(v, m) ((v) > (m) || ((v) != (v) && (m) == (m)))
+    """
+    bint _takes_float "CNNKIT_TAKES"(float v, float m) noexcept nogil
+    bint _takes_double "CNNKIT_TAKES"(double v, double m) noexcept nogil
+
+
+cdef inline bint _takes(floating v, floating m) noexcept nogil:
+    if floating is float:
+        return _takes_float(v, m)
+    else:
+        return _takes_double(v, m)
+
+
+cdef inline void _max_row(const floating* top, floating* o, Py_ssize_t W, Py_ssize_t W_out, Py_ssize_t HH,
+                          Py_ssize_t WW, Py_ssize_t sw, floating floor, bint zero_fill) noexcept nogil:
+    # One output row: o[j] is the running pick of window j (``top`` is the row's first input row),
+    # updated tap by tap in row-major window order, each tap one loop over the whole row (which
+    # the compiler vectorizes, where a loop over one window's few taps it cannot).
+    cdef Py_ssize_t j, a, b
+    cdef const floating* row
+    cdef floating m, v
+    for j in range(W_out):
+        o[j] = top[j * sw]
+    for a in range(HH):
+        row = top + a * W
+        for b in range(WW):
+            if a == 0 and b == 0:
+                continue
+            for j in range(W_out):
+                v = row[j * sw + b]
+                m = o[j]
+                o[j] = v if _takes(v, m) else m
+    for j in range(W_out):
+        m = o[j]
+        o[j] = NAN if m != m else (m if m > floor else (0 if zero_fill else top[j * sw]))
+
+
 def _max_pool_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out,
                       Py_ssize_t HH, Py_ssize_t WW, Py_ssize_t sh, Py_ssize_t sw, double floor_, bint zero_fill,
                       int num_threads):
     # A window whose maximum is not above ``floor_`` gives +0.0 (zero_fill) or its first element
     # (floor_ 0 for the options of max_pool_forward_cython; with -inf that element IS the maximum).
     cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
-    cdef Py_ssize_t task, n, c, i, j, a, b
-    cdef floating best, v
+    cdef Py_ssize_t W = x.shape[3]
+    cdef Py_ssize_t task, n, c, i
     cdef floating floor = <floating>floor_
-    cdef bint has_nan
-    cdef const floating* row
     with nogil:
         for task in prange(N * C, schedule='static', num_threads=num_threads):
             n = task // C
             c = task % C
             for i in range(H_out):
-                for j in range(W_out):
-                    best = x[n, c, i * sh, j * sw]
-                    has_nan = False
-                    for a in range(HH):
-                        row = &x[n, c, i * sh + a, j * sw]
-                        for b in range(WW):
-                            v = row[b]
-                            best = v if v > best else best
-                            has_nan = has_nan | (v != v)
-                    out[n, c, i, j] = NAN if has_nan else (
-                        best if best > floor else (0 if zero_fill else x[n, c, i * sh, j * sw]))
+                _max_row(&x[n, c, i * sh, 0], &out[n, c, i, 0], W, W_out, HH, WW, sw, floor, zero_fill)
 
 
 def _max_pool_backward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout,

@@ -213,3 +213,16 @@ def test_zero_if_nonpositive_writes_positive_zero_where_the_maximum_is_not_posit
     np.testing.assert_array_equal(got[~nonpositive], plain[~nonpositive])
     if module is compiled:  # its NaN is the one canonical NaN, the twin keeps numpy's
         assert_same_bits(got[~nonpositive], plain[~nonpositive])
+
+
+@pytest.mark.skipif(compiled is None, reason="not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", CASES + [((2, 2, 9, 11), (3, 3, 1)), ((1, 2, 12, 12), (4, 4, 4))])
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_max_pool_keeps_the_first_maximum_bit_for_bit_on_every_window(dtype, shape, window, seed):
+    # The general kernel scans a whole output row tap by tap; its pick must stay the first maximum.
+    rng = np.random.default_rng(400 + seed)
+    x = _awkward(rng, shape, dtype, seed)
+    want = _first_max_pool(x, *window)
+    for parallel in (False, True):
+        assert_same_bits(compiled.max_pool_forward_cython(x, *window, parallel=parallel), want)
