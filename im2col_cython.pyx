@@ -658,6 +658,60 @@ def _max_pool_2x2_backward(const floating[:, :, :, ::1] x, const floating[:, :, 
                 (&dx[n, c, 0, 0])[q] = 0
 
 
+# The average pool's 2x2 stride-2 rows: the general loops' sums in the same order
+# (((0 + v0) + v1) + v2) + v3, so the same bits, one vectorized loop per output row.
+
+def _avg_pool_2x2_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out, int num_threads):
+    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
+    cdef Py_ssize_t task, n, c, i, j
+    cdef floating zero = 0
+    cdef floating count = 4
+    cdef const floating* r0
+    cdef const floating* r1
+    cdef floating* o
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            for i in range(H_out):
+                r0 = &x[n, c, 2 * i, 0]
+                r1 = &x[n, c, 2 * i + 1, 0]
+                o = &out[n, c, i, 0]
+                for j in range(W_out):
+                    o[j] = ((((zero + r0[2 * j]) + r0[2 * j + 1]) + r1[2 * j]) + r1[2 * j + 1]) / count
+
+
+def _avg_pool_2x2_backward(const floating[:, :, :, ::1] dout, floating[:, :, :, ::1] dx, int num_threads):
+    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], H_out = dout.shape[2], W_out = dout.shape[3]
+    cdef Py_ssize_t H = dx.shape[2], W = dx.shape[3]
+    cdef Py_ssize_t task, n, c, i, j, q
+    cdef floating zero = 0
+    cdef floating count = 4
+    cdef floating share
+    cdef const floating* g
+    cdef floating* d0
+    cdef floating* d1
+    with nogil:
+        for task in prange(N * C, schedule='static', num_threads=num_threads):
+            n = task // C
+            c = task % C
+            for i in range(H_out):
+                g = &dout[n, c, i, 0]
+                d0 = &dx[n, c, 2 * i, 0]
+                d1 = &dx[n, c, 2 * i + 1, 0]
+                for j in range(W_out):
+                    share = zero + g[j] / count  # 0 + share, as the general loop's zeroed dx += share
+                    d0[2 * j] = share
+                    d0[2 * j + 1] = share
+                    d1[2 * j] = share
+                    d1[2 * j + 1] = share
+                if W > 2 * W_out:  # the column no window reaches
+                    d0[W - 1] = 0
+                    d1[W - 1] = 0
+            for q in range(2 * H_out * W, H * W):  # the row no window reaches
+                (&dx[n, c, 0, 0])[q] = 0
+
+
 def _threads(parallel):
     return cnnkit_max_threads() if parallel else 1
 
@@ -746,7 +800,10 @@ def avg_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
     """
     x, g = pool_args(x, pool_height, pool_width, stride)
     out = np.empty(g.out_shape, dtype=x.dtype)
-    _avg_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    if _is_2x2_stride_2(g):
+        _avg_pool_2x2_forward(x, out, _threads(parallel))
+    else:
+        _avg_pool_forward(x, out, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
     return out
 
 
@@ -770,7 +827,10 @@ def avg_pool_backward_cython(dout, x_shape, pool_height, pool_width, stride, par
     g = pool_shape_args(x_shape, pool_height, pool_width, stride)
     dout = pool_dout_args(dout, g, None)
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
-    _avg_pool_backward(dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
+    if _is_2x2_stride_2(g):
+        _avg_pool_2x2_backward(dout, dx, _threads(parallel))
+    else:
+        _avg_pool_backward(dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
     return dx
 
 

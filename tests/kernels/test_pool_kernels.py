@@ -226,3 +226,25 @@ def test_compiled_max_pool_keeps_the_first_maximum_bit_for_bit_on_every_window(d
     want = _first_max_pool(x, *window)
     for parallel in (False, True):
         assert_same_bits(compiled.max_pool_forward_cython(x, *window, parallel=parallel), want)
+
+
+@pytest.mark.skipif(compiled is None, reason="not built")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES_2X2)
+def test_compiled_2x2_avg_pool_sums_in_the_general_kernels_order_bit_for_bit(dtype, shape):
+    # (((0 + v0) + v1) + v2) + v3, then / 4: the general loop's order, so the same bits (-0.0 too).
+    rng = np.random.default_rng(7)
+    x = _awkward(rng, shape, dtype, 1) * dtype(0.1)
+    Ho, Wo = shape[2] // 2, shape[3] // 2
+    tap = [x[:, :, a:2 * Ho:2, b:2 * Wo:2] for a in (0, 1) for b in (0, 1)]
+    want = ((((np.zeros_like(tap[0]) + tap[0]) + tap[1]) + tap[2]) + tap[3]) / dtype(4)
+    dout = rng.standard_normal(want.shape).astype(dtype)
+    dout[0, 0, 0, :] = -0.0
+    share = np.zeros_like(dout) + dout / dtype(4)
+    want_dx = np.zeros_like(x)
+    for a in (0, 1):
+        for b in (0, 1):
+            want_dx[:, :, a:2 * Ho:2, b:2 * Wo:2] = share
+    for parallel in (False, True):
+        assert_same_bits(compiled.avg_pool_forward_cython(x, 2, 2, 2, parallel=parallel), want)
+        assert_same_bits(compiled.avg_pool_backward_cython(dout, x.shape, 2, 2, 2, parallel=parallel), want_dx)
