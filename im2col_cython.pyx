@@ -613,6 +613,17 @@ cdef inline void _route_2x2_row_exact(const floating* r0, const floating* r1, co
         dst[arg][0] = zero + g[j]
 
 
+cdef inline void _zero_unreached_2x2(floating* plane, Py_ssize_t H, Py_ssize_t W, Py_ssize_t H_out,
+                                     Py_ssize_t W_out) noexcept nogil:
+    # The pixels of one dx plane that no 2x2 window reaches (an odd last column, an odd last row).
+    cdef Py_ssize_t p
+    if W > 2 * W_out:
+        for p in range(2 * H_out):
+            plane[p * W + W - 1] = 0
+    for p in range(2 * H_out * W, H * W):
+        plane[p] = 0
+
+
 def _max_pool_2x2_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out, double floor_,
                           bint zero_fill, int num_threads):
     cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H_out = out.shape[2], W_out = out.shape[3]
@@ -633,7 +644,7 @@ def _max_pool_2x2_backward(const floating[:, :, :, ::1] x, const floating[:, :, 
                            floating[:, :, :, ::1] dx, bint positive_only, int num_threads):
     cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], H_out = dout.shape[2], W_out = dout.shape[3]
     cdef Py_ssize_t H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t task, n, c, i, q
+    cdef Py_ssize_t task, n, c, i
     # Route where the maximum is above floor: above 0 for the fused ReLU, always otherwise (x <= NaN is false).
     cdef floating floor = 0 if positive_only else NAN
     cdef floating* d0
@@ -651,11 +662,7 @@ def _max_pool_2x2_backward(const floating[:, :, :, ::1] x, const floating[:, :, 
                 d1 = &dx[n, c, 2 * i + 1, 0]
                 if _route_2x2_row(r0, r1, &dout[n, c, i, 0], d0, d1, W_out, floor):
                     _route_2x2_row_exact(r0, r1, &dout[n, c, i, 0], d0, d1, W_out, positive_only)
-                if W > 2 * W_out:  # the column no window reaches
-                    d0[W - 1] = 0
-                    d1[W - 1] = 0
-            for q in range(2 * H_out * W, H * W):  # the row no window reaches
-                (&dx[n, c, 0, 0])[q] = 0
+            _zero_unreached_2x2(&dx[n, c, 0, 0], H, W, H_out, W_out)
 
 
 # The average pool's 2x2 stride-2 rows: the general loops' sums in the same order
@@ -684,7 +691,7 @@ def _avg_pool_2x2_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1]
 def _avg_pool_2x2_backward(const floating[:, :, :, ::1] dout, floating[:, :, :, ::1] dx, int num_threads):
     cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], H_out = dout.shape[2], W_out = dout.shape[3]
     cdef Py_ssize_t H = dx.shape[2], W = dx.shape[3]
-    cdef Py_ssize_t task, n, c, i, j, q
+    cdef Py_ssize_t task, n, c, i, j
     cdef floating zero = 0
     cdef floating count = 4
     cdef floating share
@@ -705,11 +712,7 @@ def _avg_pool_2x2_backward(const floating[:, :, :, ::1] dout, floating[:, :, :, 
                     d0[2 * j + 1] = share
                     d1[2 * j] = share
                     d1[2 * j + 1] = share
-                if W > 2 * W_out:  # the column no window reaches
-                    d0[W - 1] = 0
-                    d1[W - 1] = 0
-            for q in range(2 * H_out * W, H * W):  # the row no window reaches
-                (&dx[n, c, 0, 0])[q] = 0
+            _zero_unreached_2x2(&dx[n, c, 0, 0], H, W, H_out, W_out)
 
 
 def _threads(parallel):
