@@ -21,7 +21,7 @@ H_pool, W_pool : pooling output size
 from __future__ import annotations
 
 from _rules.cache import unpack_cache
-from _rules.geometry import check_array, float_dtype
+from _rules.geometry import check_array, check_flag, float_dtype
 from fast_layers import conv_backward_fast, conv_forward_fast
 from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
 from layers import (
@@ -103,6 +103,7 @@ def affine_relu_backward(dout, cache, *, input_grad=True):
     dw : ndarray, shape (D, M)
     db : ndarray, shape (M,)
     """
+    input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     fc_cache, relu_cache = unpack_cache(cache, ("affine_cache", "relu_cache"), "affine_relu_forward")
     return affine_backward(relu_backward(dout, relu_cache), fc_cache, input_grad=input_grad)
 
@@ -168,6 +169,7 @@ def affine_bn_relu_backward(dout, cache, *, input_grad=True):
     dgamma : ndarray, shape (M,)
     dbeta : ndarray, shape (M,)
     """
+    input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     return _affine_norm_relu_backward(batchnorm_backward, dout, cache, "bn_cache", "affine_bn_relu_forward",
                                       input_grad)
 
@@ -215,6 +217,7 @@ def affine_ln_relu_backward(dout, cache, *, input_grad=True):
     dgamma : ndarray, shape (M,)
     dbeta : ndarray, shape (M,)
     """
+    input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     return _affine_norm_relu_backward(layernorm_backward, dout, cache, "ln_cache", "affine_ln_relu_forward",
                                       input_grad)
 
@@ -259,6 +262,7 @@ def conv_relu_backward(dout, cache, *, input_grad=True):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
+    input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     conv_cache, relu_cache = unpack_cache(cache, ("conv_cache", "relu_cache"), "conv_relu_forward")
     return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache, input_grad=input_grad)
 
@@ -309,6 +313,7 @@ def conv_relu_pool_backward(dout, cache, *, input_grad=True):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
+    input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     conv_cache, _relu_cache, pool_cache = unpack_cache(
         cache, ("conv_cache", "relu_cache", "pool_cache"), "conv_relu_pool_forward"
     )
@@ -368,6 +373,7 @@ def conv_bn_relu_backward(dout, cache, *, input_grad=True):
     dgamma : ndarray, shape (F,)
     dbeta : ndarray, shape (F,)
     """
+    input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     conv_cache, bn_cache, relu_cache = unpack_cache(
         cache, ("conv_cache", "bn_cache", "relu_cache"), "conv_bn_relu_forward"
     )

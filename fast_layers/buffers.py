@@ -65,13 +65,8 @@ def recycling(fn):
     """Decorate a cnnkit function so that it runs inside :func:`recycled`."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if _cache is None or tuning.BUFFER_CACHE_BYTES == 0:
+        with recycled():
             return fn(*args, **kwargs)
-        previous = _cache.activate()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _cache.restore(previous)
 
     return wrapper
 

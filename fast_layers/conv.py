@@ -314,9 +314,7 @@ def _weight_gradient(d3, x_cols, geom):
     N, F, P = d3.shape
     K = x_cols.shape[0]
     if P < K:
-        g2 = np.empty((F, N * P), dtype=d3.dtype)
-        g2.reshape(F, N, P)[...] = d3.transpose(1, 0, 2)
-        return g2 @ x_cols.T
+        return _dout_as_columns(d3.reshape(geom.out_shape), d3.dtype, geom, (1, 0, 2, 3)) @ x_cols.T
     cols_t = x_cols.reshape(K, N, P).transpose(1, 2, 0)
     nb = _budget.images_per_block(F * K * d3.itemsize, N, tuning.BACKWARD_BLOCK_BYTES)
     per_image = np.empty((nb, F, K), dtype=d3.dtype)
