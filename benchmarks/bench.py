@@ -47,6 +47,7 @@ import json
 import os
 import platform
 import statistics
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -57,7 +58,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The installed cnnkit when there is one; the checkout this script sits in otherwise.
+if importlib.util.find_spec("fast_layers") is None:
+    sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _train  # noqa: E402

@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _rules.tolerances import tolerance
+from tests import _product
+
+_SHADOWED = _product.shadowing_problem()
+if _SHADOWED:
+    raise pytest.UsageError(_SHADOWED)
+
+from _rules.tolerances import tolerance  # noqa: E402 - only once the product's origin is settled
+
+
+def pytest_report_header(config):
+    return (f"cnnkit under test: {_product.install_kind()}, imported from {_product.product_origin()}; "
+            f"source tree read from {_product.SOURCE_ROOT}")
 
 
 def tol(dtype, scale: float = 1.0) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests._product import SOURCE_ROOT as ROOT, TESTS_ROOT
 
 # Level of every top-level module or package of the project. A module may import from its
 # own level or below.
@@ -226,7 +226,7 @@ ORDERS["bottom-up"] = _importable_modules()
 @pytest.mark.parametrize("order", list(ORDERS.values()), ids=list(ORDERS))
 def test_modules_import_in_a_fresh_process_in_this_order(order):
     code = "".join(f"import {name}\n" for name in order)
-    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, "-c", code], cwd=TESTS_ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, f"importing {order} in this order failed:\n{res.stderr}"
 
 

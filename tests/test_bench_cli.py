@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+from tests._product import SOURCE_ROOT
+
+BENCH = SOURCE_ROOT / "benchmarks" / "bench.py"
 
 
 def _run(*args):

@@ -30,11 +30,15 @@ import pytest
 
 from _gradcheck.specs import DATA, INPUT, VALUE
 from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, build
+from tests._product import product_names
 from tests.conftest import count_case
 
 pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import layers as _layers
+
+# Frames of the product itself, wherever it is installed: the folder holding its packages.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(_layers.__file__)))
 CLEAN = (ValueError, TypeError, MemoryError)
 INTERNAL = re.compile(
     r"unsized object|cannot reshape|could not be broadcast|could not broadcast|not subscriptable|"
@@ -46,6 +50,16 @@ INTERNAL = re.compile(
 )
 
 
+def _third_party(filename):
+    """A frame of numpy or another installed library (which may sit beside the product in site-packages)."""
+    rel = os.path.relpath(filename, ROOT).split(os.sep)[0]
+    top = rel[:-3] if rel.endswith(".py") else rel
+    return top not in _PRODUCT
+
+
+_PRODUCT = set(product_names())
+
+
 def _verdict(call, what, value=None):
     """Run one probe; return None when it behaved, else a description of what went wrong."""
     count_case("odd-input probes")
@@ -54,7 +68,7 @@ def _verdict(call, what, value=None):
     except CLEAN as exc:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         msg = str(exc)
-        own = frame.filename.startswith(ROOT) and os.sep + "site-packages" + os.sep not in frame.filename
+        own = frame.filename.startswith(ROOT) and not _third_party(frame.filename)
         if type(exc).__module__ != "builtins" or not own:
             return f"{what}: {type(exc).__module__}.{type(exc).__name__} raised in {frame.filename}:{frame.lineno}: {msg}"
         if INTERNAL.search(msg) or not msg:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+from tests._product import SOURCE_ROOT, TESTS_ROOT
+
+ROOT = TESTS_ROOT
+NOTEBOOKS = sorted((SOURCE_ROOT / "notebooks").glob("*.ipynb"))
 # Generous per-cell limit: a hung kernel fails the test instead of eating the CI budget.
 CELL_TIMEOUT_S = 300
 

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._product import SOURCE_ROOT
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "data" / "students"
 TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))  # per run; the checker's own per-layer limit must end a runaway layer well before
@@ -151,7 +153,7 @@ def _console_launcher(out_dir: Path) -> Path | None:
     """
     import tomllib
 
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("scripts", {})
+    scripts = tomllib.loads((SOURCE_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("scripts", {})
     targets = [t for t in scripts.values() if t.split(".")[0] in ("_gradcheck", "gradient_check")]
     if not targets:
         return None
