@@ -36,20 +36,34 @@ from classifiers._common import check_seed, random_source
 __all__ = ["Solver"]
 
 
+_NO_TQDM_NOTICE = ("Solver(progress=True): tqdm is not installed, so progress is one line per epoch "
+                   "(pip install tqdm for a bar; in Jupyter also ipywidgets)")
+_notice_given = False
+
+
 def _progress_factory():
-    """Return a tqdm class suited to where we run, or None when tqdm is not installed."""
+    """Return a tqdm class suited to where we run, or None when tqdm is not installed.
+
+    tqdm.auto draws a widget in Jupyter; it needs ipywidgets, without which it would warn and fall
+    back to the text bar anyway, so the text bar is picked directly then.
+    """
     try:
         import tqdm.std
     except ImportError:
         return None
     try:
-        # The widget bar needs ipywidgets; without it tqdm.auto would warn and fall back anyway,
-        # so pick the text bar directly (Jupyter renders its carriage returns fine).
         import ipywidgets  # noqa: F401
         from tqdm.auto import tqdm as auto_tqdm
         return auto_tqdm
     except ImportError:
         return tqdm.std.tqdm
+
+
+def _notice_once(say):
+    global _notice_given
+    if not _notice_given:
+        _notice_given = True
+        say(_NO_TQDM_NOTICE)
 
 
 def _is_int(value) -> bool:
@@ -122,7 +136,9 @@ class Solver:
         An addition: a private generator for minibatches and accuracy subsamples. None (the
         default) draws from numpy's global generator, as CS231n does.
     progress : bool
-        An addition: show a tqdm bar per epoch while training (when tqdm is installed).
+        An addition: show a progress bar per epoch while training (tqdm's notebook widget in
+        Jupyter, its text bar elsewhere; each epoch's bar stays in the output). Without tqdm, one
+        line per epoch instead, after a one-time notice.
 
     Any other keyword raises ``ValueError`` naming it, as in CS231n.
 
@@ -279,16 +295,23 @@ class Solver:
         (bar.write if bar is not None else print)(line)
 
     def _open_bar(self, total):
-        factory = _progress_factory() if self.progress else None
-        if factory is not None:
-            self._bar = factory(total=total, desc=f"epoch {self.epoch + 1}/{self.num_epochs}", leave=False,
-                                file=sys.stdout, mininterval=0.5)
+        if not self.progress:
+            return
+        factory = _progress_factory()
+        if factory is None:
+            _notice_once(print)
+            return
+        # leave=True: a bar cleared at its end would leave nothing in a saved notebook's output.
+        self._bar = factory(total=total, desc=f"epoch {self.epoch + 1}/{self.num_epochs}", leave=True,
+                            file=sys.stdout, mininterval=0.5)
 
-    def _close_bar(self):
+    def _close_bar(self, epoch_done=False):
         bar = getattr(self, "_bar", None)
         if bar is not None:
             bar.close()
             self._bar = None
+        elif epoch_done and self.progress and self.loss_history:
+            print(f"epoch {self.epoch + 1}/{self.num_epochs} done, loss {self.loss_history[-1]:f}")
 
     def train(self):
         """Run the optimization; afterwards ``model.params`` holds copies of the best parameters.
@@ -314,7 +337,7 @@ class Solver:
                     self._say(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
                 epoch_end = (t + 1) % iterations_per_epoch == 0
                 if epoch_end:
-                    self._close_bar()
+                    self._close_bar(epoch_done=True)
                     self.epoch += 1
                     for config in self.optim_configs.values():
                         if "learning_rate" in config:

@@ -158,7 +158,7 @@ def _prepare(forward, backward, inputs, params, *, dout, mode, h, rtol, atol, se
         raise ValueError(f"h must be a finite number > 0, got {h!r}")
     wrt_idx = _wrt_indices(wrt, names)
     check = LayerCheck(name=name or getattr(forward, "__name__", "layer"), dtype=str(rule.dtype),
-                       mode=mode, rtol=rule.rtol, rule=rule.text())
+                       mode=mode, rtol=rule.rtol, rule=rule.text(), backward=str(getattr(backward, "__name__", "")))
     # A stream of its own: inputs are typically drawn from default_rng(seed), and a dout equal to
     # the inputs makes e.g. batchnorm's dx vanish (dout in the span of {1, xhat}).
     rng = np.random.default_rng([int(seed), 0x6C6179])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,11 @@ PASS, FAIL, NOT_CHECKABLE, ERROR = "pass", "FAIL", "not checkable", "ERROR"
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.2e}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass
@@ -83,14 +89,15 @@ class InputResult:
         }
 
 
-@dataclass
+@dataclass(repr=False)
 class LayerCheck:
     """Everything :func:`gradient_check.check_layer` found about one forward/backward pair.
 
     ``status`` is ``'pass'``, ``'FAIL'`` (a gradient is wrong, or an input/dout/cache was
     mutated, or backward is not deterministic), ``'not checkable'`` (the forward is random and
     cannot be seeded) or ``'ERROR'`` (the layer raised or returned the wrong kind of object).
-    ``bool(check)`` is True only for ``'pass'``.
+    ``bool(check)`` is True only for ``'pass'``. In a notebook the check shows itself as a table
+    (``_repr_html_``); ``repr`` is one line, ``report()`` the full text.
     """
 
     name: str
@@ -104,6 +111,7 @@ class LayerCheck:
     error: str = ""
     not_checkable: str = ""
     seconds: float = 0.0
+    backward: str = ""
 
     @property
     def status(self) -> str:
@@ -160,6 +168,57 @@ class LayerCheck:
     def __str__(self) -> str:
         return self.report()
 
+    @property
+    def blamed(self) -> str:
+        """The function a failure points at: the backward when a gradient is wrong, else the pair."""
+        wrong_gradient = any(not r.passed for r in self.inputs) and not self.error
+        if wrong_gradient and self.backward:
+            return self.backward
+        return f"{self.name} / {self.backward}" if self.backward else self.name
+
+    def _input_summary(self, r: InputResult) -> str:
+        return f"d{r.name} {r.status} {_fmt(r.max_rel_error)}"
+
+    def __repr__(self) -> str:
+        parts = ", ".join(self._input_summary(r) for r in self.inputs)
+        extra = [f"{len(self.problems)} problem(s)"] if self.problems else []
+        if self.error:
+            extra.append("error: " + _shorten(self.error, 80))
+        if self.not_checkable:
+            extra.append("not checkable: " + _shorten(self.not_checkable, 80))
+        details = "; ".join(x for x in [parts, *extra] if x)
+        return f"<LayerCheck {self.blamed} [{self.dtype}]: {self.status}{' - ' + details if details else ''}>"
+
+    def _repr_html_(self) -> str:
+        colour = {PASS: "#1a7f37", FAIL: "#cf222e", ERROR: "#cf222e", NOT_CHECKABLE: "#9a6700"}
+        esc = html.escape
+
+        def badge(status):
+            return f'<b style="color:{colour.get(status, "inherit")}">{esc(status)}</b>'
+
+        rows = []
+        for r in self.inputs:
+            where = "" if r.worst_index is None else esc(str(tuple(int(i) for i in r.worst_index)))
+            vals = "" if r.analytic is None else f"{r.analytic:.6g} / {r.numeric:.6g}"
+            notes = [esc(r.diagnosis)] if r.diagnosis else []
+            notes += [f"warning: {esc(w)}" for w in r.warnings]
+            if r.kinks_excluded:
+                notes.append(f"{r.kinks_excluded} near a kink, excluded")
+            rows.append(f"<tr><td>d{esc(r.name)}</td><td>{badge(r.status)}</td><td>{_fmt(r.max_rel_error)}</td>"
+                        f"<td>{where}</td><td>{vals}</td><td style=\"text-align:left\">{'<br>'.join(notes)}</td></tr>")
+        lines = [f"<p><code>{esc(self.blamed)}</code> [{esc(self.dtype)}, {esc(self.mode)}]: "
+                 f"{badge(self.status)}<br><small>{esc(self.rule)}</small></p>"]
+        if rows:
+            lines.append("<table><thead><tr><th>gradient</th><th>status</th><th>max rel error</th><th>worst at</th>"
+                         "<th>analytic / numeric</th><th>diagnosis</th></tr></thead><tbody>"
+                         + "".join(rows) + "</tbody></table>")
+        for label, text in [("error", self.error), ("not checkable", self.not_checkable)]:
+            if text:
+                lines.append(f"<p>{badge(ERROR if label == 'error' else NOT_CHECKABLE)} {esc(text)}</p>")
+        lines += [f"<p>problem: {esc(p)}</p>" for p in self.problems]
+        lines += [f"<p>warning: {esc(w)}</p>" for w in self.warnings]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict:
         return {
             "layer": self.name,
@@ -190,7 +249,7 @@ class LayerCheck:
         full = [r for r in self.inputs if r.analytic_grad is not None and r.numeric_grad is not None]
         ncol = max(1, len(full))
         fig = Figure(figsize=(3.6 * ncol, 6.5), layout="constrained")
-        fig.suptitle(f"{self.name} [{self.dtype}]: {self.status}", fontsize=10)
+        fig.suptitle(f"{self.blamed} [{self.dtype}]: {self.status}", fontsize=10)
         if not full:
             ax = fig.add_subplot(1, 1, 1)
             ax.axis("off")

@@ -165,6 +165,26 @@ def test_solver_progress_bar_is_opt_in_and_keeps_the_lines(capsys, monkeypatch):
     assert "(Epoch 1 / 2)" in capsys.readouterr().out
 
 
+def test_solver_progress_bars_stay_in_the_output_one_per_epoch(capsys):
+    pytest.importorskip("tqdm")
+    _run(0, verbose=False, progress=True)
+    out = capsys.readouterr().out
+    # Each epoch's bar is left at its final state (a cleared bar leaves nothing in a saved notebook).
+    finals = [seg for seg in out.replace("\n", "\r").split("\r") if "5/5" in seg]
+    assert any(seg.startswith("epoch 1/2") for seg in finals), out
+    assert any(seg.startswith("epoch 2/2") for seg in finals), out
+
+
+def test_solver_progress_without_tqdm_says_so_once_and_prints_each_epoch(capsys, monkeypatch):
+    monkeypatch.setattr(solver_module, "_progress_factory", lambda: None)
+    monkeypatch.setattr(solver_module, "_notice_given", False)
+    _run(0, verbose=False, progress=True)
+    _run(0, verbose=False, progress=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines.count(solver_module._NO_TQDM_NOTICE) == 1, lines
+    assert [line.split(" done")[0] for line in lines if " done, loss " in line] == ["epoch 1/2", "epoch 2/2"] * 2
+
+
 def test_solver_is_silent_when_not_verbose(capsys):
     _run(0)
     captured = capsys.readouterr()
