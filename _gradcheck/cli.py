@@ -66,14 +66,25 @@ class _UsageError(Exception):
     pass
 
 
+def command_name() -> str:
+    """How the user started the checker, for its usage and error lines."""
+    launcher = os.path.basename(sys.argv[0] if sys.argv and sys.argv[0] else "")
+    if launcher.startswith("cnnkit-check"):
+        return "cnnkit-check"
+    if os.path.basename(os.path.dirname(sys.argv[0] or "")) == "_gradcheck":
+        return "python -m _gradcheck"
+    return "python -m gradient_check"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         """One line on stderr and exit status 2 (argparse prints its whole usage first)."""
-        self.exit(2, f"gradient_check: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog.split()[-1]}: error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m gradient_check", description=DESCRIPTION, epilog=EPILOG,
+    name = command_name()
+    p = _Parser(prog=name, description=DESCRIPTION, epilog=EPILOG.replace("python -m gradient_check", name),
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", metavar="NAMES",
                    help="check only layers whose name contains one of NAMES (comma-separated substrings)")
@@ -298,7 +309,7 @@ def main(argv=None) -> int:
         with _one_blas_thread():
             rows, checks, meta = run(args)
     except _UsageError as exc:
-        print(f"gradient_check: error: {exc}", file=sys.stderr)
+        print(f"{command_name().split()[-1]}: error: {exc}", file=sys.stderr)
         return 2
     summary = summarize(rows, checks, time.perf_counter() - t0, meta.get("layers"))
     _print_report(args, rows, meta, summary)
@@ -331,7 +342,7 @@ def _write_starter(args) -> int:
     except LookupError as exc:
         raise _UsageError(str(exc)) from None
     print(f"wrote {args.starter}: {len(names)} layer function(s) to fill in ({', '.join(names)})")
-    print(f"check it with: python -m gradient_check --module {args.starter}")
+    print(f"check it with: {command_name()} --module {args.starter}")
     return 0
 
 
