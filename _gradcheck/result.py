@@ -143,7 +143,7 @@ class LayerCheck:
 
     def report(self) -> str:
         """Return a human-readable summary: one line per input, then problems and warnings."""
-        lines = [f"{self.name} [{self.dtype}, {self.mode}]: {self.status}", f"  rule: {self.rule}"]
+        lines = [f"{self.blamed} [{self.dtype}, {self.mode}]: {self.status}", f"  rule: {self.rule}"]
         if self.error:
             lines.append(f"  error: {self.error}")
         if self.not_checkable:

@@ -33,6 +33,12 @@ REQUIRE_INSTALLED = os.environ.get("CNNKIT_TEST_INSTALLED", "") == "1"
 NOT_PRODUCT = {"setup", "tests", "build", "dist", "notebooks", "benchmarks", "docs"}
 
 
+def subprocess_env(**extra) -> dict:
+    """The environment for a subprocess that must import the same cnnkit and the ``tests`` helpers."""
+    path = os.pathsep.join(filter(None, [str(TESTS_ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path, **extra)
+
+
 def product_names(root: Path = SOURCE_ROOT) -> list[str]:
     """Top-level importable names of the product found in a source tree (modules, packages, .pyx)."""
     names = set()

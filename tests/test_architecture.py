@@ -1,10 +1,10 @@
 """Imports run one way: every module imports from its own level or below, never above.
 
-``LEVELS`` is the map of the toolkit's layers (README's "Layout" section is written from it).
+``LEVELS`` is the map of the toolkit's layers (docs/architecture.md's "Layout" section is written from it).
 The tests read every import statement of every source file, including imports inside
 functions, and every notebook code cell, and fail naming the file, the line and the upward
 import. A second group imports each top-level module first in a fresh interpreter, so an
-import cycle (which only shows on the first import in a process) cannot hide. README's Layout
+import cycle (which only shows on the first import in a process) cannot hide. docs/architecture.md's Layout
 section is read back and must list every module on its level here.
 """
 
@@ -231,8 +231,8 @@ def test_modules_import_in_a_fresh_process_in_this_order(order):
 
 
 def readme_layout_levels():
-    """README's Layout block read back: the levels each module or folder is listed under."""
-    text = (ROOT / "README.md").read_text()
+    """docs/architecture.md's Layout block read back: the levels each module or folder is listed under."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
     block = text.split("## Layout", 1)[1].split("```", 2)[1]
     found, level = {}, None
     for line in block.splitlines():
@@ -252,6 +252,6 @@ def test_readme_layout_lists_every_module_on_its_level():
     expected = {**LEVELS, "notebooks": TOP_USERS["notebooks"]}
     wrong = {name: sorted(listed.get(name, set()) - {None}) for name, level in expected.items()
              if listed.get(name, set()) - {None} != {level}}
-    assert not wrong, (f"README.md's Layout section disagrees with LEVELS in tests/test_architecture.py "
-                       f"(name: the levels README lists it under): {wrong}")
-    assert None in listed.get("benchmarks", set()), "README's Layout should list benchmarks/ below the levels"
+    assert not wrong, (f"docs/architecture.md's Layout section disagrees with LEVELS in tests/test_architecture.py "
+                       f"(name: the levels the doc lists it under): {wrong}")
+    assert None in listed.get("benchmarks", set()), "docs/architecture.md's Layout should list benchmarks/ below the levels"

@@ -1,4 +1,4 @@
-"""A layer the toolkit does not ship (leaky ReLU), added the way README's "Adding a layer" says.
+"""A layer the toolkit does not ship (leaky ReLU), added the way docs/architecture.md's "Adding a layer" says.
 
 Used by ``tests/test_specs.py``, in process and as a pytest plugin (``-p tests.toy_layer``) that
 registers it before the test matrices are collected. ``CNNKIT_TOY`` selects what the plugin does:
