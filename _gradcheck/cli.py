@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --module, also check the layouts the assignment does not ask for (per-axis "
                         "stride/pad, dilation, strides that do not divide the input)")
     p.add_argument("--no-progress", action="store_true", help="never show progress on stderr")
+    p.add_argument("--no-timing", action="store_true",
+                   help="leave out the time column and the total time (output that is the same from run to run)")
     return p
 
 
@@ -260,14 +262,14 @@ def _fmt_index(idx):
     return "(" + ", ".join(str(i) for i in idx) + (",)" if len(idx) == 1 else ")")
 
 
-def format_table(rows) -> str:
-    header = ("layer", "input", "max rel err", "worst index", "status", "time")
+def format_table(rows, timing: bool = True) -> str:
+    header = ("layer", "input", "max rel err", "worst index", "status", "time")[:6 if timing else 5]
     body = []
     for r in rows:
         err = "-" if r.get("max_rel_error") is None else f"{r['max_rel_error']:.2e}"
         status = r["status"] + (" *" if r.get("kinks_excluded") else "")
-        body.append((r["layer"], r["input"], err, _fmt_index(r.get("worst_index")), status,
-                     f"{r.get('time_s', 0.0):.2f}s"))
+        cells = (r["layer"], r["input"], err, _fmt_index(r.get("worst_index")), status, f"{r.get('time_s', 0.0):.2f}s")
+        body.append(cells[:len(header)])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
@@ -349,7 +351,7 @@ def _write_starter(args) -> int:
 def _print_report(args, rows, meta, summary) -> None:
     what = f"module {args.module}" if args.module else "cnnkit layers"
     print(f"gradient check of {what}: dtype {args.dtype}, mode {args.mode}, seed {args.seed}")
-    print(format_table(rows))
+    print(format_table(rows, timing=not args.no_timing))
     details = [r for r in rows if r["status"] != PASS or r.get("warnings")]
     if details:
         print()
@@ -372,7 +374,7 @@ def _print_report(args, rows, meta, summary) -> None:
     print(f"\n{verdict}: {summary['checks']} checks over {summary['layers']} layers: {summary['passed']} passed, "
           f"{summary['failed']} failed, {summary['errors']} error{'' if summary['errors'] == 1 else 's'}, "
           f"{summary['not_checkable']} not checkable"
-          f"{worst}; {summary['seconds']:.1f} s")
+          f"{worst}" + ("" if args.no_timing else f"; {summary['seconds']:.1f} s"))
 
 
 def _what(row) -> str:

@@ -40,3 +40,13 @@ def test_starter_tells_how_to_check_it_with_the_same_command(tmp_path):
     proc = _run(tmp_path, _console_script(tmp_path), "--starter", "mine.py", "--only", "relu")
     assert proc.returncode == 0, proc.stderr
     assert "check it with: cnnkit-check --module mine.py" in proc.stdout
+
+
+def test_no_timing_gives_the_same_output_twice(tmp_path):
+    runs = [_run(tmp_path, ("-m", "gradient_check"), "--only", "relu_forward", "--no-progress", "--no-timing")
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout
+    header = runs[0].stdout.splitlines()[1]
+    assert header.split() == ["layer", "input", "max", "rel", "err", "worst", "index", "status"]
+    assert not runs[0].stdout.rstrip().endswith(" s")
