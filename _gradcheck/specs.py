@@ -325,15 +325,6 @@ CONV_LAYOUTS = (
 )
 
 
-# Winograd computes 3x3 filters at stride 1 only: its layouts vary the padding, the shapes and N.
-WINOGRAD_LAYOUTS = (
-    _conv((3, 2, 4, 4), (4, 2, 3, 3), api=True, stride=1, pad=1),
-    _conv((2, 3, 5, 7), (2, 3, 3, 3), stride=1, pad=0),             # non-square input, no padding
-    _conv((1, 2, 6, 5), (3, 2, 3, 3), stride=1, pad=2),             # N = 1, pad 2
-    _conv((2, 1, 3, 9), (2, 1, 3, 3), extended=True, tag="per-axis", stride=1, pad=(0, 3)),
-)
-
-
 def _pool(x, ph, pw, stride, extended=False, api=False, tag=""):
     return Layout(pool_args(x, ph, pw, stride), extended=extended, api=api, tag=tag)
 
@@ -506,8 +497,6 @@ SPECS: tuple[LayerSpec, ...] = (
     _conv_spec("im2col", "fast_layers"),
     _conv_spec("strides", "fast_layers", compatible_caches=("conv_forward_fast",)),
     _conv_spec("fast", "fast_layers", compatible_caches=("conv_forward_strides",)),
-    # its own family: the conv family's tests assume any filter size and an x_cols buffer
-    _conv_spec("winograd", "fast_layers", family="conv_winograd", layouts=WINOGRAD_LAYOUTS),
     _pool_spec("max", "naive", "layers"),
     _pool_spec("max", "fast", "fast_layers"),
     _pool_spec("max", "reshape", "fast_layers", RESHAPE_POOL_LAYOUTS),

@@ -64,8 +64,8 @@ import _train  # noqa: E402
 import fast_layers  # noqa: E402
 from _v0_conv import conv_backward_v0, conv_forward_v0  # noqa: E402
 from _rules.geometry import conv_geometry  # noqa: E402
-from fast_layers.winograd import winograd_applies  # noqa: E402
 from layers import conv_backward_naive, conv_forward_naive  # noqa: E402
+from winograd import conv_backward_winograd, conv_forward_winograd, winograd_applies  # noqa: E402
 
 # name: (x shape, w shape, stride, pad)
 CASES = {
@@ -91,8 +91,8 @@ TARGETS_DOC = [
     ("A naive/fast >= 1000x, forward and backward (float64)", "A_naive_float64"),
     ("A naive/fast >= 1000x, forward and backward (float32)", "A_naive_float32"),
     ("B float64 strides forward peak extra memory <= 1.05x x_cols", "B_f64_mem"),
-    ("B float64 winograd fwd+bwd <= 1.0x bare im2col GEMMs (issue 13)", "B_f64_gemm_winograd"),
-    ("B float32 winograd fwd+bwd <= 1.0x PyTorch CPU float32 (issue 13)", "B_f32_torch_winograd"),
+    ("B float64 winograd fwd+bwd <= 1.0x bare im2col GEMMs", "B_f64_gemm_winograd"),
+    ("B float32 winograd fwd+bwd <= 1.0x PyTorch CPU float32", "B_f32_torch_winograd"),
     ("ThreeLayerConvNet iteration float32 <= 1.0x PyTorch", "cnn_float32_torch"),
     ("ThreeLayerConvNet iteration float64 <= 1.0x PyTorch", "cnn_float64_torch"),
     ("FullyConnectedNet bn+dropout iteration float32 <= 1.0x PyTorch", "fcbn_float32_torch"),
@@ -161,8 +161,8 @@ def conv_impls(baseline):
         "strides": (fast_layers.conv_forward_strides, fast_layers.conv_backward_strides),
         "im2col": (fast_layers.conv_forward_im2col, fast_layers.conv_backward_im2col),
         "v0": (conv_forward_v0, conv_backward_v0),
-        # 3x3 stride-1 cases only (see applicable())
-        "winograd": (fast_layers.conv_forward_winograd, fast_layers.conv_backward_winograd),
+        # the worked example in benchmarks/winograd.py; 3x3 stride-1 cases only (see applicable())
+        "winograd": (conv_forward_winograd, conv_backward_winograd),
     }
     if baseline is not None:
         impls["baseline"] = baseline

@@ -15,7 +15,6 @@ from .conv import (
     conv_forward_im2col,
     conv_forward_strides,
 )
-from .winograd import conv_backward_winograd, conv_forward_winograd
 from .pool_variants import (
     max_pool_forward_reshape,
     max_pool_backward_reshape,
@@ -39,8 +38,6 @@ __all__ = [
     "conv_backward_strides",
     "conv_forward_fast",
     "conv_backward_fast",
-    "conv_forward_winograd",
-    "conv_backward_winograd",
     "max_pool_forward_fast",
     "max_pool_backward_fast",
     "avg_pool_forward_fast",

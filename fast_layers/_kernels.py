@@ -15,7 +15,6 @@ from . import _kernels_numpy
 __all__ = [
     "HAVE_CYTHON", "FALLBACK_REASON", "im2col", "col2im", "col2im_6d", "im2col_6d", "col2im_6d_add",
     "kernel_module", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
-    "winograd_tiles", "winograd_fold_add",
 ]
 
 HAVE_CYTHON = False
@@ -51,5 +50,3 @@ max_pool_forward = kernel_module.max_pool_forward_cython
 max_pool_backward = kernel_module.max_pool_backward_cython
 avg_pool_forward = kernel_module.avg_pool_forward_cython
 avg_pool_backward = kernel_module.avg_pool_backward_cython
-winograd_tiles = kernel_module.winograd_tiles_cython
-winograd_fold_add = kernel_module.winograd_fold_add_cython

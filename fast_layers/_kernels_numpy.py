@@ -19,14 +19,11 @@ from _rules.kernel_args import (
     pool_args,
     pool_dout_args,
     pool_shape_args,
-    winograd_fold_args,
-    winograd_tiles_args,
 )
 
 __all__ = [
     "im2col_cython", "col2im_cython", "col2im_6d_cython", "im2col_6d_cython", "col2im_6d_add_cython",
     "max_pool_forward_cython", "max_pool_backward_cython", "avg_pool_forward_cython", "avg_pool_backward_cython",
-    "winograd_tiles_cython", "winograd_fold_add_cython",
 ]
 
 
@@ -295,54 +292,3 @@ def avg_pool_backward_cython(dout, x_shape, pool_height, pool_width, stride, par
     for a, b in win.offsets:
         win.add(dx, a, b, share)
     return dx
-
-
-# ---------------------------------------------------------------------------------------------
-# Winograd tile twins: the windows of a zero-padded copy of one block of images, as a strided
-# view (N, C, th, tw, s, s), transformed by two broadcast matrix products; the fold adds each
-# transformed window back, one of its s*s offsets at a time (neighbouring windows overlap).
-
-def _grid_canvas(g, H, W, dtype):
-    """A zero (N, C, Hc, Wc) canvas covering every window, and the slices where x sits in it and it in x."""
-    (oh, ow), (th, tw) = g.offset, g.tiles
-    Hc, Wc = (th - 1) * g.tile + g.s, (tw - 1) * g.tile + g.s
-    rows, cols = _overlap(H, Hc, oh), _overlap(W, Wc, ow)
-    return np.zeros((g.N, g.C, Hc, Wc), dtype=dtype), rows, cols
-
-
-def _overlap(size, canvas, offset):
-    """(canvas slice, image slice) of the pixels at image index ``i`` = canvas index ``i + offset``."""
-    lo, hi = max(0, offset), min(canvas, offset + size)
-    hi = max(lo, hi)
-    return slice(lo, hi), slice(lo - offset, hi - offset)
-
-
-def _windows(canvas, g):
-    sN, sC, sH, sW = canvas.strides
-    m = g.tile
-    return as_strided(canvas, shape=(g.N, g.C, g.tiles[0], g.tiles[1], g.s, g.s),
-                      strides=(sN, sC, m * sH, m * sW, sH, sW), writeable=False)
-
-
-def winograd_tiles_cython(x, transform, tile, offset, tiles, out=None, parallel=True):
-    """Numpy twin of :func:`im2col_cython.winograd_tiles_cython` (``parallel`` has no effect here)."""
-    x, L, g, out = winograd_tiles_args(x, transform, tile, offset, tiles, out)
-    canvas, (crows, xrows), (ccols, xcols) = _grid_canvas(g, x.shape[2], x.shape[3], x.dtype)
-    canvas[:, :, crows, ccols] = x[:, :, xrows, xcols]
-    transformed = L @ _windows(canvas, g) @ L.T                  # (N, C, th, tw, r, r)
-    out.reshape(g.r, g.r, g.C, g.N, g.tiles[0], g.tiles[1])[...] = transformed.transpose(4, 5, 1, 0, 2, 3)
-    return out
-
-
-def winograd_fold_add_cython(tiles_array, transform, tile, offset, tiles, out, parallel=True):
-    """Numpy twin of :func:`im2col_cython.winograd_fold_add_cython` (``parallel`` has no effect here)."""
-    tiles_array, L, g = winograd_fold_args(tiles_array, transform, tile, offset, tiles, out)
-    th, tw, m = g.tiles[0], g.tiles[1], g.tile
-    grid = tiles_array.reshape(g.r, g.r, g.C, g.N, th, tw).transpose(3, 2, 4, 5, 0, 1)
-    windows = L.T @ grid @ L                                     # (N, C, th, tw, s, s)
-    canvas, (crows, orows), (ccols, ocols) = _grid_canvas(g, out.shape[2], out.shape[3], out.dtype)
-    for i in range(g.s):
-        for j in range(g.s):
-            canvas[:, :, i:i + (th - 1) * m + 1:m, j:j + (tw - 1) * m + 1:m] += windows[..., i, j]
-    out[:, :, orows, ocols] += canvas[:, :, crows, ccols]
-    return out

@@ -62,26 +62,6 @@ BACKWARD_BLOCK_BYTES = 64 << 20
 # pool always sits between GEMMs, so it runs serially below this threshold too.
 PARALLEL_KERNEL_BYTES = 1 << 30
 
-# The Winograd layer transforms a block of images at a time, holding their input-side and
-# output-side tiles (alpha^2 * tiles * (C + F) values) in buffers of at most this many bytes
-# (and never more than the strides layer's x_cols and out for the same call).
-WINOGRAD_BLOCK_BYTES = 16 << 20
-
-# When Winograd pays: conv_forward_fast may hand a 3x3 stride-1 convolution to the Winograd layer
-# only when C and F are both at least this many channels (``winograd.winograd_pays``); None: never.
-# Its GEMMs do 4x (float64, F(4x4)) / 2.25x (float32, F(2x2)) fewer multiplications than the
-# im2col GEMMs, but its tile transforms are five single-threaded passes over tiles 2.25x / 4x the
-# size of the data, and on this machine they cost more than the GEMM time they save. Measured 09:40 under chrt -f 10
-# (serial kernels, 2 BLAS threads), median of 5, strides fwd+bwd vs Winograd fwd+bwd, ms
-# (N, C, H=W, F): float64 (32,3,32,16) 7.3/15.2, (32,8,32,8) 14.8/15.8, (32,16,32,16) 28.1/32.1,
-# (32,32,16,32) 21.7/39.1, (32,32,32,32) 73.1/115, (16,64,16,64) 25.8/41.6, (8,128,8,128)
-# 14.3/34.0, (16,16,32,64) 29.6/64.7, (16,64,32,16) 73.7/88.1; float32 the same shapes
-# 5.1/13.8, 9.0/11.5, 19.1/25.6, 12.3/18.3, 46.2/61.2, 16.8/22.4, 7.6/20.3, 16.0/28.4,
-# 44.4/44.1; case B (64,64,32,64) float64 between 0.5x and 1.3x strides from run to run. Case B,
-# one stage at a time (float64, ms): transforms 42 + 39 + 43 + 42 + 41, GEMMs 23 + 28 + 23. So
-# it is off until the transforms are faster; opt in with e.g. tuning.set(winograd_min_channels=64).
-WINOGRAD_MIN_CHANNELS = None
-
 # Threads of the BLAS that numpy's matrix products use. None (the default) leaves the BLAS as
 # configured (its own default, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS). An int n sets this
 # PROCESS's BLAS pool to n threads through threadpoolctl, so every GEMM of the process is
@@ -119,18 +99,15 @@ BUFFER_CACHE_MIN_BYTES = 256 << 10
 # name -> one-line meaning (the measurement is in the comment above each attribute).
 KNOBS = {
     "backward_block_bytes": "conv backward: bytes of the reused column-gradient buffer (>= 1)",
-    "winograd_block_bytes": "Winograd conv: bytes of the tiles of one block of images (>= 1)",
-    "winograd_min_channels": "None (conv_forward_fast never picks Winograd) or the smallest C and F it is picked for",
     "parallel_kernel_bytes": "compiled kernels touching at least this many bytes use the OpenMP threads (>= 0)",
     "blas_threads": "None (leave the BLAS alone) or the number of BLAS threads for the whole process (>= 1)",
     "malloc_keep_bytes": "None (leave glibc's allocator alone) or bytes of large buffers glibc keeps warm (>= 0)",
     "buffer_cache_bytes": "bytes of freed cnnkit buffers kept warm for reuse (>= 0; 0 turns the cache off)",
     "buffer_cache_min_bytes": "smallest freed cnnkit buffer the cache keeps (>= 1)",
 }
-_MINIMUM = {"backward_block_bytes": 1, "winograd_block_bytes": 1, "winograd_min_channels": 1,
-            "parallel_kernel_bytes": 0, "blas_threads": 1,
+_MINIMUM = {"backward_block_bytes": 1, "parallel_kernel_bytes": 0, "blas_threads": 1,
             "malloc_keep_bytes": 0, "buffer_cache_bytes": 0, "buffer_cache_min_bytes": 1}
-_NONE_ALLOWED = {"blas_threads", "malloc_keep_bytes", "winograd_min_channels"}
+_NONE_ALLOWED = {"blas_threads", "malloc_keep_bytes"}
 _GLIBC_INITIAL_THRESHOLD = 128 * 1024
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 _blas_original = []  # threadpoolctl's handle on the limits found before the first change

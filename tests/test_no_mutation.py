@@ -115,11 +115,6 @@ def _kernel_calls(module):
     calls["avg_pool_forward_cython"] = (x, 3, 2, (2, 1))
     calls["max_pool_backward_cython"] = (x, dout, 3, 2, (2, 1))
     calls["avg_pool_backward_cython"] = (dout, (2, 3, 5, 4), 3, 2, (2, 1))
-    # Winograd tiles of x: 3 x 2 windows of 4 x 4, one every 2 pixels; the fold adds into its out.
-    transform = rng.standard_normal((4, 4))
-    calls["winograd_tiles_cython"] = (x, transform, 2, (1, 1), (3, 2))
-    calls["winograd_fold_add_cython"] = (rng.standard_normal((16, 3, 12)), transform, 2, (1, 1), (3, 2),
-                                         np.zeros((2, 3, 5, 4)))
     return calls
 
 
