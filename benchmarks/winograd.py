@@ -53,7 +53,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from _rules.cache import param_copy
-from _rules.geometry import check_array, check_dout, conv_geometry, float_dtype
+from _rules.geometry import check_conv_inputs, check_dout, conv_geometry, float_dtype
 
 __all__ = ["conv_forward_winograd", "conv_backward_winograd", "WinogradCache", "winograd_applies",
            "transforms", "TILE_SIZES"]
@@ -234,12 +234,7 @@ def _block(geom, dtype, m, block_bytes):
 
 
 def _forward_inputs(x, w, b, conv_param):
-    check_array(x, "x", 4, "(N, C, H, W)")
-    check_array(w, "w", 4, "(F, C, HH, WW)")
-    check_array(b, "b")
-    geom = conv_geometry(x.shape, w.shape, conv_param)
-    if b.shape != (geom.F,):
-        raise ValueError(f"b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
+    geom = check_conv_inputs(x, w, b, conv_param)
     _refuse_geometry(geom, "conv_forward_winograd")
     dtype = float_dtype(x, w, b)
     return geom, dtype, TILE_SIZES[dtype]
