@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 import _rules.resources
 from _rules.geometry import conv_geometry
 import fast_layers
-from fast_layers import _kernels_numpy
+from fast_layers.kernel_table import KERNELS as KERNEL_TABLE
 from fast_layers import conv as fconv
 from fast_layers import pool as fpool
 from tests._strategies import LAYOUTS, arrange, conv_configs, pool_configs
@@ -51,14 +51,13 @@ KERNELS = ("compiled", "numpy twins")
 
 @contextlib.contextmanager
 def kernels(which):
-    """Run the fast layers on the compiled kernels (as imported) or on their numpy twins."""
+    """Run the fast layers on the compiled kernels (as imported) or on their numpy twins (every table row)."""
     with pytest.MonkeyPatch.context() as mp:
         if which == "numpy twins":
-            for name, twin in (("im2col", "im2col_cython"), ("im2col_6d", "im2col_6d_cython"),
-                               ("col2im", "col2im_cython"), ("col2im_6d_add", "col2im_6d_add_cython")):
-                mp.setattr(fconv, name, getattr(_kernels_numpy, twin))
-            for name in ("max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward"):
-                mp.setattr(fpool, name, getattr(_kernels_numpy, name + "_cython"))
+            for k in KERNEL_TABLE:
+                for module in (fconv, fpool):
+                    if hasattr(module, k.name):
+                        mp.setattr(module, k.name, k.twin)
         yield
 
 

@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import as_strided
 
 import fast_layers.conv as fconv
 from _rules.geometry import conv_geometry
-from fast_layers import _kernels_numpy
+from fast_layers.kernel_table import TWINS
 from tests.conftest import assert_close
 
 try:
@@ -33,7 +33,7 @@ GEOMETRIES = [
 LAYOUTS = ["contiguous", "fortran", "sliced", "negative_strides"]
 KERNELS = [pytest.param(im2col_cython, id="compiled",
                         marks=pytest.mark.skipif(im2col_cython is None, reason="extension not built")),
-           pytest.param(_kernels_numpy, id="numpy")]
+           pytest.param(TWINS, id="numpy")]
 
 
 def x_cols_by_strides(x, geom):
@@ -114,7 +114,7 @@ def test_strides_layer_computes_the_module_docstring_definition(xs, ws, cp, dtyp
     dout = rng.standard_normal(out.shape).astype(dtype)
     g = dout.transpose(1, 0, 2, 3).reshape(F, -1)
     dx_cols = (w.reshape(F, -1).T @ g).reshape(geom.C, geom.HH, geom.WW, N, Ho, Wo)
-    want_dx = _kernels_numpy.col2im_6d_cython(dx_cols, N, geom.C, geom.H, geom.W, geom.HH, geom.WW,
+    want_dx = TWINS.col2im_6d_cython(dx_cols, N, geom.C, geom.H, geom.W, geom.HH, geom.WW,
                                               geom.pad, geom.stride, geom.dilation)
     dx, dw, db = fconv.conv_backward_strides(dout, cache)
     assert_close(db, g.sum(axis=1), dtype)

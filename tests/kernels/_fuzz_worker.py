@@ -16,47 +16,31 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import inspect
 import json
 import sys
 
 import numpy as np
 
+from fast_layers.kernel_table import EXAMPLE, KERNELS, TWINS
+
 ALLOWED = (ValueError, TypeError, MemoryError)
 
-# A valid call of each kernel; every case replaces one or more of these arguments.
-N, C, H, W, HH, WW = 2, 3, 5, 5, 3, 3
-H_OUT = W_OUT = 5  # pad 1, stride 1, dilation 1
+# A valid call of each kernel (its example in the kernel table, on the table's EXAMPLE geometry:
+# x (2, 3, 5, 5), a 3x3 window, pad 1, stride 1); every case replaces one or more of its arguments.
+N, C, H, W, HH, WW = (getattr(EXAMPLE, a) for a in ("N", "C", "H", "W", "HH", "WW"))
+H_OUT, W_OUT = EXAMPLE.out_size()
 K = C * HH * WW
 
 
 def _base_args(rng):
-    x = rng.standard_normal((N, C, H, W))
-    cols2 = rng.standard_normal((K, H_OUT * W_OUT * N))
-    cols6 = rng.standard_normal((C, HH, WW, N, H_OUT, W_OUT))
-    sizes = [N, C, H, W, HH, WW]
-    return {
-        "im2col_cython": ["x", "field_height", "field_width", "padding", "stride", "dilation"],
-        "col2im_cython": ["cols", "N", "C", "H", "W", "field_height", "field_width",
-                          "padding", "stride", "dilation"],
-        "col2im_6d_cython": ["cols", "N", "C", "H", "W", "HH", "WW", "pad", "stride", "dilation"],
-        "im2col_6d_cython": ["x", "field_height", "field_width", "padding", "stride", "dilation", "out"],
-        "col2im_6d_add_cython": ["cols", "out", "padding", "stride", "dilation"],
-        "max_pool_forward_cython": ["x", "pool_height", "pool_width", "stride"],
-        "max_pool_backward_cython": ["x", "dout", "pool_height", "pool_width", "stride"],
-        "avg_pool_forward_cython": ["x", "pool_height", "pool_width", "stride"],
-        "avg_pool_backward_cython": ["dout", "x_shape", "pool_height", "pool_width", "stride"],
-    }, {
-        "im2col_cython": [x, HH, WW, 1, 1, 1],
-        "col2im_cython": [cols2, *sizes, 1, 1, 1],
-        "col2im_6d_cython": [cols6, *sizes, 1, 1, 1],
-        "im2col_6d_cython": [x, HH, WW, 1, 1, 1, np.zeros((C, HH, WW, N, H_OUT, W_OUT))],
-        "col2im_6d_add_cython": [cols6, np.zeros((N, C, H, W)), 1, 1, 1],
-        # A 3x3 pool with stride 1 over the same x: output (N, C, 3, 3).
-        "max_pool_forward_cython": [x, 3, 3, 1],
-        "max_pool_backward_cython": [x, np.zeros((N, C, 3, 3)), 3, 3, 1],
-        "avg_pool_forward_cython": [x, 3, 3, 1],
-        "avg_pool_backward_cython": [np.zeros((N, C, 3, 3)), (N, C, H, W), 3, 3, 1],
-    }
+    """``(names, args)``: each kernel's (compiled name) positional parameter names and valid arguments."""
+    names, base = {}, {}
+    for k in KERNELS:
+        args = k.example(rng, EXAMPLE)
+        names[k.compiled] = list(inspect.signature(k.twin).parameters)[:len(args)]
+        base[k.compiled] = args
+    return names, base
 
 
 def _bad_arrays(a):
@@ -239,8 +223,6 @@ def _call(module, kernel, args):
 def run(seed: int, n_random: int, log_path: str) -> dict:
     import im2col_cython as compiled
 
-    from fast_layers import _kernels_numpy as twin
-
     rng = np.random.default_rng(seed)
     names, base = _base_args(rng)
     def make_case(kernel, corrupt, args=None):
@@ -286,7 +268,7 @@ def run(seed: int, n_random: int, log_path: str) -> dict:
         for number, (kernel, args, desc) in enumerate(cases):
             desc = f"case {number}: {desc}"
             results = {}
-            for mod_name, module in (("compiled", compiled), ("numpy", twin)):
+            for mod_name, module in (("compiled", compiled), ("numpy", TWINS)):
                 log.write(f"{desc} [{mod_name}]\n")
                 log.flush()
                 results[mod_name] = _call(module, kernel, args)
