@@ -359,7 +359,7 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
 # The tie rule: a row-major scan keeps the FIRST maximum (only a strictly larger value replaces
 # it), and NaN counts as the maximum (the window's first NaN wins, as np.argmax of the window
 # picks). The scan itself is branch-free (``v > best`` selects, which compiles to a conditional
-# move: a branch on random data mispredicts half the time and made the forward 4x slower); NaNs,
+# move: a branch on random data mispredicts half the time); NaNs,
 # which ``v > best`` never selects, are tracked on the side.
 
 cdef extern from *:

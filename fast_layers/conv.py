@@ -285,9 +285,7 @@ def _weight_gradient(d3, x_cols, geom):
     images at a time, and each block's products are summed into dw: no transposed copy of dout.
     With few pixels and long windows (deep layers) those per-image products would be large and
     summing them would cost more than the GEMMs, so dout is laid out once as (F, N*P) for one
-    GEMM over all columns. Measured under chrt -f (median of 31, ms, transposed copy + one GEMM
-    vs per-image GEMMs): ThreeLayerConvNet conv f32 8.92 vs 8.33, f64 14.15 vs 12.58; case A f32
-    1.68 vs 0.73, f64 2.39 vs 1.84; case B f32 49.0 vs 51.1, f64 86.5 vs 87.6.
+    GEMM over all columns (``benchmarks/RESULTS.md``, the conv weight gradient).
     """
     N, F, P = d3.shape
     K = x_cols.shape[0]
