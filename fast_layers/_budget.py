@@ -4,7 +4,7 @@ Each function below returns the :class:`_rules.resources.Buffer` list of one pub
 layer passes it to ``_rules.resources.require``, which raises ``MemoryError`` (naming the bytes
 and shapes) when the buffers together cannot fit in the available memory. A call needs its
 inputs' copies (the strides forward: x zero-padded), its output, ``x_cols`` and block buffers,
-and nothing else of size. ``tests/test_hardening_budget.py`` measures the peak of every
+and nothing else of size. ``tests/fast_layers/test_budget.py`` measures the peak of every
 path (tracemalloc) over random geometries and checks that it stays within these lists.
 
 Notation as in ``fast_layers.conv``: K = C*HH*WW, P = H_out*W_out.

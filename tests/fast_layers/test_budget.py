@@ -10,8 +10,7 @@ bytes and the shapes when they cannot fit. Checked here:
   plus a small allowance for Python objects; the budget itself stays within a bound worked out
   here from the shapes alone (so it cannot be inflated to pass), whatever the padding;
 * with the compiled kernels and with their numpy twins, x (1, 1, 1, 1) with stride = pad = 4000
-  (a 3x3 output) peaks under 1 MiB (it was 488 MiB: the backward's cache check, and the numpy
-  twins' forward, padded a whole image);
+  (a 3x3 output) peaks under 1 MiB (a padded copy of the image would be 488 MiB);
 * buffers other than x_cols are refused too: the output (w (64,1,1,1), pad 200: 78.5 MiB of out
   for 1.2 MiB of x_cols) and the im2col backward's full column gradient.
 
@@ -177,8 +176,7 @@ def _pool_within_budget(cfg, dtype, kind, x_layout, rng, fwd, bwd, x):
 @pytest.mark.parametrize("variant", sorted(CONV))
 def test_huge_pad_needs_memory_of_the_output_not_of_a_padded_image(variant, which):
     # x (1, 1, 1, 1), stride = pad = 4000: a 3x3 output, 72 bytes of x_cols. A padded copy of the
-    # image would be 8001 x 8001 float64 = 488 MiB (what the backward's cache check and the numpy
-    # twins' forward used to build).
+    # image would be 8001 x 8001 float64 = 488 MiB.
     x, w, b = np.ones((1, 1, 1, 1)), np.ones((1, 1, 1, 1)), np.zeros(1)
     fwd, bwd = CONV[variant]
     with kernels(which):
