@@ -1,12 +1,14 @@
-# Compiled im2col / col2im kernels for cnnkit.
-#
-# Compiler directives (boundscheck, wraparound, ...) are set once, in setup.py; building with
-# CNNKIT_DEBUG_KERNELS=1 turns bounds checking back on for test runs.
-#
-# The public ``def`` functions keep the CS231n names and argument order, extended with per-axis
-# (h, w) pairs and dilation. They validate every size through _rules.kernel_args (the
-# same geometry rules as every layer) and check array shapes before any typed loop runs, because the loops below
-# trust their arguments and run without bounds checks.
+"""Compiled kernels of cnnkit's fast layers: im2col / col2im (2-D and 6-D) and pooling.
+
+Each public ``def`` has a row in ``fast_layers.kernel_table`` and a numpy twin in
+``fast_layers._kernels_numpy``. They keep the CS231n names and argument order, extended with
+per-axis (h, w) pairs and dilation, and validate every size and array through
+``_rules.kernel_args`` (the same geometry rules as every layer) before any typed loop runs,
+because the loops trust their arguments and run without bounds checks.
+
+Compiler directives (boundscheck, wraparound, ...) are set once, in setup.py; building with
+CNNKIT_DEBUG_KERNELS=1 turns bounds checking back on for test runs.
+"""
 
 import numpy as np
 

@@ -1,4 +1,6 @@
-"""Fully connected (affine) layer and ReLU.
+"""Reference fully connected (affine) layer and ReLU, written as the course writes the rules.
+
+Their optimised twin (a branch-free ReLU backward) is ``fast_layers.dense``.
 
 Notation
 --------

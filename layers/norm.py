@@ -1,4 +1,7 @@
-"""Normalization layers: batch, layer, spatial batch and spatial group normalization.
+"""Reference normalization layers: batch, layer, spatial batch and spatial group normalization.
+
+Each is written as the math reads, one new array per step; the fast batchnorm twins (the same
+bits with fewer arrays) are ``fast_layers.norm``.
 
 All of them standardize ``x`` over some axes, ``xhat = (x - mean) / sqrt(var + eps)`` with the
 biased variance (divide by the count, not count - 1), then scale and shift,
