@@ -404,7 +404,12 @@ def load_digits_data(num_validation=300, num_test=300, upsample=1, subtract_mean
     images, labels = images[order], labels[order]
     if upsample > 1:
         images = images.repeat(upsample, axis=1).repeat(upsample, axis=2)
-    X = images[:, None, :, :]
+    return _split(images[:, None, :, :], labels, num_validation, num_test, subtract_mean, dtype)
+
+
+def _split(X, labels, num_validation, num_test, subtract_mean, dtype):
+    """Train / validation / test splits of (N, 1, H, W) images, in that order, the training mean subtracted."""
+    n = X.shape[0]
     n_train = n - num_validation - num_test
     cut = {"train": slice(0, n_train), "val": slice(n_train, n_train + num_validation),
            "test": slice(n_train + num_validation, n)}

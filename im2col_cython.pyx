@@ -1,12 +1,14 @@
-# Compiled im2col / col2im kernels for cnnkit.
-#
-# Compiler directives (boundscheck, wraparound, ...) are set once, in setup.py; building with
-# CNNKIT_DEBUG_KERNELS=1 turns bounds checking back on for test runs.
-#
-# The public ``def`` functions keep the CS231n names and argument order, extended with per-axis
-# (h, w) pairs and dilation. They validate every size through _rules.kernel_args (the
-# same geometry rules as every layer) and check array shapes before any typed loop runs, because the loops below
-# trust their arguments and run without bounds checks.
+"""Compiled kernels of cnnkit's fast layers: im2col / col2im (2-D and 6-D) and pooling.
+
+Each public ``def`` has a row in ``fast_layers.kernel_table`` and a numpy twin in
+``fast_layers._kernels_numpy``. They keep the CS231n names and argument order, extended with
+per-axis (h, w) pairs and dilation, and validate every size and array through
+``_rules.kernel_args`` (the same geometry rules as every layer) before any typed loop runs,
+because the loops trust their arguments and run without bounds checks.
+
+Compiler directives (boundscheck, wraparound, ...) are set once, in setup.py; building with
+CNNKIT_DEBUG_KERNELS=1 turns bounds checking back on for test runs.
+"""
 
 import numpy as np
 
@@ -23,8 +25,6 @@ from _rules.kernel_args import (
     pool_args,
     pool_dout_args,
     pool_shape_args,
-    winograd_fold_args,
-    winograd_tiles_args,
 )
 
 cdef extern from *:
@@ -361,7 +361,7 @@ def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
 # The tie rule: a row-major scan keeps the FIRST maximum (only a strictly larger value replaces
 # it), and NaN counts as the maximum (the window's first NaN wins, as np.argmax of the window
 # picks). The scan itself is branch-free (``v > best`` selects, which compiles to a conditional
-# move: a branch on random data mispredicts half the time and made the forward 4x slower); NaNs,
+# move: a branch on random data mispredicts half the time); NaNs,
 # which ``v > best`` never selects, are tracked on the side.
 
 cdef extern from *:
@@ -835,237 +835,3 @@ def avg_pool_backward_cython(dout, x_shape, pool_height, pool_width, stride, par
     else:
         _avg_pool_backward(dout, dx, g.HH, g.WW, g.stride[0], g.stride[1], _threads(parallel))
     return dx
-
-
-# ---------------------------------------------------------------------------------------------
-# Winograd tiles (fast_layers.winograd). A tile transform takes every s x s window of an image
-# plane, one every m pixels, to the r x r tile ``L @ window @ L.T`` (L an (r, s) matrix); the fold
-# is its adjoint, adding ``L.T @ tile @ L`` back onto the window. Both work a row of windows at a
-# time through a per-thread scratch: first along the image's columns (contiguous loops over the
-# whole row), then across each window, with the row stored phase by phase (_to_phases) so that
-# this second step too runs contiguous loops over all the windows of the row. The layer's four
-# transform shapes get their own copy of the loops with the sizes as constants (unrolled and
-# vectorized by the compiler); any other shape runs the general loops. One task per (n, c)
-# plane: a task writes only its plane of the tiles (or of the image), so there are no races.
-
-cdef inline void _to_phases(const floating* row, Py_ssize_t width, Py_ssize_t m, Py_ssize_t qw,
-                            floating* q) noexcept nogil:
-    # q[p*qw + k] = row[k*m + p] (0 past the row): tap j of window tx is then q[(j % m)*qw + tx + j // m],
-    # contiguous in tx, so the per-window loops below run over whole rows of windows.
-    cdef Py_ssize_t p, k, col
-    for p in range(m):
-        for k in range(qw):
-            col = k * m + p
-            q[p * qw + k] = row[col] if col < width else 0
-
-
-cdef inline void _from_phases(const floating* q, Py_ssize_t width, Py_ssize_t m, Py_ssize_t qw,
-                              floating* row) noexcept nogil:
-    cdef Py_ssize_t p, k, col
-    for p in range(m):
-        for k in range(qw):
-            col = k * m + p
-            if col < width:
-                row[col] = q[p * qw + k]
-
-
-cdef inline void _tiles_plane(const floating* src, Py_ssize_t H, Py_ssize_t W, const floating* L,
-                              Py_ssize_t r, Py_ssize_t s, floating* rows, floating* dst, Py_ssize_t k_stride,
-                              Py_ssize_t m, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t th, Py_ssize_t tw) noexcept nogil:
-    # dst[(a*r + b)*k_stride + ty*tw + tx] = sum_ij L[a, i] L[b, j] src[ty*m - oh + i, tx*m - ow + j]
-    cdef Py_ssize_t width = (tw - 1) * m + s
-    cdef Py_ssize_t qw = tw - 1 + (s + m - 1) // m
-    cdef Py_ssize_t lo = ow if ow > 0 else 0
-    cdef Py_ssize_t hi = ow + W if ow + W < width else width
-    cdef Py_ssize_t ty, tx, a, b, i, j, y, col
-    cdef floating coef
-    cdef floating* row
-    cdef floating* q = rows + r * width
-    cdef floating* out
-    cdef const floating* line
-    cdef const floating* tap
-    for ty in range(th):
-        for a in range(r):
-            # row a of (L @ windows) for the whole row of windows; columns outside x stay 0
-            row = rows + a * width
-            for col in range(width):
-                row[col] = 0
-            for i in range(s):
-                y = ty * m - oh + i
-                coef = L[a * s + i]
-                if y < 0 or y >= H or coef == 0:
-                    continue
-                line = src + y * W
-                for col in range(lo, hi):
-                    row[col] += coef * line[col - ow]
-        for a in range(r):
-            _to_phases(rows + a * width, width, m, qw, q)
-            for b in range(r):
-                out = dst + (a * r + b) * k_stride + ty * tw
-                for tx in range(tw):
-                    out[tx] = 0
-                for j in range(s):
-                    coef = L[b * s + j]
-                    if coef == 0:
-                        continue
-                    tap = q + (j % m) * qw + j // m
-                    for tx in range(tw):
-                        out[tx] += coef * tap[tx]
-
-
-cdef inline void _fold_plane(const floating* tiles, Py_ssize_t k_stride, const floating* L, Py_ssize_t r,
-                             Py_ssize_t s, floating* rows, floating* dst, Py_ssize_t H, Py_ssize_t W,
-                             Py_ssize_t m, Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t th, Py_ssize_t tw) noexcept nogil:
-    # The adjoint of _tiles_plane: dst[ty*m - oh + i, tx*m - ow + j] += (L.T @ tile @ L)[i, j]
-    cdef Py_ssize_t width = (tw - 1) * m + s
-    cdef Py_ssize_t qw = tw - 1 + (s + m - 1) // m
-    cdef Py_ssize_t lo = ow if ow > 0 else 0
-    cdef Py_ssize_t hi = ow + W if ow + W < width else width
-    cdef Py_ssize_t ty, tx, a, b, i, j, y, col
-    cdef floating coef
-    cdef floating* row
-    cdef floating* q = rows + r * width
-    cdef floating* tap
-    cdef floating* line
-    cdef const floating* t
-    for ty in range(th):
-        for a in range(r):
-            # row a of (tile @ L) for the whole row of windows (neighbouring windows overlap)
-            for col in range(m * qw):
-                q[col] = 0
-            for b in range(r):
-                t = tiles + (a * r + b) * k_stride + ty * tw
-                for j in range(s):
-                    coef = L[b * s + j]
-                    if coef == 0:
-                        continue
-                    tap = q + (j % m) * qw + j // m
-                    for tx in range(tw):
-                        tap[tx] += coef * t[tx]
-            _from_phases(q, width, m, qw, rows + a * width)
-        for i in range(s):
-            y = ty * m - oh + i
-            if y < 0 or y >= H:
-                continue
-            line = dst + y * W
-            for a in range(r):
-                coef = L[a * s + i]
-                if coef == 0:
-                    continue
-                row = rows + a * width
-                for col in range(lo, hi):
-                    line[col - ow] += coef * row[col]
-
-
-def _winograd_tiles(const floating[:, :, :, ::1] x, const floating[:, ::1] L, floating[:, :, ::1] out,
-                    floating[:, ::1] scratch, Py_ssize_t m, Py_ssize_t oh, Py_ssize_t ow,
-                    Py_ssize_t th, Py_ssize_t tw, int num_threads):
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t r = L.shape[0], s = L.shape[1], T = out.shape[2]
-    cdef Py_ssize_t task, n, c
-    with nogil:
-        for task in prange(N * C, schedule='static', num_threads=num_threads):
-            n = task // C
-            c = task % C
-            if r == 6 and s == 6 and m == 4:
-                _tiles_plane(&x[n, c, 0, 0], H, W, &L[0, 0], 6, 6, &scratch[threadid(), 0],
-                             &out[0, c, n * th * tw], C * T, 4, oh, ow, th, tw)
-            elif r == 6 and s == 4 and m == 4:
-                _tiles_plane(&x[n, c, 0, 0], H, W, &L[0, 0], 6, 4, &scratch[threadid(), 0],
-                             &out[0, c, n * th * tw], C * T, 4, oh, ow, th, tw)
-            elif r == 4 and s == 4 and m == 2:
-                _tiles_plane(&x[n, c, 0, 0], H, W, &L[0, 0], 4, 4, &scratch[threadid(), 0],
-                             &out[0, c, n * th * tw], C * T, 2, oh, ow, th, tw)
-            elif r == 4 and s == 2 and m == 2:
-                _tiles_plane(&x[n, c, 0, 0], H, W, &L[0, 0], 4, 2, &scratch[threadid(), 0],
-                             &out[0, c, n * th * tw], C * T, 2, oh, ow, th, tw)
-            else:
-                _tiles_plane(&x[n, c, 0, 0], H, W, &L[0, 0], r, s, &scratch[threadid(), 0],
-                             &out[0, c, n * th * tw], C * T, m, oh, ow, th, tw)
-
-
-def _winograd_fold(const floating[:, :, ::1] tiles, const floating[:, ::1] L, floating[:, :, :, ::1] out,
-                   floating[:, ::1] scratch, Py_ssize_t m, Py_ssize_t oh, Py_ssize_t ow,
-                   Py_ssize_t th, Py_ssize_t tw, int num_threads):
-    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], H = out.shape[2], W = out.shape[3]
-    cdef Py_ssize_t r = L.shape[0], s = L.shape[1], T = tiles.shape[2]
-    cdef Py_ssize_t task, n, c
-    with nogil:
-        for task in prange(N * C, schedule='static', num_threads=num_threads):
-            n = task // C
-            c = task % C
-            if r == 6 and s == 6 and m == 4:
-                _fold_plane(&tiles[0, c, n * th * tw], C * T, &L[0, 0], 6, 6, &scratch[threadid(), 0],
-                            &out[n, c, 0, 0], H, W, 4, oh, ow, th, tw)
-            elif r == 6 and s == 4 and m == 4:
-                _fold_plane(&tiles[0, c, n * th * tw], C * T, &L[0, 0], 6, 4, &scratch[threadid(), 0],
-                            &out[n, c, 0, 0], H, W, 4, oh, ow, th, tw)
-            elif r == 4 and s == 4 and m == 2:
-                _fold_plane(&tiles[0, c, n * th * tw], C * T, &L[0, 0], 4, 4, &scratch[threadid(), 0],
-                            &out[n, c, 0, 0], H, W, 2, oh, ow, th, tw)
-            elif r == 4 and s == 2 and m == 2:
-                _fold_plane(&tiles[0, c, n * th * tw], C * T, &L[0, 0], 4, 2, &scratch[threadid(), 0],
-                            &out[n, c, 0, 0], H, W, 2, oh, ow, th, tw)
-            else:
-                _fold_plane(&tiles[0, c, n * th * tw], C * T, &L[0, 0], r, s, &scratch[threadid(), 0],
-                            &out[n, c, 0, 0], H, W, m, oh, ow, th, tw)
-
-
-def winograd_tiles_cython(x, transform, tile, offset, tiles, out=None, parallel=True):
-    """Transform every window of a grid of tiles: ``L @ window @ L.T`` for each, stacked for GEMMs.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    transform : ndarray, shape (r, s)
-        The matrix L (cast to x's float dtype).
-    tile : int
-        Step m between neighbouring windows, in pixels.
-    offset : (int, int)
-        Window (ty, tx) covers rows ``ty*m - offset[0] + [0, s)`` and columns
-        ``tx*m - offset[1] + [0, s)`` of x; pixels outside x read as 0 (a negative offset crops).
-    tiles : (int, int)
-        Windows per column and per row of the grid, (th, tw).
-    out : ndarray, shape (r*r, C, N*th*tw), optional
-        C-contiguous array of x's float dtype to fill (every element is written).
-    parallel : bool
-        Use the OpenMP threads (one (n, c) plane per task) or only the calling thread.
-
-    Returns
-    -------
-    out : ndarray, shape (r*r, C, N*th*tw)
-        ``out[a*r + b, c, (n*th + ty)*tw + tx] = (L @ window @ L.T)[a, b]`` of window (ty, tx) of
-        plane (n, c): for each of the r*r entries, a (C, tiles) matrix ready for a GEMM.
-    """
-    x, L, g, out = winograd_tiles_args(x, transform, tile, offset, tiles, out)
-    threads = _threads(parallel)
-    scratch = np.empty((threads, g.r * g.row_width + g.scratch_phases), dtype=x.dtype)
-    _winograd_tiles(x, L, out, scratch, g.tile, g.offset[0], g.offset[1], g.tiles[0], g.tiles[1], threads)
-    return out
-
-
-def winograd_fold_add_cython(tiles_array, transform, tile, offset, tiles, out, parallel=True):
-    """Add ``L.T @ tile @ L`` of every tile onto its window of ``out``: the adjoint of :func:`winograd_tiles_cython`.
-
-    Parameters
-    ----------
-    tiles_array : ndarray, shape (r*r, C, N*th*tw)
-        In the layout :func:`winograd_tiles_cython` writes; same float dtype as ``out``.
-    transform : ndarray, shape (r, s)
-    tile, offset, tiles
-        As in :func:`winograd_tiles_cython`; windows are s x s, overlapping when s > tile.
-    out : ndarray, shape (N, C, H, W)
-        Writeable, C-contiguous float32/float64 array, updated in place; the parts of windows that
-        fall outside it are dropped.
-    parallel : bool
-
-    Returns
-    -------
-    out : ndarray, shape (N, C, H, W)
-        The same array.
-    """
-    tiles_array, L, g = winograd_fold_args(tiles_array, transform, tile, offset, tiles, out)
-    threads = _threads(parallel)
-    scratch = np.empty((threads, g.r * g.row_width + g.scratch_phases), dtype=out.dtype)
-    _winograd_fold(tiles_array, L, out, scratch, g.tile, g.offset[0], g.offset[1], g.tiles[0], g.tiles[1], threads)
-    return out

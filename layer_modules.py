@@ -32,22 +32,27 @@ import copy
 
 import numpy as np
 
-from fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
+from fast_layers import (
+    batchnorm_backward_fast,
+    batchnorm_forward_fast,
+    conv_backward_fast,
+    conv_forward_fast,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+    relu_backward_fast,
+    relu_forward_fast,
+    spatial_batchnorm_backward_fast,
+    spatial_batchnorm_forward_fast,
+)
 from layers import (
     affine_backward,
     affine_forward,
-    batchnorm_backward,
-    batchnorm_forward,
     conv_backward_naive,
     conv_forward_naive,
     dropout_backward,
     dropout_forward,
     max_pool_backward_naive,
     max_pool_forward_naive,
-    relu_backward,
-    relu_forward,
-    spatial_batchnorm_backward,
-    spatial_batchnorm_forward,
 )
 
 __all__ = ["Module", "Affine", "Conv", "ReLU", "MaxPool", "BatchNorm", "Dropout", "Sequential"]
@@ -225,10 +230,10 @@ class ReLU(Module):
     """Elementwise ``max(0, x)``."""
 
     def _forward(self, x):
-        return relu_forward(x)
+        return relu_forward_fast(x)
 
     def _backward(self, dout, cache):
-        return relu_backward(dout, cache), {}
+        return relu_backward_fast(dout, cache), {}
 
 
 class MaxPool(Module):
@@ -278,13 +283,13 @@ class BatchNorm(Module):
 
     def _forward(self, x):
         self.bn_param["mode"] = "train" if self.training else "test"
-        fn = spatial_batchnorm_forward if getattr(x, "ndim", None) == 4 else batchnorm_forward
+        fn = spatial_batchnorm_forward_fast if getattr(x, "ndim", None) == 4 else batchnorm_forward_fast
         out, cache = fn(x, self.gamma, self.beta, self.bn_param)
-        return out, (fn is spatial_batchnorm_forward, cache)
+        return out, (fn is spatial_batchnorm_forward_fast, cache)
 
     def _backward(self, dout, cache):
         spatial, inner = cache
-        fn = spatial_batchnorm_backward if spatial else batchnorm_backward
+        fn = spatial_batchnorm_backward_fast if spatial else batchnorm_backward_fast
         dx, dgamma, dbeta = fn(dout, inner)
         return dx, {"gamma": dgamma, "beta": dbeta}
 

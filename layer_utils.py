@@ -22,20 +22,18 @@ from __future__ import annotations
 
 from _rules.cache import unpack_cache
 from _rules.geometry import check_array, check_flag, float_dtype
-from fast_layers import conv_backward_fast, conv_forward_fast
-from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
-from layers import (
-    affine_backward,
-    affine_forward,
-    batchnorm_backward,
-    batchnorm_forward,
-    layernorm_backward,
-    layernorm_forward,
-    relu_backward,
-    relu_forward,
-    spatial_batchnorm_backward,
-    spatial_batchnorm_forward,
+from fast_layers import (
+    batchnorm_backward_fast,
+    batchnorm_forward_fast,
+    conv_backward_fast,
+    conv_forward_fast,
+    relu_backward_fast,
+    relu_forward_fast,
+    spatial_batchnorm_backward_fast,
+    spatial_batchnorm_forward_fast,
 )
+from fast_layers.pool import relu_max_pool_backward, relu_max_pool_forward
+from layers import affine_backward, affine_forward, layernorm_backward, layernorm_forward
 
 __all__ = [
     "affine_relu_forward",
@@ -81,7 +79,7 @@ def affine_relu_forward(x, w, b):
         ``(affine_cache, relu_cache)`` from :func:`layers.affine_forward` and :func:`layers.relu_forward`.
     """
     a, fc_cache = affine_forward(x, w, b)
-    out, relu_cache = relu_forward(a)
+    out, relu_cache = relu_forward_fast(a)
     return out, (fc_cache, relu_cache)
 
 
@@ -105,7 +103,7 @@ def affine_relu_backward(dout, cache, *, input_grad=True):
     """
     input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     fc_cache, relu_cache = unpack_cache(cache, ("affine_cache", "relu_cache"), "affine_relu_forward")
-    return affine_backward(relu_backward(dout, relu_cache), fc_cache, input_grad=input_grad)
+    return affine_backward(relu_backward_fast(dout, relu_cache), fc_cache, input_grad=input_grad)
 
 
 def _affine_norm_relu_forward(norm_forward, x, w, b, gamma, beta, norm_param):
@@ -113,14 +111,14 @@ def _affine_norm_relu_forward(norm_forward, x, w, b, gamma, beta, norm_param):
     xf, wf, bf = _promoted(x, w, b, gamma, beta)
     a, fc_cache = affine_forward(xf, wf, bf)
     an, norm_cache = norm_forward(a, gamma, beta, norm_param)
-    out, relu_cache = relu_forward(an)
+    out, relu_cache = relu_forward_fast(an)
     return out, (fc_cache, norm_cache, relu_cache)
 
 
 def _affine_norm_relu_backward(norm_backward, dout, cache, norm_field, producer, input_grad):
     """Gradients of :func:`_affine_norm_relu_forward` with the matching ``norm_backward``."""
     fc_cache, norm_cache, relu_cache = unpack_cache(cache, ("affine_cache", norm_field, "relu_cache"), producer)
-    da, dgamma, dbeta = norm_backward(relu_backward(dout, relu_cache), norm_cache)
+    da, dgamma, dbeta = norm_backward(relu_backward_fast(dout, relu_cache), norm_cache)
     dx, dw, db = affine_backward(da, fc_cache, input_grad=input_grad)
     return dx, dw, db, dgamma, dbeta
 
@@ -146,7 +144,7 @@ def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
         ``(affine_cache, bn_cache, relu_cache)``; the affine cache holds x, w and b cast to the
         layer's dtype (the promotion of x, w, b, gamma and beta), the dtype of every gradient.
     """
-    return _affine_norm_relu_forward(batchnorm_forward, x, w, b, gamma, beta, bn_param)
+    return _affine_norm_relu_forward(batchnorm_forward_fast, x, w, b, gamma, beta, bn_param)
 
 
 def affine_bn_relu_backward(dout, cache, *, input_grad=True):
@@ -170,7 +168,7 @@ def affine_bn_relu_backward(dout, cache, *, input_grad=True):
     dbeta : ndarray, shape (M,)
     """
     input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
-    return _affine_norm_relu_backward(batchnorm_backward, dout, cache, "bn_cache", "affine_bn_relu_forward",
+    return _affine_norm_relu_backward(batchnorm_backward_fast, dout, cache, "bn_cache", "affine_bn_relu_forward",
                                       input_grad)
 
 
@@ -240,7 +238,7 @@ def conv_relu_forward(x, w, b, conv_param):
         ``(conv_cache, relu_cache)`` from ``fast_layers.conv_forward_fast`` and :func:`layers.relu_forward`.
     """
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    out, relu_cache = relu_forward(a)
+    out, relu_cache = relu_forward_fast(a)
     return out, (conv_cache, relu_cache)
 
 
@@ -264,7 +262,7 @@ def conv_relu_backward(dout, cache, *, input_grad=True):
     """
     input_grad = check_flag(input_grad, "input_grad")  # before any layer of the chain runs
     conv_cache, relu_cache = unpack_cache(cache, ("conv_cache", "relu_cache"), "conv_relu_forward")
-    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache, input_grad=input_grad)
+    return conv_backward_fast(relu_backward_fast(dout, relu_cache), conv_cache, input_grad=input_grad)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -283,7 +281,7 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     Returns
     -------
     out : ndarray, shape (N, F, H_pool, W_pool)
-        Bit for bit ``max_pool_forward_fast(relu_forward(a)[0], pool_param)[0]`` of the
+        Bit for bit ``max_pool_forward_fast(relu_forward_fast(a)[0], pool_param)[0]`` of the
         convolution's output a; the ReLU runs on the pooled output, 4x smaller for a 2x2 pool
         (see ``fast_layers.pool.relu_max_pool_forward``).
     cache : tuple
@@ -318,7 +316,7 @@ def conv_relu_pool_backward(dout, cache, *, input_grad=True):
         cache, ("conv_cache", "relu_cache", "pool_cache"), "conv_relu_pool_forward"
     )
     # The ReLU's backward is fused into the pool's (one pass instead of three; same bits as
-    # relu_backward(max_pool_backward(...))): see fast_layers.pool.relu_max_pool_backward.
+    # relu_backward_fast(max_pool_backward(...))): see fast_layers.pool.relu_max_pool_backward.
     return conv_backward_fast(relu_max_pool_backward(dout, pool_cache), conv_cache, input_grad=input_grad)
 
 
@@ -348,8 +346,8 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
     """
     xf, wf, bf = _promoted(x, w, b, gamma, beta)
     a, conv_cache = conv_forward_fast(xf, wf, bf, conv_param)
-    an, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
-    out, relu_cache = relu_forward(an)
+    an, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_param)
+    out, relu_cache = relu_forward_fast(an)
     return out, (conv_cache, bn_cache, relu_cache)
 
 
@@ -377,6 +375,6 @@ def conv_bn_relu_backward(dout, cache, *, input_grad=True):
     conv_cache, bn_cache, relu_cache = unpack_cache(
         cache, ("conv_cache", "bn_cache", "relu_cache"), "conv_bn_relu_forward"
     )
-    dan, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
+    dan, dgamma, dbeta = spatial_batchnorm_backward_fast(relu_backward_fast(dout, relu_cache), bn_cache)
     dx, dw, db = conv_backward_fast(dan, conv_cache, input_grad=input_grad)
     return dx, dw, db, dgamma, dbeta

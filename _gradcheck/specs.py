@@ -325,15 +325,6 @@ CONV_LAYOUTS = (
 )
 
 
-# Winograd computes 3x3 filters at stride 1 only: its layouts vary the padding, the shapes and N.
-WINOGRAD_LAYOUTS = (
-    _conv((3, 2, 4, 4), (4, 2, 3, 3), api=True, stride=1, pad=1),
-    _conv((2, 3, 5, 7), (2, 3, 3, 3), stride=1, pad=0),             # non-square input, no padding
-    _conv((1, 2, 6, 5), (3, 2, 3, 3), stride=1, pad=2),             # N = 1, pad 2
-    _conv((2, 1, 3, 9), (2, 1, 3, 3), extended=True, tag="per-axis", stride=1, pad=(0, 3)),
-)
-
-
 def _pool(x, ph, pw, stride, extended=False, api=False, tag=""):
     return Layout(pool_args(x, ph, pw, stride), extended=extended, api=api, tag=tag)
 
@@ -506,8 +497,6 @@ SPECS: tuple[LayerSpec, ...] = (
     _conv_spec("im2col", "fast_layers"),
     _conv_spec("strides", "fast_layers", compatible_caches=("conv_forward_fast",)),
     _conv_spec("fast", "fast_layers", compatible_caches=("conv_forward_strides",)),
-    # its own family: the conv family's tests assume any filter size and an x_cols buffer
-    _conv_spec("winograd", "fast_layers", family="conv_winograd", layouts=WINOGRAD_LAYOUTS),
     _pool_spec("max", "naive", "layers"),
     _pool_spec("max", "fast", "fast_layers"),
     _pool_spec("max", "reshape", "fast_layers", RESHAPE_POOL_LAYOUTS),
@@ -517,7 +506,9 @@ SPECS: tuple[LayerSpec, ...] = (
     LayerSpec("affine_forward", "layers", "affine", "affine_forward", "affine_backward",
               (inp("x"), inp("w", 2), inp("b", 1)), DENSE_LAYOUTS),
     LayerSpec("relu_forward", "layers", "relu", "relu_forward", "relu_backward", (inp("x"),), RELU_LAYOUTS,
-              kinks=True),
+              kinks=True, compatible_caches=("relu_forward_fast",)),
+    LayerSpec("relu_forward_fast", "fast_layers", "relu", "relu_forward_fast", "relu_backward_fast", (inp("x"),),
+              RELU_LAYOUTS, kinks=True, reference="relu_forward", compatible_caches=("relu_forward",)),
     LayerSpec("softmax_loss", "layers", "softmax", "softmax_loss", None, (inp("x", 2), data("y", 1)),
               LOSS_LAYOUTS),
     LayerSpec("svm_loss", "layers", "svm", "svm_loss", None, (inp("x", 2), data("y", 1)), LOSS_LAYOUTS,
@@ -530,12 +521,22 @@ SPECS: tuple[LayerSpec, ...] = (
               (inp("x"), param("dropout_param", "dropout")), DROPOUT_LAYOUTS, random=True),
     LayerSpec("batchnorm_forward", "layers", "batchnorm", "batchnorm_forward", "batchnorm_backward",
               (inp("x", 2), inp("gamma", 1), inp("beta", 1), param("bn_param", "bn")), BN_LAYOUTS,
-              alt_backwards=("batchnorm_backward_alt",), may_update=_BN_UPDATES),
+              alt_backwards=("batchnorm_backward_alt",), may_update=_BN_UPDATES,
+              compatible_caches=("batchnorm_forward_fast",)),
+    LayerSpec("batchnorm_forward_fast", "fast_layers", "batchnorm", "batchnorm_forward_fast",
+              "batchnorm_backward_fast", (inp("x", 2), inp("gamma", 1), inp("beta", 1), param("bn_param", "bn")),
+              BN_LAYOUTS, may_update=_BN_UPDATES, reference="batchnorm_forward",
+              compatible_caches=("batchnorm_forward",)),
     LayerSpec("layernorm_forward", "layers", "layernorm", "layernorm_forward", "layernorm_backward",
               (inp("x", 2), inp("gamma", 1), inp("beta", 1), param("ln_param", "eps")), LN_LAYOUTS),
     LayerSpec("spatial_batchnorm_forward", "layers", "spatial_batchnorm", "spatial_batchnorm_forward",
               "spatial_batchnorm_backward", (inp("x", 4), inp("gamma", 1), inp("beta", 1), param("bn_param", "bn")),
-              SBN_LAYOUTS, may_update=_BN_UPDATES),
+              SBN_LAYOUTS, may_update=_BN_UPDATES, compatible_caches=("spatial_batchnorm_forward_fast",)),
+    LayerSpec("spatial_batchnorm_forward_fast", "fast_layers", "spatial_batchnorm", "spatial_batchnorm_forward_fast",
+              "spatial_batchnorm_backward_fast",
+              (inp("x", 4), inp("gamma", 1), inp("beta", 1), param("bn_param", "bn")), SBN_LAYOUTS,
+              may_update=_BN_UPDATES, reference="spatial_batchnorm_forward",
+              compatible_caches=("spatial_batchnorm_forward",)),
     LayerSpec("spatial_groupnorm_forward", "layers", "spatial_groupnorm", "spatial_groupnorm_forward",
               "spatial_groupnorm_backward",
               (inp("x", 4), inp("gamma", 4), inp("beta", 4), value("G"), param("gn_param", "eps")), GN_LAYOUTS),

@@ -41,6 +41,6 @@ def param_copy(param):
 
     The cache then says what the forward computed with: a caller who edits ``conv_param`` (or a
     list inside it) between forward and backward changes neither the backward's geometry nor
-    its gradient (the backward used to read the caller's dict and silently follow the edit).
+    its gradient.
     """
     return copy.deepcopy(param)

@@ -26,6 +26,7 @@ __all__ = [
     "ConvGeometry",
     "PoolGeometry",
     "conv_geometry",
+    "check_conv_inputs",
     "pool_geometry",
     "pool_windows",
     "as_pair",
@@ -311,6 +312,29 @@ def conv_geometry(x_shape, w_shape, conv_param) -> ConvGeometry:
             f"dilated {HH}x{WW} filter (dilation {dilation}); output size would be {H_out}x{W_out}"
         )
     return ConvGeometry(N, C, H, W, F, HH, WW, stride, pad, dilation, H_out, W_out)
+
+
+def check_conv_inputs(x, w, b, conv_param, where: str = "") -> ConvGeometry:
+    """Validate a convolution's x, w, b and ``conv_param``; return the geometry.
+
+    Every convolution checks its forward arguments here, and its backward the same entries of
+    its cache (``where="cache "`` puts that word before each name in the messages).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, HH, WW)
+    b : ndarray, shape (F,)
+    conv_param : dict
+    where : str, optional
+    """
+    check_array(x, f"{where}x", 4, "(N, C, H, W)")
+    check_array(w, f"{where}w", 4, "(F, C, HH, WW)")
+    check_array(b, f"{where}b")
+    geom = conv_geometry(x.shape, w.shape, conv_param)
+    if b.shape != (geom.F,):
+        raise ValueError(f"{where}b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
+    return geom
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,9 @@ H_out, W_out : output height and width
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .geometry import float_dtype, kernel_geometry, pool_geometry, refuse_subclass, scalar_value
+from .geometry import float_dtype, kernel_geometry, pool_geometry, refuse_subclass
 
 __all__ = [
     "floating_array",
@@ -35,9 +33,6 @@ __all__ = [
     "pool_args",
     "pool_shape_args",
     "pool_dout_args",
-    "TileGrid",
-    "winograd_tiles_args",
-    "winograd_fold_args",
 ]
 
 
@@ -173,114 +168,3 @@ def pool_dout_args(dout, g, dtype):
     if dout.shape != g.out_shape:
         raise ValueError(f"dout must have the pooling output's shape {g.out_shape}, got {dout.shape}")
     return np.ascontiguousarray(dout, dtype=own if dtype is None else dtype)
-
-
-# ---------------------------------------------------------------------------------------------
-# Winograd tile transforms (fast_layers.winograd). A tile grid is th x tw windows per plane, one
-# every ``tile`` pixels, the first at (-offset_h, -offset_w); the transform matrix is (r, s):
-# an s x s window becomes an r x r tile.
-
-_INT_LIMIT = 2**31 - 1
-
-
-def _int(value, name, minimum):
-    value = scalar_value(value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if not minimum <= value <= _INT_LIMIT:
-        raise ValueError(f"{name} must be between {minimum} and {_INT_LIMIT}, got {value!r}")
-    return int(value)
-
-
-def _int_pair(value, name, minimum):
-    value = scalar_value(value)
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{name} must be a pair (h, w) of ints, got {value!r}")
-    return _int(value[0], f"{name}[0]", minimum), _int(value[1], f"{name}[1]", minimum)
-
-
-@dataclass(frozen=True)
-class TileGrid:
-    """Validated arguments of one Winograd tile kernel call (all plain ints)."""
-
-    N: int
-    C: int
-    tile: int
-    offset: tuple
-    tiles: tuple
-    r: int
-    s: int
-
-    @property
-    def tiles_shape(self):
-        """Shape (r*r, C, N*th*tw) of the transformed tiles."""
-        return (self.r * self.r, self.C, self.N * self.tiles[0] * self.tiles[1])
-
-    @property
-    def row_width(self):
-        """Pixels of one row of windows, ``(tw - 1)*tile + s``: the kernels' scratch row."""
-        return (self.tiles[1] - 1) * self.tile + self.s
-
-    @property
-    def scratch_phases(self):
-        """Length of one row of windows stored phase by phase: tile * (tw - 1 + ceil(s / tile))."""
-        return self.tile * (self.tiles[1] - 1 + -(-self.s // self.tile))
-
-
-def _no_empty_axis(a, name):
-    if 0 in a.shape:
-        raise ValueError(f"every axis of {name} (N, C, H, W) must be >= 1, got shape {a.shape}")
-    return a
-
-
-def _transform(transform, dtype):
-    if not isinstance(transform, np.ndarray):
-        raise TypeError(f"transform must be a numpy ndarray, got {type(transform).__name__}")
-    refuse_subclass(transform, "transform")
-    if transform.ndim != 2 or min(transform.shape) < 1 or max(transform.shape) > 16:
-        raise ValueError(f"transform must be a 2-D (r, s) matrix with 1 <= r, s <= 16, got shape {transform.shape}")
-    float_dtype(transform)  # refuses complex, object, ... dtypes
-    return np.ascontiguousarray(transform, dtype=dtype)
-
-
-def _grid(N, C, transform, tile, offset, tiles):
-    return TileGrid(N, C, _int(tile, "tile", 1), _int_pair(offset, "offset", -_INT_LIMIT),
-                    _int_pair(tiles, "tiles", 1), *transform.shape)
-
-
-def winograd_tiles_args(x, transform, tile, offset, tiles, out):
-    """Check ``winograd_tiles_cython``'s arguments; return x, the transform in x's dtype, the grid and out.
-
-    ``out`` is allocated when None; a caller's buffer must have shape (r*r, C, N*th*tw) and x's
-    dtype, be writeable and C-contiguous, and must not overlap x.
-    """
-    x = _no_empty_axis(floating_array(x, "x", 4), "x")
-    transform = _transform(transform, x.dtype)
-    g = _grid(x.shape[0], x.shape[1], transform, tile, offset, tiles)
-    if out is None:
-        return x, transform, g, np.empty(g.tiles_shape, dtype=x.dtype)
-    output_array(out, "out", g.tiles_shape, x.dtype)
-    if np.may_share_memory(out, x):
-        raise ValueError("out overlaps x; winograd_tiles needs an output buffer separate from its input")
-    return x, transform, g, out
-
-
-def winograd_fold_args(tiles_array, transform, tile, offset, tiles, out):
-    """Check ``winograd_fold_add_cython``'s arguments; return the tiles, the transform and the grid.
-
-    ``out`` (N, C, H, W) is updated in place: writeable, C-contiguous, the tiles' dtype, and
-    separate from them; ``tiles_array`` must have shape (r*r, C, N*th*tw).
-    """
-    _image_to_add_into(out)
-    output_array(_no_empty_axis(out, "out"), "out", out.shape, out.dtype)
-    tiles_array = floating_array(tiles_array, "tiles_array", 3)
-    if tiles_array.dtype != out.dtype:
-        raise TypeError(f"tiles_array has dtype {tiles_array.dtype} but out has dtype {out.dtype}; they must match")
-    transform = _transform(transform, out.dtype)
-    g = _grid(out.shape[0], out.shape[1], transform, tile, offset, tiles)
-    if tiles_array.shape != g.tiles_shape:
-        raise ValueError(f"tiles_array has shape {tiles_array.shape}, but out of shape {out.shape} with tiles "
-                         f"{g.tiles} and a {g.r}x{g.s} transform needs shape {g.tiles_shape}")
-    if np.may_share_memory(out, tiles_array):
-        raise ValueError("out overlaps tiles_array; winograd_fold_add needs an output separate from its input")
-    return tiles_array, transform, g

@@ -45,8 +45,7 @@ class Buffer:
 
 def available_memory() -> int | None:
     """Return the bytes the OS reports as available for new allocations, or None if unknown."""
-    # Read with one os.read: every fast call asks, and a text file object with line iteration
-    # cost ~0.2 ms a call (4% of a notebook-sized convolution).
+    # One os.read: every fast call asks, and a text file object costs a noticeable share of a small call.
     try:
         fd = os.open("/proc/meminfo", os.O_RDONLY)
         try:

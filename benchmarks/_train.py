@@ -1,6 +1,6 @@
 """End-to-end section of the benchmark: one training iteration (loss + every gradient) per model.
 
-Models (issue 13): ``ThreeLayerConvNet`` (batch 50, 3x32x32, 32 filters 7x7, hidden 100) and
+Models: ``ThreeLayerConvNet`` (batch 50, 3x32x32, 32 filters 7x7, hidden 100) and
 ``FullyConnectedNet`` [100, 100] on 3072 inputs, batch 100, plain and with batchnorm + dropout
 (keep 0.5); float32 and float64. Beside each, PyTorch's same model on the same weights and data
 when torch is importable (optional; never a dependency), and a per-layer breakdown of the cnnkit

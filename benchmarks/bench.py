@@ -12,6 +12,7 @@ Run from the repository root::
     python benchmarks/bench.py --quick         # cases A and C only, fewer rounds (< 1 minute)
     python benchmarks/bench.py --json out.json --baseline HEAD~3
     python benchmarks/bench.py --sections train --json new.json --compare old.json
+    python benchmarks/bench.py --quick --results benchmarks/RESULTS.md   # append the report, dated
 
 Sections (``--sections``, default all): ``conv`` (cases A-D below), ``memory`` (tracemalloc peaks),
 ``pool`` (max pool fast vs naive; ThreeLayerConvNet's ReLU + max pool, fused vs unfused), ``train``
@@ -39,10 +40,12 @@ K : C*HH*WW, the rows of x_cols; M : N*H_out*W_out, its columns
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import datetime
 import glob
 import importlib.util
+import io
 import json
 import os
 import platform
@@ -67,8 +70,8 @@ import _train  # noqa: E402
 import fast_layers  # noqa: E402
 from _v0_conv import conv_backward_v0, conv_forward_v0  # noqa: E402
 from _rules.geometry import conv_geometry  # noqa: E402
-from fast_layers.winograd import winograd_applies  # noqa: E402
 from layers import conv_backward_naive, conv_forward_naive  # noqa: E402
+from winograd import conv_backward_winograd, conv_forward_winograd, winograd_applies  # noqa: E402
 
 # name: (x shape, w shape, stride, pad)
 CASES = {
@@ -94,8 +97,8 @@ TARGETS_DOC = [
     ("A naive/fast >= 1000x, forward and backward (float64)", "A_naive_float64"),
     ("A naive/fast >= 1000x, forward and backward (float32)", "A_naive_float32"),
     ("B float64 strides forward peak extra memory <= 1.05x x_cols", "B_f64_mem"),
-    ("B float64 winograd fwd+bwd <= 1.0x bare im2col GEMMs (issue 13)", "B_f64_gemm_winograd"),
-    ("B float32 winograd fwd+bwd <= 1.0x PyTorch CPU float32 (issue 13)", "B_f32_torch_winograd"),
+    ("B float64 winograd fwd+bwd <= 1.0x bare im2col GEMMs", "B_f64_gemm_winograd"),
+    ("B float32 winograd fwd+bwd <= 1.0x PyTorch CPU float32", "B_f32_torch_winograd"),
     ("ThreeLayerConvNet iteration float32 <= 1.0x PyTorch", "cnn_float32_torch"),
     ("ThreeLayerConvNet iteration float64 <= 1.0x PyTorch", "cnn_float64_torch"),
     ("FullyConnectedNet bn+dropout iteration float32 <= 1.0x PyTorch", "fcbn_float32_torch"),
@@ -164,8 +167,8 @@ def conv_impls(baseline):
         "strides": (fast_layers.conv_forward_strides, fast_layers.conv_backward_strides),
         "im2col": (fast_layers.conv_forward_im2col, fast_layers.conv_backward_im2col),
         "v0": (conv_forward_v0, conv_backward_v0),
-        # 3x3 stride-1 cases only (see applicable())
-        "winograd": (fast_layers.conv_forward_winograd, fast_layers.conv_backward_winograd),
+        # the worked example in benchmarks/winograd.py; 3x3 stride-1 cases only (see applicable())
+        "winograd": (conv_forward_winograd, conv_backward_winograd),
     }
     if baseline is not None:
         impls["baseline"] = baseline
@@ -544,6 +547,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="cases A and C, fewer rounds (a minute or two)")
     ap.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
+    ap.add_argument("--results", metavar="PATH",
+                    help="append this run's report to PATH (benchmarks/RESULTS.md), headed by date, commit and machine")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds per case (default 9, quick 5)")
     ap.add_argument("--cases", default=None, help="comma-separated subset of " + ",".join(CASES))
     ap.add_argument("--sections", default=",".join(SECTIONS),
@@ -611,8 +616,42 @@ def run_sections(args, torch, impls):
     return results, memory, pools, trains
 
 
+class _Tee(io.TextIOBase):
+    """Write to the terminal and keep a copy (the report --results appends)."""
+
+    def __init__(self, terminal):
+        self.terminal, self.copy = terminal, io.StringIO()
+
+    def write(self, text):
+        self.copy.write(text)
+        return self.terminal.write(text)
+
+    def flush(self):
+        self.terminal.flush()
+
+
+def append_results(path, env, argv, report):
+    """Append one dated section to the results file: the commit, the machine, the command and the report."""
+    head = (f"\n## {env['date_utc']} · git {env.get('git')}{' (fast_layers modified)' if env.get('git_dirty_fast_layers') else ''}"
+            f" · {env['machine']}, {env['cpus']} CPUs, {env['blas']}\n\n"
+            f"`python benchmarks/bench.py {' '.join(argv)}` (load average "
+            f"{env['loadavg_start'][0]:.2f} -> {env['loadavg_end'][0]:.2f})\n\n")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(head + "```text\n" + report.strip("\n") + "\n```\n")
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    tee = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        env = _run(args)
+    if args.results:
+        append_results(args.results, env, argv, tee.copy.getvalue())
+        print(f"appended this run to {args.results}")
+
+
+def _run(args):
     STAT_USED[0] = args.stat
     torch = None if args.no_torch else torch_module()
     if torch is None and not args.no_torch:
@@ -649,6 +688,7 @@ def main(argv=None):
                    "targets": {k: {"value": v, "met": ok, "text": t} for k, (v, ok, t) in tg.items()}}
         Path(args.json).write_text(json.dumps(payload, indent=2, default=float))
         print(f"wrote {args.json}")
+    return env
 
 
 if __name__ == "__main__":

@@ -27,17 +27,14 @@ import numpy as np
 
 from fast_layers.buffers import recycling
 from layer_utils import affine_relu_backward, affine_relu_forward
+from fast_layers import batchnorm_backward_fast, batchnorm_forward_fast, relu_backward_fast, relu_forward_fast
 from layers import (
     affine_backward,
     affine_forward,
-    batchnorm_backward,
-    batchnorm_forward,
     dropout_backward,
     dropout_forward,
     layernorm_backward,
     layernorm_forward,
-    relu_backward,
-    relu_forward,
     softmax_loss,
 )
 
@@ -210,10 +207,10 @@ class FullyConnectedNet(ParamsFile):
         h, affine_cache = affine_forward(h, p[f"W{i}"], p[f"b{i}"])
         norm_cache = None
         if self.normalization == "batchnorm":
-            h, norm_cache = batchnorm_forward(h, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1])
+            h, norm_cache = batchnorm_forward_fast(h, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1])
         elif self.normalization == "layernorm":
             h, norm_cache = layernorm_forward(h, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1])
-        h, relu_cache = relu_forward(h)
+        h, relu_cache = relu_forward_fast(h)
         drop_cache = None
         if self.use_dropout:
             h, drop_cache = dropout_forward(h, self.dropout_param)
@@ -224,9 +221,9 @@ class FullyConnectedNet(ParamsFile):
         affine_cache, norm_cache, relu_cache, drop_cache = caches
         if drop_cache is not None:
             dh = dropout_backward(dh, drop_cache)
-        dh = relu_backward(dh, relu_cache)
+        dh = relu_backward_fast(dh, relu_cache)
         if self.normalization == "batchnorm":
-            dh, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward(dh, norm_cache)
+            dh, grads[f"gamma{i}"], grads[f"beta{i}"] = batchnorm_backward_fast(dh, norm_cache)
         elif self.normalization == "layernorm":
             dh, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dh, norm_cache)
         # Block 1's input is the data: its gradient is never used, so it is not computed.

@@ -1,4 +1,4 @@
-"""Fast layers (im2col / as_strided + GEMM, compiled kernels) that agree with the ``layers`` references.
+"""Fast layers: the optimised twins of the ``layers`` references, which they agree with.
 
 ``HAVE_CYTHON`` tells whether the compiled ``im2col_cython`` kernels are in use (otherwise the
 numpy twins in ``fast_layers._kernels_numpy`` are, after one warning at import).
@@ -15,7 +15,13 @@ from .conv import (
     conv_forward_im2col,
     conv_forward_strides,
 )
-from .winograd import conv_backward_winograd, conv_forward_winograd
+from .dense import relu_backward_fast, relu_forward_fast
+from .norm import (
+    batchnorm_backward_fast,
+    batchnorm_forward_fast,
+    spatial_batchnorm_backward_fast,
+    spatial_batchnorm_forward_fast,
+)
 from .pool_variants import (
     max_pool_forward_reshape,
     max_pool_backward_reshape,
@@ -39,8 +45,12 @@ __all__ = [
     "conv_backward_strides",
     "conv_forward_fast",
     "conv_backward_fast",
-    "conv_forward_winograd",
-    "conv_backward_winograd",
+    "relu_forward_fast",
+    "relu_backward_fast",
+    "batchnorm_forward_fast",
+    "batchnorm_backward_fast",
+    "spatial_batchnorm_forward_fast",
+    "spatial_batchnorm_backward_fast",
     "max_pool_forward_fast",
     "max_pool_backward_fast",
     "avg_pool_forward_fast",

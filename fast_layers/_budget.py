@@ -2,10 +2,9 @@
 
 Each function below returns the :class:`_rules.resources.Buffer` list of one public call; the
 layer passes it to ``_rules.resources.require``, which raises ``MemoryError`` (naming the bytes
-and shapes) when the buffers together cannot fit in the available memory. Nothing here grows
-with the padding: no path builds a padded copy of x (the kernels and their numpy twins write
-windows straight from x), so a call needs its inputs' copies, its output, ``x_cols`` and block
-buffers, and nothing else of size. ``tests/test_hardening_budget.py`` measures the peak of every
+and shapes) when the buffers together cannot fit in the available memory. A call needs its
+inputs' copies (the strides forward: x zero-padded), its output, ``x_cols`` and block buffers,
+and nothing else of size. ``tests/fast_layers/test_budget.py`` measures the peak of every
 path (tracemalloc) over random geometries and checks that it stays within these lists.
 
 Notation as in ``fast_layers.conv``: K = C*HH*WW, P = H_out*W_out.
@@ -18,8 +17,7 @@ import numpy as np
 from _rules.resources import Buffer
 
 __all__ = ["images_per_block", "conv_forward", "conv_backward", "pool_forward", "relu_pool_forward", "pool_backward",
-           "pool_reshape_forward", "pool_reshape_backward", "pool_im2col_forward", "pool_im2col_backward",
-           "winograd_forward", "winograd_backward"]
+           "pool_reshape_forward", "pool_reshape_backward", "pool_im2col_forward", "pool_im2col_backward"]
 
 _BOOL = np.dtype(bool)
 _INDEX = np.dtype(np.intp)
@@ -42,18 +40,37 @@ def _cast(a, dtype, what):
     return [] if a.dtype == dtype else [Buffer(f"{what} cast to {np.dtype(dtype)}", a.shape, dtype)]
 
 
-def conv_forward(variant, geom, dtype, x, w, b):
+def _padded_shape(geom):
+    return (geom.N, geom.C, geom.H + 2 * geom.pad[0], geom.W + 2 * geom.pad[1])
+
+
+def padded_x_bytes(geom, dtype):
+    """Bytes of x zero-padded, (N, C, H + 2*pad_h, W + 2*pad_w)."""
+    return int(np.prod(_padded_shape(geom), dtype=object)) * np.dtype(dtype).itemsize
+
+
+def x_cols_bytes(geom, dtype):
+    """Bytes of x_cols, (K, N*P)."""
+    return geom.cols_shape[0] * geom.cols_shape[1] * np.dtype(dtype).itemsize
+
+
+def conv_forward(variant, geom, dtype, x, w, b, by_kernel=True):
     """Buffers of ``conv_forward_<variant>`` ('strides' or 'im2col').
 
-    The strides forward writes its per-image GEMMs straight into ``out``; the im2col forward
-    makes the (F, N*P) product first and transposes it.
+    The strides forward copies x into a zero-padded array for its window view, unless a kernel
+    makes x_cols (``by_kernel``), and writes its per-image GEMMs straight into ``out``; the im2col
+    forward makes the (F, N*P) product first and transposes it.
     """
     F, NP = geom.F, geom.N * geom.H_out * geom.W_out
-    buffers = (_contiguous_copy(x, dtype, "x") + _contiguous_copy(w, dtype, "w") + _cast(b, dtype, "b")
+    buffers = (_contiguous_copy(w, dtype, "w") + _cast(b, dtype, "b")
                + [Buffer("x_cols", geom.cols_shape, dtype), Buffer("out", geom.out_shape, dtype)])
+    if variant == "strides" and not by_kernel:
+        return buffers + [Buffer("the zero-padded x", _padded_shape(geom), dtype)]
+    buffers += _contiguous_copy(x, dtype, "x")
     if variant == "strides":
         return buffers
-    return buffers + [Buffer("the GEMM result (F, N*P) before its transpose", (F, NP), dtype)]
+    return buffers + [
+        Buffer("the GEMM result (F, N*P) before its transpose", (F, NP), dtype)]
 
 
 def cache_check(geom, dtype, x):
@@ -167,58 +184,3 @@ def pool_im2col_backward(geom, dtype, dout):
             + [Buffer("the column gradient dx_cols", (K, n_cols), dtype),
                Buffer("the column indices", (n_cols,), _INDEX), Buffer("dout as one row", (n_cols,), dout.dtype),
                Buffer("col2im's image", x_shape, np.result_type(dtype, np.float32)), Buffer("dx", x_shape, dtype)])
-
-
-# Winograd (fast_layers.winograd): m the output tile, alpha = m + 2, (th, tw) tiles per image,
-# ``block`` images per block. The compiled tile kernels allocate one scratch row of windows per
-# thread; their numpy twins a zero canvas under the block's windows and the windows half and
-# fully transformed, which the lists below include so that they bound both.
-
-def _filter_transform(geom, w, dtype, alpha):
-    """w in float64 (unless it is), G @ w, G @ w @ G.T in float64, and U in ``dtype``."""
-    F, C, f64 = geom.F, geom.C, np.dtype(np.float64)
-    return (_cast(w, f64, "w") + [Buffer("G @ w", (F, C, alpha, 3), f64),
-                                  Buffer("G @ w @ G.T", (F, C, alpha, alpha), f64),
-                                  Buffer("U", (alpha * alpha, F, C), dtype)])
-
-
-def _tile_kernel(what, images, planes, tiles, r, s, tile, dtype):
-    """What one tile-kernel call holds beyond its input and output (the numpy twin's buffers, a bound
-    of the compiled kernel's scratch row): an (r, s) transform of s x s windows one ``tile`` apart."""
-    th, tw = tiles
-    canvas = (images, planes, (th - 1) * tile + s, (tw - 1) * tile + s)
-    return [Buffer(f"{what}: the zero canvas under the windows", canvas, dtype),
-            Buffer(f"{what}: the windows half transformed", (images, planes, th, tw, max(r, s), max(r, s)), dtype),
-            Buffer(f"{what}: the windows transformed", (images, planes, th, tw, max(r, s), max(r, s)), dtype)]
-
-
-def _tile_blocks(geom, dtype, alpha, tiles, block):
-    T = block * tiles[0] * tiles[1]
-    return [Buffer("the block's input-side tiles", (alpha * alpha, geom.C, T), dtype),
-            Buffer("the block's output-side tiles", (alpha * alpha, geom.F, T), dtype)]
-
-
-def winograd_forward(geom, dtype, x, w, b, m, tiles, block):
-    """Buffers of ``conv_forward_winograd``."""
-    alpha = m + 2
-    return (_contiguous_copy(x, dtype, "x") + _cast(b, dtype, "b") + _filter_transform(geom, w, dtype, alpha)
-            + [Buffer("out", geom.out_shape, dtype)] + _tile_blocks(geom, dtype, alpha, tiles, block)
-            + _tile_kernel("x's tiles", block, geom.C, tiles, alpha, alpha, m, dtype)
-            + _tile_kernel("out's tiles", block, geom.F, tiles, alpha, m, m, dtype))
-
-
-def winograd_backward(geom, dtype, x, w, dout, m, tiles, block, input_grad=True):
-    """Buffers of ``conv_backward_winograd`` (without ``input_grad``, no dx and no fold onto it)."""
-    alpha = m + 2
-    buffers = (_contiguous_copy(x, dtype, "x") + _contiguous_copy(dout, dtype, "dout")
-               + _filter_transform(geom, w, dtype, alpha)
-               + [Buffer("dU and one block's share of it", (2, alpha * alpha, geom.F, geom.C), dtype),
-                  Buffer("G.T @ dU, its transpose for the second product, and dw", (geom.F, geom.C, 6 * alpha + 18),
-                         np.float64),
-                  Buffer("db", (geom.F,), dtype)]
-               + _tile_blocks(geom, dtype, alpha, tiles, block)
-               # one tile kernel at a time: x's windows and dx's (C planes) or dout's (F planes, smaller windows)
-               + _tile_kernel("a tile kernel", block, max(geom.C, geom.F), tiles, alpha, alpha, m, dtype))
-    if input_grad:
-        buffers.append(Buffer("dx", (geom.N, geom.C, geom.H, geom.W), dtype))
-    return buffers

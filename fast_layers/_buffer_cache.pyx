@@ -2,8 +2,8 @@
 
 Why: a training iteration allocates the same large arrays every time (x_cols, layer outputs,
 gradients). glibc hands each one fresh pages from the kernel and gives them back on free, so every
-iteration pays a page fault (and the kernel's zeroing) per page on first touch: on the project's
-machine that was 13 ms of a 59 ms ThreeLayerConvNet float32 iteration and 33 of 95 in float64.
+iteration pays a page fault (and the kernel's zeroing) per page on first touch, a large share of
+a small net's iteration (``benchmarks/RESULTS.md``).
 
 How: numpy lets a module choose the allocator of the arrays it creates, per context (NEP 49,
 ``PyDataMem_SetHandler``, a context variable). ``fast_layers.buffers.recycled()`` installs this

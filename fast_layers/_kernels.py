@@ -1,8 +1,9 @@
 """Choose the compiled kernels when they import, the numpy twins otherwise.
 
-This is the one place that decides. It warns exactly once (at first import) when the fallback is
-used, naming the reason and how to build the extension, so a missing build never surfaces later
-as a confusing ``NameError`` inside a backward pass.
+This is the one place that decides. It exports every row of ``fast_layers.kernel_table`` under
+the row's name (``im2col_6d``, ``max_pool_forward``, ...). It warns exactly once (at first
+import) when the fallback is used, naming the reason and how to build the extension, so a
+missing build never surfaces later as a confusing ``NameError`` inside a backward pass.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ import os
 import warnings
 
 from . import _kernels_numpy
+from .kernel_table import KERNELS
 
-__all__ = [
-    "HAVE_CYTHON", "FALLBACK_REASON", "im2col", "col2im", "col2im_6d", "im2col_6d", "col2im_6d_add",
-    "kernel_module", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
-    "winograd_tiles", "winograd_fold_add",
-]
+__all__ = ["HAVE_CYTHON", "FALLBACK_REASON", "kernel_module"] + [k.name for k in KERNELS]
 
 HAVE_CYTHON = False
 FALLBACK_REASON = ""
@@ -42,14 +40,4 @@ if not HAVE_CYTHON:
         stacklevel=2,
     )
 
-im2col = kernel_module.im2col_cython
-col2im = kernel_module.col2im_cython
-col2im_6d = kernel_module.col2im_6d_cython
-im2col_6d = kernel_module.im2col_6d_cython
-col2im_6d_add = kernel_module.col2im_6d_add_cython
-max_pool_forward = kernel_module.max_pool_forward_cython
-max_pool_backward = kernel_module.max_pool_backward_cython
-avg_pool_forward = kernel_module.avg_pool_forward_cython
-avg_pool_backward = kernel_module.avg_pool_backward_cython
-winograd_tiles = kernel_module.winograd_tiles_cython
-winograd_fold_add = kernel_module.winograd_fold_add_cython
+globals().update({k.name: k.of(kernel_module) for k in KERNELS})

@@ -1,7 +1,9 @@
-"""Pure-numpy versions of the compiled kernels, with the same names, signatures and results.
+"""Pure-numpy twins of the compiled kernels: the same signatures, checks and results.
 
-Used when ``im2col_cython`` cannot be imported (or is disabled with ``CNNKIT_DISABLE_CYTHON=1``).
-They validate their arguments with the same functions as the compiled kernels (_rules.kernel_args).
+Each twin is named as its row in ``fast_layers.kernel_table`` (``im2col_6d`` for the compiled
+``im2col_6d_cython``). Used when ``im2col_cython`` cannot be imported (or is disabled with
+``CNNKIT_DISABLE_CYTHON=1``); they validate their arguments with the same functions as the
+compiled kernels (``_rules.kernel_args``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,11 @@ from _rules.kernel_args import (
     pool_args,
     pool_dout_args,
     pool_shape_args,
-    winograd_fold_args,
-    winograd_tiles_args,
 )
 
 __all__ = [
-    "im2col_cython", "col2im_cython", "col2im_6d_cython", "im2col_6d_cython", "col2im_6d_add_cython",
-    "max_pool_forward_cython", "max_pool_backward_cython", "avg_pool_forward_cython", "avg_pool_backward_cython",
-    "winograd_tiles_cython", "winograd_fold_add_cython",
+    "im2col", "col2im", "col2im_6d", "im2col_6d", "col2im_6d_add",
+    "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
 ]
 
 
@@ -59,7 +58,7 @@ def _taps(g):
             yield fi, fj, slice(ylo, yhi), slice(xlo, xhi), in_rows, in_cols
 
 
-def im2col_cython(x, field_height, field_width, padding, stride, dilation=1):
+def im2col(x, field_height, field_width, padding, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.im2col_cython`; see there for shapes and layout."""
     x, g = im2col_args(x, field_height, field_width, padding, stride, dilation)
     # The kernel's row and column order: (C, HH, WW, H_out, W_out, N).
@@ -76,20 +75,20 @@ def _accumulate(cols6, g, out):
     return out
 
 
-def col2im_cython(cols, N, C, H, W, field_height, field_width, padding, stride, dilation=1):
+def col2im(cols, N, C, H, W, field_height, field_width, padding, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.col2im_cython`; see there for shapes and layout."""
     cols, g = col2im_args(cols, N, C, H, W, field_height, field_width, padding, stride, dilation)
     cols6 = cols.reshape(g.C, g.HH, g.WW, g.H_out, g.W_out, g.N).transpose(5, 0, 1, 2, 3, 4)
     return _accumulate(cols6, g, np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype))
 
 
-def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
+def col2im_6d(cols, N, C, H, W, HH, WW, pad, stride, dilation=1):
     """Numpy twin of :func:`im2col_cython.col2im_6d_cython`; see there for shapes and layout."""
     cols, g = col2im_6d_args(cols, N, C, H, W, HH, WW, pad, stride, dilation)
     return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, np.zeros((g.N, g.C, g.H, g.W), dtype=cols.dtype))
 
 
-def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, out=None, parallel=True):
+def im2col_6d(x, field_height, field_width, padding, stride, dilation=1, out=None, parallel=True):
     """Numpy twin of :func:`im2col_cython.im2col_6d_cython`; see there (``parallel`` has no effect here)."""
     x, g, out = im2col_6d_args(x, field_height, field_width, padding, stride, dilation, out)
     out.fill(0)
@@ -98,7 +97,7 @@ def im2col_6d_cython(x, field_height, field_width, padding, stride, dilation=1, 
     return out
 
 
-def col2im_6d_add_cython(cols, out, padding, stride, dilation=1, parallel=True):
+def col2im_6d_add(cols, out, padding, stride, dilation=1, parallel=True):
     """Numpy twin of :func:`im2col_cython.col2im_6d_add_cython`; see there (``parallel`` has no effect here)."""
     cols, g = col2im_6d_add_args(cols, out, padding, stride, dilation)
     return _accumulate(cols.transpose(3, 0, 1, 2, 4, 5), g, out)
@@ -211,7 +210,7 @@ def _window_max(win):
     return out
 
 
-def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, first_if_nonpositive=False,
+def max_pool_forward(x, pool_height, pool_width, stride, parallel=True, first_if_nonpositive=False,
                             zero_if_nonpositive=False):
     """Numpy twin of :func:`im2col_cython.max_pool_forward_cython` (``parallel`` has no effect here)."""
     x, g = pool_args(x, pool_height, pool_width, stride)
@@ -229,7 +228,7 @@ def max_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True, f
     return out
 
 
-def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=True, positive_only=False):
+def max_pool_backward(x, dout, pool_height, pool_width, stride, parallel=True, positive_only=False):
     """Numpy twin of :func:`im2col_cython.max_pool_backward_cython` (``parallel`` has no effect here)."""
     x, g = pool_args(x, pool_height, pool_width, stride)
     dout = pool_dout_args(dout, g, x.dtype)
@@ -269,7 +268,7 @@ def _max_pool_backward(x, dout, g):
     return dx
 
 
-def avg_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
+def avg_pool_forward(x, pool_height, pool_width, stride, parallel=True):
     """Numpy twin of :func:`im2col_cython.avg_pool_forward_cython` (``parallel`` has no effect here)."""
     x, g = pool_args(x, pool_height, pool_width, stride)
     if _strategy(g) == "per_window":
@@ -283,7 +282,7 @@ def avg_pool_forward_cython(x, pool_height, pool_width, stride, parallel=True):
     return out
 
 
-def avg_pool_backward_cython(dout, x_shape, pool_height, pool_width, stride, parallel=True):
+def avg_pool_backward(dout, x_shape, pool_height, pool_width, stride, parallel=True):
     """Numpy twin of :func:`im2col_cython.avg_pool_backward_cython` (``parallel`` has no effect here)."""
     g = pool_shape_args(x_shape, pool_height, pool_width, stride)
     dout = pool_dout_args(dout, g, None)
@@ -295,54 +294,3 @@ def avg_pool_backward_cython(dout, x_shape, pool_height, pool_width, stride, par
     for a, b in win.offsets:
         win.add(dx, a, b, share)
     return dx
-
-
-# ---------------------------------------------------------------------------------------------
-# Winograd tile twins: the windows of a zero-padded copy of one block of images, as a strided
-# view (N, C, th, tw, s, s), transformed by two broadcast matrix products; the fold adds each
-# transformed window back, one of its s*s offsets at a time (neighbouring windows overlap).
-
-def _grid_canvas(g, H, W, dtype):
-    """A zero (N, C, Hc, Wc) canvas covering every window, and the slices where x sits in it and it in x."""
-    (oh, ow), (th, tw) = g.offset, g.tiles
-    Hc, Wc = (th - 1) * g.tile + g.s, (tw - 1) * g.tile + g.s
-    rows, cols = _overlap(H, Hc, oh), _overlap(W, Wc, ow)
-    return np.zeros((g.N, g.C, Hc, Wc), dtype=dtype), rows, cols
-
-
-def _overlap(size, canvas, offset):
-    """(canvas slice, image slice) of the pixels at image index ``i`` = canvas index ``i + offset``."""
-    lo, hi = max(0, offset), min(canvas, offset + size)
-    hi = max(lo, hi)
-    return slice(lo, hi), slice(lo - offset, hi - offset)
-
-
-def _windows(canvas, g):
-    sN, sC, sH, sW = canvas.strides
-    m = g.tile
-    return as_strided(canvas, shape=(g.N, g.C, g.tiles[0], g.tiles[1], g.s, g.s),
-                      strides=(sN, sC, m * sH, m * sW, sH, sW), writeable=False)
-
-
-def winograd_tiles_cython(x, transform, tile, offset, tiles, out=None, parallel=True):
-    """Numpy twin of :func:`im2col_cython.winograd_tiles_cython` (``parallel`` has no effect here)."""
-    x, L, g, out = winograd_tiles_args(x, transform, tile, offset, tiles, out)
-    canvas, (crows, xrows), (ccols, xcols) = _grid_canvas(g, x.shape[2], x.shape[3], x.dtype)
-    canvas[:, :, crows, ccols] = x[:, :, xrows, xcols]
-    transformed = L @ _windows(canvas, g) @ L.T                  # (N, C, th, tw, r, r)
-    out.reshape(g.r, g.r, g.C, g.N, g.tiles[0], g.tiles[1])[...] = transformed.transpose(4, 5, 1, 0, 2, 3)
-    return out
-
-
-def winograd_fold_add_cython(tiles_array, transform, tile, offset, tiles, out, parallel=True):
-    """Numpy twin of :func:`im2col_cython.winograd_fold_add_cython` (``parallel`` has no effect here)."""
-    tiles_array, L, g = winograd_fold_args(tiles_array, transform, tile, offset, tiles, out)
-    th, tw, m = g.tiles[0], g.tiles[1], g.tile
-    grid = tiles_array.reshape(g.r, g.r, g.C, g.N, th, tw).transpose(3, 2, 4, 5, 0, 1)
-    windows = L.T @ grid @ L                                     # (N, C, th, tw, s, s)
-    canvas, (crows, orows), (ccols, ocols) = _grid_canvas(g, out.shape[2], out.shape[3], out.dtype)
-    for i in range(g.s):
-        for j in range(g.s):
-            canvas[:, :, i:i + (th - 1) * m + 1:m, j:j + (tw - 1) * m + 1:m] += windows[..., i, j]
-    out[:, :, orows, ocols] += canvas[:, :, crows, ccols]
-    return out

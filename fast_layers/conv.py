@@ -1,6 +1,6 @@
 """Fast 2-D convolution by the strides trick: copy every window into one matrix, then multiply.
 
-The definition, in numpy (``strided_windows`` and ``x_cols_by_strides`` below are exactly this)::
+The definition, in numpy (:func:`conv_forward_strides` does exactly this)::
 
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))            # zero-padded input
     sN, sC, sH, sW = xp.strides                                      # bytes per step along each axis
@@ -23,14 +23,14 @@ gradient laid out like ``out`` above, (F, N*H_out*W_out)::
 
 What the layer adds for speed, and nothing else:
 
-* the compiled ``im2col_6d`` kernel makes the same ``x_cols`` copy without building the padded
-  input (``tests/fast_layers/test_conv_strides_trick.py`` checks it is bitwise identical);
+* the compiled ``im2col_6d`` kernel makes the same ``x_cols`` copy of the same window view
+  straight from x, without the padded image (``tests/fast_layers/test_conv_strides_trick.py``
+  checks it is bitwise identical); so does its numpy twin when a pad is wider than the windows'
+  reach, where the padded image would outgrow x_cols;
 * the forward runs one GEMM per image straight into ``out[n]`` (``x_cols`` read in place as a
   stack of (K, P) matrices), so there is no (F, N*H_out*W_out) temporary and no transposing
-  pass; the backward reads ``dout[n]`` in place the same way (per-image GEMMs for dw and for
-  the column gradient, ``g`` above is never formed unless windows outnumber pixels), and forms
-  ``dx_cols`` a block of images at a time in one reused buffer folded straight into dx by the
-  ``col2im_6d_add`` kernel;
+  pass; the backward reads ``dout[n]`` in place the same way, and forms ``dx_cols`` a block of
+  images at a time in one reused buffer folded straight into dx by ``col2im_6d_add``;
 * block sizes and when kernels use threads are machine tuning, kept in ``fast_layers.tuning``.
 
 ``conv_forward_im2col`` is the classic CS231n variant (columns ordered (y, x, n), one GEMM each
@@ -54,14 +54,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from _rules.geometry import check_array, check_dout, check_flag, conv_geometry, float_dtype
 from _rules.cache import param_copy
+from _rules.geometry import check_array, check_conv_inputs, check_dout, check_flag, float_dtype
 from _rules.resources import require
 
 from . import _budget, tuning
 from .buffers import recycling
-from .winograd import WinogradCache, conv_backward_winograd, conv_forward_winograd, winograd_pays
-from ._kernels import col2im, col2im_6d_add, im2col, im2col_6d
+from ._kernels import HAVE_CYTHON, col2im, col2im_6d_add, im2col, im2col_6d
 
 __all__ = [
     "conv_forward_im2col",
@@ -74,46 +73,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# The strides trick: the definition of x_cols
-
-def strided_windows(x, geom):
-    """Every window of the zero-padded ``x`` as one read-only view (no copy of the windows).
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    geom : _rules.geometry.ConvGeometry
-
-    Returns
-    -------
-    windows : ndarray, shape (C, HH, WW, N, H_out, W_out)
-        ``windows[c, i, j, n, y, x] = xp[n, c, y*sh + i*dh, x*sw + j*dw]``, ``xp`` the padded x.
-    """
-    ph, pw = geom.pad
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    sN, sC, sH, sW = xp.strides
-    (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    return as_strided(xp, shape=(geom.C, geom.HH, geom.WW, geom.N, geom.H_out, geom.W_out),
-                      strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW), writeable=False)
-
-
-def x_cols_by_strides(x, geom):
-    """The (K, N*P) matrix ``x_cols``: the one contiguous copy of :func:`strided_windows`."""
-    return np.ascontiguousarray(strided_windows(x, geom)).reshape(geom.cols_shape)
-
-
-def _unfold(xf, geom):
-    """Make :func:`x_cols_by_strides` ``(xf, geom)`` with the compiled kernel (same bits, faster).
-
-    ``im2col_6d`` writes the windows straight from x, zeros where they fall in the padding: the
-    padded copy of x is never built and every element of x_cols is written once.
-    """
-    x_cols = np.empty(geom.cols_shape, dtype=xf.dtype)
-    im2col_6d(xf, geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation,
-              out=x_cols.reshape(geom.C, geom.HH, geom.WW, geom.N, geom.H_out, geom.W_out),
-              parallel=x_cols.nbytes >= tuning.PARALLEL_KERNEL_BYTES)
-    return x_cols
-
+# Column orders of the two layers' x_cols
 
 def _strides_cols_6d(x_cols, geom):
     """View x_cols of the strides layer as (C, HH, WW, N, H_out, W_out): columns are (n, y, x)."""
@@ -131,19 +91,13 @@ def _im2col_cols_6d(x_cols, geom):
 def _forward_inputs(x, w, b, conv_param, name, variant):
     """Validate a forward call and budget its memory; return its geometry and x, w, b in the compute dtype.
 
-    x and w come back C-contiguous (the kernels read x, the GEMM reads w as an (F, K) matrix); a
-    copy is made only when the caller's array is not already one, and it is in the budget.
+    w comes back C-contiguous (the GEMM reads it as an (F, K) matrix), a copy only when needed.
     """
-    check_array(x, "x", 4, "(N, C, H, W)")
-    check_array(w, "w", 4, "(F, C, HH, WW)")
-    check_array(b, "b")
-    geom = conv_geometry(x.shape, w.shape, conv_param)
-    if b.shape != (geom.F,):
-        raise ValueError(f"b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
+    geom = check_conv_inputs(x, w, b, conv_param)
     dtype = float_dtype(x, w, b)
-    require(name, _budget.conv_forward(variant, geom, dtype, x, w, b), _shapes(x, w))
-    return (geom, dtype, np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(w, dtype=dtype),
-            b.astype(dtype, copy=False))
+    by_kernel = variant != "strides" or _copy_by_kernel(geom, dtype)
+    require(name, _budget.conv_forward(variant, geom, dtype, x, w, b, by_kernel), _shapes(x, w))
+    return geom, dtype, np.ascontiguousarray(w, dtype=dtype), b.astype(dtype, copy=False)
 
 
 def _shapes(x, w):
@@ -164,9 +118,8 @@ def _backward_inputs(dout, cache, producer, variant, cols_6d, other_cols_6d, inp
             f"got {type(cache).__name__}" + (f" of length {len(cache)}" if isinstance(cache, tuple) else "")
         )
     x, w, b, conv_param, x_cols = cache
-    for name, a in (("x", x), ("w", w), ("b", b), ("x_cols", x_cols)):
-        check_array(a, f"cache {name}")
-    geom = conv_geometry(x.shape, w.shape, conv_param)
+    geom = check_conv_inputs(x, w, b, conv_param, "cache ")
+    check_array(x_cols, "cache x_cols")
     dtype = float_dtype(x, w, b)
     if x_cols.shape != geom.cols_shape or x_cols.dtype != dtype:
         raise ValueError(
@@ -236,13 +189,38 @@ def conv_forward_strides(x, w, b, conv_param):
     out : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
         ``(x, w, b, conv_param, x_cols)``: the forward's own arguments, unmodified, and
-        ``x_cols`` of shape (K, N*P) = :func:`x_cols_by_strides`, rows ordered (c, i, j) and
+        ``x_cols`` of shape (K, N*P), the copy of the window view: rows ordered (c, i, j) and
         columns (n, y, x).
     """
-    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_strides", "strides")
-    x_cols = _unfold(xf, geom)
+    geom, dtype, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_strides", "strides")
+    if _copy_by_kernel(geom, dtype):
+        x_cols = _copy_windows_by_kernel(x, geom, dtype)     # the same bits, without the padded image
+    else:
+        (ph, pw), (sh, sw), (dh, dw) = geom.pad, geom.stride, geom.dilation
+        xp = np.zeros((geom.N, geom.C, geom.H + 2 * ph, geom.W + 2 * pw), dtype=dtype)
+        xp[:, :, ph:ph + geom.H, pw:pw + geom.W] = x        # zero-padded input
+        sN, sC, sH, sW = xp.strides                         # bytes per step along each axis
+        # windows[c, i, j, n, y, x] = xp[n, c, y*sh + i*dh, x*sw + j*dw]: a view, nothing copied yet
+        windows = as_strided(xp, shape=(geom.C, geom.HH, geom.WW, geom.N, geom.H_out, geom.W_out),
+                             strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW), writeable=False)
+        x_cols = np.ascontiguousarray(windows).reshape(geom.cols_shape)   # the one copy, (K, N*P)
     out = _gemm_bias_to_nchw(wf.reshape(geom.F, -1), x_cols, bf, geom)
     return out, (x, w, b, param_copy(conv_param), x_cols)
+
+
+def _copy_by_kernel(geom, dtype):
+    """True when ``im2col_6d`` makes x_cols: always when compiled (it is faster), and whenever the
+    padded image would be larger than x_cols itself (a pad much wider than the windows' reach)."""
+    return HAVE_CYTHON or _budget.padded_x_bytes(geom, dtype) > _budget.x_cols_bytes(geom, dtype)
+
+
+def _copy_windows_by_kernel(x, geom, dtype):
+    """x_cols as (K, N*P), written by ``im2col_6d`` straight from x: zeros where a window meets the padding."""
+    x_cols = np.empty(geom.cols_shape, dtype=dtype)
+    im2col_6d(np.ascontiguousarray(x, dtype=dtype), geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation,
+              out=x_cols.reshape(geom.C, geom.HH, geom.WW, geom.N, geom.H_out, geom.W_out),
+              parallel=x_cols.nbytes >= tuning.PARALLEL_KERNEL_BYTES)
+    return x_cols
 
 
 @recycling
@@ -307,9 +285,7 @@ def _weight_gradient(d3, x_cols, geom):
     images at a time, and each block's products are summed into dw: no transposed copy of dout.
     With few pixels and long windows (deep layers) those per-image products would be large and
     summing them would cost more than the GEMMs, so dout is laid out once as (F, N*P) for one
-    GEMM over all columns. Measured under chrt -f (median of 31, ms, transposed copy + one GEMM
-    vs per-image GEMMs): ThreeLayerConvNet conv f32 8.92 vs 8.33, f64 14.15 vs 12.58; case A f32
-    1.68 vs 0.73, f64 2.39 vs 1.84; case B f32 49.0 vs 51.1, f64 86.5 vs 87.6.
+    GEMM over all columns (``benchmarks/RESULTS.md``, the conv weight gradient).
     """
     N, F, P = d3.shape
     K = x_cols.shape[0]
@@ -370,8 +346,8 @@ def conv_forward_im2col(x, w, b, conv_param):
         ``(x, w, b, conv_param, x_cols)``; ``x_cols`` has shape (K, H_out*W_out*N), columns
         ordered (y, x, n) as produced by ``im2col_cython``.
     """
-    geom, dtype, xf, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_im2col", "im2col")
-    x_cols = im2col(xf, geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation)
+    geom, dtype, wf, bf = _forward_inputs(x, w, b, conv_param, "conv_forward_im2col", "im2col")
+    x_cols = im2col(np.ascontiguousarray(x, dtype=dtype), geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation)
     res = wf.reshape(geom.F, -1) @ x_cols
     res += bf[:, None]
     out = res.reshape(geom.F, geom.H_out, geom.W_out, geom.N).transpose(3, 0, 1, 2)
@@ -412,17 +388,13 @@ def conv_backward_im2col(dout, cache, *, input_grad=True):
 
 
 # ---------------------------------------------------------------------------------------------
-# The recommended entry points: the fastest layer for the shape and dtype
+# The recommended entry points
 
 def conv_forward_fast(x, w, b, conv_param):
-    """Convolve with the implementation measured fastest for this shape and dtype.
+    """Convolve with cnnkit's recommended layer, :func:`conv_forward_strides`.
 
-    That is :func:`conv_forward_strides`, except for 3x3, stride-1 convolutions with at least
-    ``tuning.WINOGRAD_MIN_CHANNELS`` input and output channels, which go to
-    :func:`fast_layers.winograd.conv_forward_winograd` (both within the tests' tolerance of the
-    naive layer). On this project's machine strides won on every shape measured, so that knob is
-    None (never) by default; ``conv_forward_im2col`` is never picked (its kernel writes x_cols with
-    a stride of N elements, which a busy machine's caches punish).
+    ``conv_forward_im2col`` is never picked: its kernel writes x_cols with a stride of N
+    elements, which is slower on every measured shape (``benchmarks/RESULTS.md``).
 
     Parameters
     ----------
@@ -436,26 +408,19 @@ def conv_forward_fast(x, w, b, conv_param):
     -------
     out : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
-        The chosen layer's cache, for :func:`conv_backward_fast`: the strides layer's
-        ``(x, w, b, conv_param, x_cols)`` or a ``WinogradCache``.
+        The strides layer's ``(x, w, b, conv_param, x_cols)``, for :func:`conv_backward_fast`.
     """
-    if tuning.WINOGRAD_MIN_CHANNELS is not None:
-        check_array(x, "x", 4, "(N, C, H, W)")
-        check_array(w, "w", 4, "(F, C, HH, WW)")
-        check_array(b, "b")
-        if winograd_pays(conv_geometry(x.shape, w.shape, conv_param), float_dtype(x, w, b)):
-            return conv_forward_winograd(x, w, b, conv_param)
     return conv_forward_strides(x, w, b, conv_param)
 
 
 def conv_backward_fast(dout, cache, *, input_grad=True):
-    """Gradients of :func:`conv_forward_fast`, by the layer that made ``cache``.
+    """Gradients of :func:`conv_forward_fast` (the strides layer's backward).
 
     Parameters
     ----------
     dout : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
-        From :func:`conv_forward_fast` (or from the strides or Winograd forward directly).
+        From :func:`conv_forward_fast` or :func:`conv_forward_strides`.
     input_grad : bool, optional
         False skips dx (returned as None), as in :func:`conv_backward_strides`.
 
@@ -465,6 +430,4 @@ def conv_backward_fast(dout, cache, *, input_grad=True):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    if isinstance(cache, WinogradCache):
-        return conv_backward_winograd(dout, cache, input_grad=input_grad)
     return conv_backward_strides(dout, cache, input_grad=input_grad)

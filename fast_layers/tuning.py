@@ -1,4 +1,4 @@
-"""Machine tuning of the fast layers: every knob in one place, with the measurement behind it.
+"""Machine tuning of the fast layers: every knob in one place, each with its reason.
 
 The layers in ``fast_layers`` read like the math; the numbers that make them fast on a given
 machine live here and nowhere else. Each knob is a module attribute, read at call time, so a
@@ -16,10 +16,8 @@ user can change it three ways:
   ``CNNKIT_BACKWARD_BLOCK_BYTES=16777216`` (read once, at import).
 
 ``tuning.current()`` returns every knob's value. Knobs never change a result beyond rounding
-order (block sizes, threads), so the tests shrink them to force every code path.
-
-The measurements quoted below were taken on the project's shared 2-core machine (OpenBLAS,
-libgomp), median or best of interleaved rounds, with other processes running.
+order (block sizes, threads), so the tests shrink them to force every code path. The
+measurements behind each default are in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -29,108 +27,47 @@ import os
 
 __all__ = ["KNOBS", "current", "override", "set"]
 
-# Budget for the conv backward's column-gradient buffer, reused for every block of images. It
-# bounds the extra memory (the full column gradient is as large as x_cols) while keeping each
-# GEMM large: every GEMM call and parallel kernel ends in a barrier of the BLAS / OpenMP threads,
-# and on a busy machine each barrier can cost a scheduler time slice, so few large blocks beat
-# many small ones. Case B float64, column-gradient GEMMs + col2im under load (best of 5):
-# 4 MiB blocks 2.2 s, 18 MiB 0.81 s, 36 MiB 0.52 s, 72 MiB 0.42 s.
+# Each knob below: what it sets, why in a line, and where its numbers are (benchmarks/RESULTS.md,
+# the section named after the knob).
+
+# Bytes of the conv backward's column-gradient buffer, reused for every block of images: it bounds
+# the extra memory while keeping each GEMM large (every GEMM ends in a barrier of the BLAS threads).
 BACKWARD_BLOCK_BYTES = 64 << 20
 
-# Kernels touching fewer bytes than this run on the calling thread only. Two thread pools share
-# the cores: after a GEMM, OpenBLAS's idle worker keeps spinning for a while, and after a
-# parallel loop so do the idle OpenMP threads (libgomp's default wait policy). A parallel kernel
-# right after a GEMM therefore waits for a core the BLAS worker holds, and the GEMM after a
-# parallel kernel waits for one an OpenMP thread holds. Measured (ms, best / median of 7-9
-# interleaved rounds): case A float64, first GEMM after the parallel im2col 3.5 median instead
-# of 0.43; case B float64 backward 214 / 282 parallel vs 187 / 214 serial, float32 124 / 144 vs
-# 107 / 113; B float32 forward 79 / 87 vs 68 / 78. So only very large kernels, where splitting
-# the work outweighs that wait, use the OpenMP threads. Re-measured in session 3 (median of
-# 3-15, conv_forward_strides / conv_backward_strides ms, every kernel parallel vs none) under
-# chrt -f (no other load; a FIFO-scheduled spinning BLAS worker then never yields, the worst
-# case of the wait above): case A f32 14.3 / 26.5 vs 3.9 / 5.6; ThreeLayerConvNet conv f32
-# 35.0 / 32.4 vs 15.1 / 22.8; B f64 188 / 355 vs 225 / 230. Alone (the unfold kernel with no
-# GEMM beside it) the threads do pay: T conv im2col_6d f64 4.5 vs 8.1 ms, B f64 25.0 vs 42.9,
-# which is why the threshold stays finite. The pooling kernels (fast_layers.pool) follow the
-# same rule, measured the same way (ms, median of 21, ReLU-fused max-pool backward, serial vs
-# parallel; "after a GEMM": the ThreeLayerConvNet conv GEMM (32, 147) @ (147, 51200) then the
-# pool): under chrt -f, x 50x32x32x32 float32 2x2/2 alone 1.83 vs 0.82, after a GEMM 9.98 vs
-# 28.6 (GEMM alone 7.2); float64 3.14 vs 1.77, after a GEMM 10.7 vs 26.6; 3x3/2 float32 9.26
-# vs 4.95, after a GEMM 12.3 vs 29.3; break-even after a GEMM only at x 64x64x64x64 float64
-# (128 MiB: 139.9 vs 139.6). At normal priority with other jobs running (load 5-6) the threads
-# lose even alone: float32 2x2/2 1.79 vs 10.0, 64x64x64x64 float32 55.6 vs 64.7. In a net a
-# pool always sits between GEMMs, so it runs serially below this threshold too.
+# Kernels touching fewer bytes run on the calling thread only: idle BLAS and OpenMP threads spin
+# after their loops, so a parallel kernel next to a GEMM waits for a core the other pool holds.
+# Pools always sit between GEMMs in a net, so they follow the same rule.
 PARALLEL_KERNEL_BYTES = 1 << 30
 
-# The Winograd layer transforms a block of images at a time, holding their input-side and
-# output-side tiles (alpha^2 * tiles * (C + F) values) in buffers of at most this many bytes
-# (and never more than the strides layer's x_cols and out for the same call).
-WINOGRAD_BLOCK_BYTES = 16 << 20
-
-# When Winograd pays: conv_forward_fast may hand a 3x3 stride-1 convolution to the Winograd layer
-# only when C and F are both at least this many channels (``winograd.winograd_pays``); None: never.
-# Its GEMMs do 4x (float64, F(4x4)) / 2.25x (float32, F(2x2)) fewer multiplications than the
-# im2col GEMMs, but its tile transforms are five single-threaded passes over tiles 2.25x / 4x the
-# size of the data, and on this machine they cost more than the GEMM time they save. Measured 09:40 under chrt -f 10
-# (serial kernels, 2 BLAS threads), median of 5, strides fwd+bwd vs Winograd fwd+bwd, ms
-# (N, C, H=W, F): float64 (32,3,32,16) 7.3/15.2, (32,8,32,8) 14.8/15.8, (32,16,32,16) 28.1/32.1,
-# (32,32,16,32) 21.7/39.1, (32,32,32,32) 73.1/115, (16,64,16,64) 25.8/41.6, (8,128,8,128)
-# 14.3/34.0, (16,16,32,64) 29.6/64.7, (16,64,32,16) 73.7/88.1; float32 the same shapes
-# 5.1/13.8, 9.0/11.5, 19.1/25.6, 12.3/18.3, 46.2/61.2, 16.8/22.4, 7.6/20.3, 16.0/28.4,
-# 44.4/44.1; case B (64,64,32,64) float64 between 0.5x and 1.3x strides from run to run. Case B,
-# one stage at a time (float64, ms): transforms 42 + 39 + 43 + 42 + 41, GEMMs 23 + 28 + 23. So
-# it is off until the transforms are faster; opt in with e.g. tuning.set(winograd_min_channels=64).
-WINOGRAD_MIN_CHANNELS = None
-
-# Threads of the BLAS that numpy's matrix products use. None (the default) leaves the BLAS as
-# configured (its own default, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS). An int n sets this
-# PROCESS's BLAS pool to n threads through threadpoolctl, so every GEMM of the process is
-# affected: that is why it is opt-in. It pays on an oversubscribed machine, where a threaded
-# GEMM waits for workers the scheduler has parked: at load average 6-8 on the 2-core machine
-# (other jobs running), median of 21: (100, 3072) @ (3072, 100) float32 (a FullyConnectedNet
-# affine layer) 192 ms with 2 threads vs 1.0 ms with 1; (32, 147) @ (147, 51200) (the
-# ThreeLayerConvNet conv GEMM) 72 ms vs 38 ms. On an idle machine 2 threads win on large GEMMs.
+# None leaves numpy's BLAS as configured; an int n limits this PROCESS's BLAS pool to n threads
+# (threadpoolctl), which pays on an oversubscribed machine: opt-in because every GEMM is affected.
 BLAS_THREADS = None
 
-# Page faults on fresh large buffers. glibc serves a large allocation (above its mmap threshold,
-# at most 32 MiB by default) with fresh pages from the kernel and returns them on free, so every
-# new x_cols, output or gradient pays one page fault per 4 KiB page on first touch, again at
-# every call; on this VM a fault is expensive. An int n makes glibc keep allocations below n
-# bytes in its heap and keep up to n freed bytes mapped (mallopt M_MMAP_THRESHOLD and
-# M_TRIM_THRESHOLD), so the buffers of the next call reuse warm pages. Process-wide (every
-# allocation of the process, and the freed memory is not given back to the OS), so opt-in;
-# None after a change puts glibc's initial thresholds (128 KiB) back, though not its dynamic
-# adjustment. Measured at load average 10-11, one BLAS thread, median of 9, conv_forward_fast /
-# backward ms (page faults per call): ThreeLayerConvNet conv float32 102.6 / 136.7 (1542 / 996)
-# -> 65.5 / 115.5 (0 / 0); case A float64 17.9 / 41.2 (707 / 1067) -> 16.6 / 33.6 (0 / 0).
+# None leaves glibc alone; an int n makes glibc keep allocations below n bytes in its heap and up to
+# n freed bytes mapped (mallopt M_MMAP_THRESHOLD / M_TRIM_THRESHOLD), so large buffers skip page
+# faults. Process-wide and never given back to the OS, so opt-in; None after a change puts glibc's
+# initial 128 KiB thresholds back (not its dynamic adjustment).
 MALLOC_KEEP_BYTES = None
 
-# The buffer cache (fast_layers.buffers): cnnkit's own calls allocate through a numpy memory
-# handler (per context, NEP 49; nothing process-wide) that keeps freed blocks of at least
-# BUFFER_CACHE_MIN_BYTES, up to BUFFER_CACHE_BYTES in all, for the next call of the same sizes,
-# which then skips the page faults and the kernel's zeroing of fresh pages. 0 turns it off. The
-# opt-in malloc_keep_bytes above, measured under chrt -f (no other load), median of 41 training
-# iterations: ThreeLayerConvNet float32 59.4 -> 46.1 ms, float64 95.0 -> 62.3 ms; this cache is
-# the same effect limited to cnnkit's arrays (measured in benchmarks/bench.py --sections train).
-# The limit bounds what stays mapped while nothing runs: ``buffers.release()`` gives it back.
+# The buffer cache (fast_layers.buffers) keeps cnnkit's own freed blocks of at least
+# BUFFER_CACHE_MIN_BYTES, up to BUFFER_CACHE_BYTES in all, for the next call of the same sizes:
+# the malloc_keep_bytes effect limited to cnnkit's arrays. 0 turns it off; buffers.release()
+# gives the kept blocks back.
 BUFFER_CACHE_BYTES = 512 << 20
 BUFFER_CACHE_MIN_BYTES = 256 << 10
 
-# name -> one-line meaning (the measurement is in the comment above each attribute).
+# name -> one-line meaning (the measurements are in benchmarks/RESULTS.md).
 KNOBS = {
     "backward_block_bytes": "conv backward: bytes of the reused column-gradient buffer (>= 1)",
-    "winograd_block_bytes": "Winograd conv: bytes of the tiles of one block of images (>= 1)",
-    "winograd_min_channels": "None (conv_forward_fast never picks Winograd) or the smallest C and F it is picked for",
     "parallel_kernel_bytes": "compiled kernels touching at least this many bytes use the OpenMP threads (>= 0)",
     "blas_threads": "None (leave the BLAS alone) or the number of BLAS threads for the whole process (>= 1)",
     "malloc_keep_bytes": "None (leave glibc's allocator alone) or bytes of large buffers glibc keeps warm (>= 0)",
     "buffer_cache_bytes": "bytes of freed cnnkit buffers kept warm for reuse (>= 0; 0 turns the cache off)",
     "buffer_cache_min_bytes": "smallest freed cnnkit buffer the cache keeps (>= 1)",
 }
-_MINIMUM = {"backward_block_bytes": 1, "winograd_block_bytes": 1, "winograd_min_channels": 1,
-            "parallel_kernel_bytes": 0, "blas_threads": 1,
+_MINIMUM = {"backward_block_bytes": 1, "parallel_kernel_bytes": 0, "blas_threads": 1,
             "malloc_keep_bytes": 0, "buffer_cache_bytes": 0, "buffer_cache_min_bytes": 1}
-_NONE_ALLOWED = {"blas_threads", "malloc_keep_bytes", "winograd_min_channels"}
+_NONE_ALLOWED = {"blas_threads", "malloc_keep_bytes"}
 _GLIBC_INITIAL_THRESHOLD = 128 * 1024
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 _blas_original = []  # threadpoolctl's handle on the limits found before the first change

@@ -3,8 +3,9 @@
 Every layer is a pair of pure functions, ``out, cache = <op>_forward(...)`` and
 ``grads = <op>_backward(dout, cache)``; nothing is mutated and nothing is kept between calls.
 This package is the oracle the fast layers are tested against, so it imports nothing of the
-toolkit but the shared rules in ``_rules``. The sandwich layers live in ``layer_utils`` and the
-object-style layers in ``layer_modules``.
+toolkit but the shared rules in ``_rules``; each module holds the rule as the course writes
+it, and the optimised twins live in ``fast_layers``. The sandwich layers live in ``layer_utils``
+and the object-style layers in ``layer_modules``.
 """
 
 from .conv import conv_backward_naive, conv_forward_naive

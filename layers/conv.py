@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from _rules.cache import param_copy
-from _rules.geometry import check_array, check_dout, conv_geometry, float_dtype
+from _rules.geometry import check_conv_inputs, check_dout, float_dtype
 
 __all__ = ["conv_forward_naive", "conv_backward_naive"]
 
@@ -57,12 +57,7 @@ def conv_forward_naive(x, w, b, conv_param):
         ``(x, w, b, conv_param)``: the forward's own arguments, unmodified, with a copy of
         ``conv_param`` (editing the caller's dict afterwards cannot change the gradient).
     """
-    check_array(x, "x", 4, "(N, C, H, W)")
-    check_array(w, "w", 4, "(F, C, HH, WW)")
-    check_array(b, "b")
-    geom = conv_geometry(x.shape, w.shape, conv_param)
-    if b.shape != (geom.F,):
-        raise ValueError(f"b must have shape (F,) = ({geom.F},), one bias per filter, got shape {b.shape}")
+    geom = check_conv_inputs(x, w, b, conv_param)
     dtype = float_dtype(x, w, b)
     ph, pw = geom.pad
     xp = np.pad(x.astype(dtype, copy=False), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -96,9 +91,7 @@ def conv_backward_naive(dout, cache):
     if not isinstance(cache, tuple) or len(cache) != 4:
         raise TypeError("cache must be the 4-tuple (x, w, b, conv_param) returned by conv_forward_naive")
     x, w, b, conv_param = cache
-    for name, a in (("x", x), ("w", w), ("b", b)):
-        check_array(a, f"cache {name}")
-    geom = conv_geometry(x.shape, w.shape, conv_param)
+    geom = check_conv_inputs(x, w, b, conv_param, "cache ")
     check_dout(dout, geom.out_shape, "the output of conv_forward_naive")
     # Gradients come back in the layer's dtype, whatever the dtype of dout.
     dtype = float_dtype(x, w, b)

@@ -96,8 +96,7 @@ def dropout_forward(x, dropout_param):
         return x.astype(dtype, copy=True), (param_copy, None)
     # np.asarray: for a 0-d x the comparison gives a numpy bool, not an array.
     keep = np.asarray(_uniform(x.shape, seed) < p)
-    mask = keep.astype(dtype)
-    mask /= dtype.type(p)
+    mask = keep.astype(dtype) / dtype.type(p)
     return x.astype(dtype, copy=False) * mask, (param_copy, mask)
 
 

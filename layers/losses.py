@@ -98,8 +98,7 @@ def svm_loss(x, y):
     dtype = float_dtype(x)
     xf = x.astype(dtype, copy=False)
     rows = np.arange(N)
-    margins = xf - xf[rows, y][:, None] + dtype.type(1)
-    np.maximum(margins, 0, out=margins)
+    margins = np.maximum(xf - xf[rows, y][:, None] + dtype.type(1), 0)
     margins[rows, y] = 0
     loss = margins.sum() / dtype.type(N)
     active = (margins > 0).astype(dtype)

@@ -1,4 +1,7 @@
-"""Normalization layers: batch, layer, spatial batch and spatial group normalization.
+"""Reference normalization layers: batch, layer, spatial batch and spatial group normalization.
+
+Each is written as the math reads, one new array per step; the fast batchnorm twins (the same
+bits with fewer arrays) are ``fast_layers.norm``.
 
 All of them standardize ``x`` over some axes, ``xhat = (x - mean) / sqrt(var + eps)`` with the
 biased variance (divide by the count, not count - 1), then scale and shift,
@@ -32,6 +35,7 @@ caller held before is not written to.
 from __future__ import annotations
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -98,6 +102,45 @@ def _standardized_backward(dxhat, xhat, std, axes):
 # ---------------------------------------------------------------------------------------------
 
 
+class BatchnormCall(NamedTuple):
+    """A validated batchnorm forward call: its arrays in the layer dtype and its parameters."""
+
+    x: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    mode: str
+    eps: np.floating
+    momentum: float
+    running_mean: np.ndarray
+    running_var: np.ndarray
+
+
+def batchnorm_call(x, gamma, beta, bn_param) -> BatchnormCall:
+    """Validate the arguments of a batchnorm forward (this one and its fast twin) and read ``bn_param``."""
+    check_array(x, "x", 2, "(N, D)")
+    N, D = x.shape
+    _check_affine_params(gamma, beta, (D,), "(D,)")
+    check_param_dict(bn_param, "bn_param", ("mode",))
+    mode = _check_mode(bn_param, "bn_param")
+    eps = _real(bn_param, "bn_param", "eps", 1e-5, 0.0, np.inf, True)
+    momentum = _real(bn_param, "bn_param", "momentum", 0.9, 0.0, 1.0, False)
+    if mode == "train" and N < 1:
+        raise ValueError(
+            f"batchnorm in train mode needs at least one example to compute batch statistics, got x shape {x.shape}"
+        )
+    dtype = float_dtype(x, gamma, beta)
+    return BatchnormCall(x.astype(dtype, copy=False), gamma.astype(dtype, copy=False),
+                         beta.astype(dtype, copy=False), mode, dtype.type(eps), momentum,
+                         _running_stat(bn_param, "running_mean", D, dtype),
+                         _running_stat(bn_param, "running_var", D, dtype))
+
+
+def store_running_stats(bn_param, call, mean, var):
+    """Train mode: replace the running statistics by new arrays (the caller may still hold the old ones)."""
+    bn_param["running_mean"] = call.momentum * call.running_mean + (1 - call.momentum) * mean
+    bn_param["running_var"] = call.momentum * call.running_var + (1 - call.momentum) * var
+
+
 def batchnorm_forward(x, gamma, beta, bn_param):
     """Normalize each feature over the batch (train) or with running statistics (test).
 
@@ -124,42 +167,16 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         ``std = sqrt(var + eps)`` (D,) used to normalize (batch statistics in train mode,
         running statistics in test mode), and the mode string.
     """
-    check_array(x, "x", 2, "(N, D)")
-    N, D = x.shape
-    _check_affine_params(gamma, beta, (D,), "(D,)")
-    check_param_dict(bn_param, "bn_param", ("mode",))
-    mode = _check_mode(bn_param, "bn_param")
-    eps = _real(bn_param, "bn_param", "eps", 1e-5, 0.0, np.inf, True)
-    momentum = _real(bn_param, "bn_param", "momentum", 0.9, 0.0, 1.0, False)
-    dtype = float_dtype(x, gamma, beta)
-    running_mean = _running_stat(bn_param, "running_mean", D, dtype)
-    running_var = _running_stat(bn_param, "running_var", D, dtype)
-
-    xf = x.astype(dtype, copy=False)
-    if mode == "train":
-        if N < 1:
-            raise ValueError(
-                f"batchnorm in train mode needs at least one example to compute batch statistics, "
-                f"got x shape {x.shape}"
-            )
-        # x.mean(axis=0) and x.var(axis=0), written out: the same bits, without numpy's
-        # Python-level wrappers and without var computing the mean a second time.
-        mean = xf.sum(axis=0) / N
-        centered = xf - mean
-        var = (centered * centered).sum(axis=0) / N
-        # New arrays, never an in-place update: the caller may still hold the old ones.
-        # (A Python-float factor keeps float32 arrays float32.)
-        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
-        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    a = batchnorm_call(x, gamma, beta, bn_param)
+    if a.mode == "train":
+        mean, var = a.x.mean(axis=0), a.x.var(axis=0)
+        store_running_stats(bn_param, a, mean, var)
     else:
         # A copy for the cache: the caller may update bn_param's arrays in place before backward.
-        mean, var = running_mean.copy(), running_var
-        centered = xf - mean
-    std = np.sqrt(var + dtype.type(eps))
-    out = centered / std  # xhat, scaled and shifted in place below
-    out *= gamma.astype(dtype, copy=False)
-    out += beta.astype(dtype, copy=False)
-    return out, (x, gamma, beta, mean, std, mode)
+        mean, var = a.running_mean.copy(), a.running_var
+    std = np.sqrt(var + a.eps)
+    out = a.gamma * ((a.x - mean) / std) + a.beta
+    return out, (x, gamma, beta, mean, std, a.mode)
 
 
 def _running_stat(bn_param, key, D, dtype):
@@ -173,7 +190,8 @@ def _running_stat(bn_param, key, D, dtype):
     return value.astype(dtype, copy=False)
 
 
-def _bn_backward_inputs(dout, cache, producer):
+def batchnorm_cache(dout, cache, producer):
+    """Validate a batchnorm backward's dout and cache; return x, gamma, mean, std, mode and dout in the layer dtype."""
     x, gamma, beta, mean, std, mode = unpack_cache(cache, _BN_CACHE, producer)
     check_array(x, "cache x", 2, "(N, D)")
     D = x.shape[1]
@@ -187,8 +205,7 @@ def _bn_backward_inputs(dout, cache, producer):
         raise ValueError(f"cache mode must be 'train' or 'test', got {mode!r}")
     check_dout(dout, x.shape, f"the output of {producer}")
     dtype = float_dtype(x, gamma, beta)
-    # The forward made mean and std in this dtype; a cache assembled by hand is brought to it
-    # too, so that the backwards' in-place steps never round a wider operand down.
+    # The forward made mean and std in this dtype; a cache assembled by hand is brought to it too.
     return (x.astype(dtype, copy=False), gamma.astype(dtype, copy=False), mean.astype(dtype, copy=False),
             std.astype(dtype, copy=False), mode, dout.astype(dtype, copy=False))
 
@@ -210,36 +227,24 @@ def batchnorm_backward(dout, cache):
         In test mode the layer is affine in x (fixed running statistics) and
         ``dx = dout * gamma / std``.
     """
-    x, gamma, mean, std, mode, g = _bn_backward_inputs(dout, cache, "batchnorm_forward")
+    x, gamma, mean, std, mode, g = batchnorm_cache(dout, cache, "batchnorm_forward")
     N = x.shape[0]
     centered = x - mean
     inv_std = 1 / std
+    xhat = centered * inv_std
     dbeta = g.sum(axis=0)
+    dgamma = (g * xhat).sum(axis=0)
     dxhat = g * gamma
-    # g * xhat and, below, dxhat * centered are only ever summed: one scratch array holds
-    # each in turn, and dxhat becomes dcentered then dx in place. Three (N, D) arrays in
-    # all instead of ten, for the same operations in the same order (the same bits).
-    scratch = centered * inv_std  # xhat
-    scratch *= g
-    dgamma = scratch.sum(axis=0)
     if mode == "test":
-        dxhat *= inv_std
-        return dxhat, dgamma, dbeta
+        return dxhat * inv_std, dgamma, dbeta
     # Graph: centered = x - mean(x); var = mean(centered**2); std = sqrt(var + eps);
     # xhat = centered * inv_std. Walk it backwards, summing both paths into `centered`.
-    dinv_std = np.multiply(dxhat, centered, out=scratch).sum(axis=0)
+    dinv_std = (dxhat * centered).sum(axis=0)
     dstd = -dinv_std * inv_std**2
     dvar = dstd / (2 * std)
-    # dcentered = dxhat * inv_std + (2 / N) * centered * dvar
-    dcentered = dxhat
-    dcentered *= inv_std
-    np.multiply(centered, 2 / N, out=scratch)
-    scratch *= dvar
-    dcentered += scratch
+    dcentered = dxhat * inv_std + (2 / N) * centered * dvar
     dmean = -dcentered.sum(axis=0)
-    dx = dcentered
-    dx += dmean / N
-    return dx, dgamma, dbeta
+    return dcentered + dmean / N, dgamma, dbeta
 
 
 def batchnorm_backward_alt(dout, cache):
@@ -248,7 +253,7 @@ def batchnorm_backward_alt(dout, cache):
     ``dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / std`` with ``dxhat = dout * gamma``
     and the means over the batch. Same arguments and results as :func:`batchnorm_backward`.
     """
-    x, gamma, mean, std, mode, g = _bn_backward_inputs(dout, cache, "batchnorm_forward")
+    x, gamma, mean, std, mode, g = batchnorm_cache(dout, cache, "batchnorm_forward")
     xhat = (x - mean) / std
     dbeta = g.sum(axis=0)
     dgamma = (g * xhat).sum(axis=0)
@@ -364,6 +369,15 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         ``(x_shape, bn_cache)``: the input shape and the cache of :func:`batchnorm_forward`
         applied to the (N*H*W, C) matrix of pixels.
     """
+    return batchnorm_over_pixels(batchnorm_forward, x, gamma, beta, bn_param)
+
+
+def batchnorm_over_pixels(batchnorm, x, gamma, beta, bn_param):
+    """Apply the batchnorm forward ``batchnorm`` to the (N*H*W, C) matrix of x's pixels.
+
+    Returns ``out`` (N, C, H, W) and the cache ``(x_shape, bn_cache)``; shared by
+    :func:`spatial_batchnorm_forward` and its fast twin, which differ only in ``batchnorm``.
+    """
     check_array(x, "x", 4, "(N, C, H, W)")
     N, C, H, W = x.shape
     _check_affine_params(gamma, beta, (C,), "(C,)")
@@ -373,7 +387,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
             f"spatial batchnorm in train mode needs N, H and W >= 1 to compute per-channel "
             f"statistics, got x shape {x.shape}"
         )
-    out, bn_cache = batchnorm_forward(_to_rows(x), gamma, beta, bn_param)
+    out, bn_cache = batchnorm(_to_rows(x), gamma, beta, bn_param)
     return np.ascontiguousarray(_from_rows(out, x.shape)), (x.shape, bn_cache)
 
 

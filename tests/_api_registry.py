@@ -1,4 +1,4 @@
-"""The hardening test matrices' view of the layer specifications (``_gradcheck/specs.py``).
+"""The test matrices' view of the layer specifications (``_gradcheck/specs.py``).
 
 Nothing here describes a layer: every name below is derived from the specifications, so a layer
 added there (with an ``api=True`` layout) is covered by the API, no-mutation, invalid-input,

@@ -1,4 +1,4 @@
-"""Hypothesis strategies and memory layouts shared by the property and hardening tests.
+"""Hypothesis strategies and memory layouts shared by the property and matrix tests.
 
 A *configuration* is drawn as plain ints (N, C, H, W, F, HH, WW and per-axis stride, pad and
 dilation) that are valid by construction: H is drawn at least as large as the dilated filter

@@ -89,7 +89,7 @@ def assert_unchanged(before, obj, where="argument"):
 
 
 # ---------------------------------------------------------------------------------------------
-# Hypothesis profiles and the hardening-test counters (tests/test_properties.py & co.).
+# Hypothesis profiles and the probe counters (tests/test_properties.py & co.).
 #
 # "ci" (the default) keeps the property tests inside the CI budget; HYPOTHESIS_PROFILE=thorough
 # multiplies every test's example count by 10 for a long local search. Tests set their own
@@ -124,18 +124,36 @@ def max_examples(n: int) -> int:
     return n * _EXAMPLE_SCALE
 
 
-# What the hardening tests exercised in this run, printed at the end of the session:
+# What the matrix and property tests exercised in this run, printed at the end of the session:
 # valid hypothesis examples, invalid calls that raised cleanly, kernels fuzzed in a subprocess.
-HARDENING_COUNTS: collections.Counter = collections.Counter()
+PROBE_COUNTS: collections.Counter = collections.Counter()
 
 
 def count_case(kind: str, n: int = 1) -> None:
     """Add ``n`` to the session counter ``kind`` (shown in the terminal summary)."""
-    HARDENING_COUNTS[kind] += n
+    PROBE_COUNTS[kind] += n
 
 
 def pytest_terminal_summary(terminalreporter):
-    if HARDENING_COUNTS:
-        terminalreporter.section("cnnkit hardening counts")
-        for kind in sorted(HARDENING_COUNTS):
-            terminalreporter.write_line(f"{kind}: {HARDENING_COUNTS[kind]}")
+    if PROBE_COUNTS:
+        terminalreporter.section("cnnkit probe counts")
+        for kind in sorted(PROBE_COUNTS):
+            terminalreporter.write_line(f"{kind}: {PROBE_COUNTS[kind]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Slow tests (marked ``slow``) are skipped unless asked for: ``--run-slow`` runs them with the
+# rest, and a ``-m`` expression naming ``slow`` (``-m slow``) selects them explicitly.
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (subprocess runs of the CLI, the corpus, notebooks)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow") or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (or -m slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

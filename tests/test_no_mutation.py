@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fast_layers.kernel_table import KERNELS, TWINS, Example, compiled_module
+
 from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, build, missing_entries
 from tests._strategies import arrange
 from tests.conftest import assert_unchanged, snapshot
@@ -94,55 +96,23 @@ def test_losses_mutate_nothing(name, dtype, layout):
     np.testing.assert_array_equal(dx, dx2)
 
 
-def _kernel_calls(module):
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 3, 5, 4))
-    cols2 = rng.standard_normal((3 * 3 * 2, 3 * 5 * 2))  # H_out = 3, W_out = 5
-    cols6 = rng.standard_normal((3, 3, 2, 2, 3, 5))
-    calls = {
-        "im2col_cython": (x, 3, 2, 1, (2, 1)),
-        "col2im_cython": (cols2, 2, 3, 5, 4, 3, 2, 1, (2, 1)),
-        "col2im_6d_cython": (cols6, 2, 3, 5, 4, 3, 2, 1, (2, 1)),
-    }
-    if hasattr(module, "im2col_6d_cython"):
-        calls["im2col_6d_cython"] = (x, 3, 2, 1, (2, 1))
-    if hasattr(module, "col2im_6d_add_cython"):
-        # out is the documented output (written in place); only cols must be left alone.
-        calls["col2im_6d_add_cython"] = (cols6, np.zeros((2, 3, 5, 4)), 1, (2, 1))
-    # Pooling kernels: a 3x2 window with stride (2, 1) gives a (2, 3, 2, 3) output.
-    dout = rng.standard_normal((2, 3, 2, 3))
-    calls["max_pool_forward_cython"] = (x, 3, 2, (2, 1))
-    calls["avg_pool_forward_cython"] = (x, 3, 2, (2, 1))
-    calls["max_pool_backward_cython"] = (x, dout, 3, 2, (2, 1))
-    calls["avg_pool_backward_cython"] = (dout, (2, 3, 5, 4), 3, 2, (2, 1))
-    # Winograd tiles of x: 3 x 2 windows of 4 x 4, one every 2 pixels; the fold adds into its out.
-    transform = rng.standard_normal((4, 4))
-    calls["winograd_tiles_cython"] = (x, transform, 2, (1, 1), (3, 2))
-    calls["winograd_fold_add_cython"] = (rng.standard_normal((16, 3, 12)), transform, 2, (1, 1), (3, 2),
-                                         np.zeros((2, 3, 5, 4)))
-    return calls
+# A per-axis geometry: a 3x2 window, stride (2, 1), pad 1 over x (2, 3, 5, 4).
+KERNEL_EXAMPLE = Example(N=2, C=3, H=5, W=4, HH=3, WW=2, pad=1, stride=(2, 1))
 
 
 def _kernel_modules():
-    from fast_layers import _kernels_numpy
-
-    mods = [pytest.param(_kernels_numpy, id="numpy")]
-    try:
-        import im2col_cython
-    except ImportError:
-        return mods
-    return mods + [pytest.param(im2col_cython, id="compiled")]
+    mods = [pytest.param(TWINS, id="numpy")]
+    compiled = compiled_module()
+    return mods if compiled is None else mods + [pytest.param(compiled, id="compiled")]
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("module", _kernel_modules())
-def test_kernels_mutate_nothing_but_their_documented_output(module, layout):
-    public = sorted(n for n in dir(module) if n.endswith("_cython") and callable(getattr(module, n)))
-    calls = _kernel_calls(module)
-    assert sorted(calls) == public, f"kernels without a no-mutation case: {set(public) - set(calls)}"
-    for kname, args in calls.items():
-        args = [arrange(args[0], layout), *args[1:]]
-        inputs = args[:1]
-        before = snapshot(inputs)
-        getattr(module, kname)(*args)
-        assert_unchanged(before, inputs, where=f"{module.__name__}.{kname} input")
+@pytest.mark.parametrize("k", KERNELS, ids=lambda k: k.name)
+def test_kernels_mutate_nothing_but_their_documented_output(k, module, layout):
+    args = k.example(np.random.default_rng(3), KERNEL_EXAMPLE)
+    args[0] = arrange(args[0], layout)
+    read = [a for i, a in enumerate(args) if isinstance(a, np.ndarray) and i not in k.writes]
+    before = snapshot(read)
+    k.of(module)(*args)
+    assert_unchanged(before, read, where=f"{k.compiled} ({module.__name__}) input")

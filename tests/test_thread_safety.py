@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import fast_layers
-from fast_layers import _kernels_numpy
+from fast_layers.kernel_table import KERNELS, TWINS, Example, compiled_module
 
 THREADS = 4
 TASKS = 8
@@ -60,23 +60,25 @@ def _pool_pair(kind):
     return make, compute
 
 
-def _kernel_chain(module):
-    pad, stride, dil = (1, 2), (2, 1), (1, 2)
-    shape = (4, 5, 23, 21)
+# A per-axis geometry large enough for the parallel loops to split the work.
+KERNEL_EXAMPLE = Example(N=4, C=5, H=23, W=21, HH=3, WW=3, pad=(1, 2), stride=(2, 1), dilation=(1, 2))
+
+
+def _kernel(k, module):
+    """One kernel of the table on its example; arrays it writes into are fresh for every call."""
+    fn = k.of(module)
 
     def make(seed):
-        return (np.random.default_rng(seed).standard_normal(shape),)
+        args = k.example(np.random.default_rng(seed), KERNEL_EXAMPLE)
+        if k.name.endswith("pool_forward") or k.name.endswith("pool_backward"):
+            # pools have no pad or dilation: a 3x3 window every (2, 1) pixels over the same images
+            args = k.example(np.random.default_rng(seed), Example(4, 5, 23, 21, 3, 3, 0, (2, 1)))
+        return tuple(args)
 
-    def compute(x):
-        cols = module.im2col_cython(x, 3, 3, pad, stride, dil)
-        results = [cols, module.col2im_cython(cols * 0.5, *shape, 3, 3, pad, stride, dil)]
-        if hasattr(module, "im2col_6d_cython"):
-            cols6 = module.im2col_6d_cython(x, 3, 3, pad, stride, dil)
-            results.append(cols6)
-            results.append(module.col2im_6d_cython(cols6, *shape, 3, 3, pad, stride, dil))
-            if hasattr(module, "col2im_6d_add_cython"):
-                results.append(module.col2im_6d_add_cython(cols6, np.ones(shape), pad, stride, dil))
-        return tuple(results)
+    def compute(*args):
+        args = [a.copy() if i in k.writes else a for i, a in enumerate(args)]
+        result = fn(*args, parallel=True) if k.threads else fn(*args)
+        return (result,) + tuple(args[i] for i in k.writes)
 
     return make, compute
 
@@ -84,12 +86,11 @@ def _kernel_chain(module):
 def _targets():
     targets = {f"conv_{impl}": _conv_pair(impl) for impl in ("im2col", "strides")}
     targets.update({f"{k}_pool_fast": _pool_pair(k) for k in ("max", "avg")})
-    targets["kernels_numpy"] = _kernel_chain(_kernels_numpy)
-    try:
-        import im2col_cython
-    except ImportError:
-        return targets
-    targets["kernels_compiled"] = _kernel_chain(im2col_cython)
+    compiled = compiled_module()
+    for k in KERNELS:
+        targets[f"{k.name} numpy"] = _kernel(k, TWINS)
+        if compiled is not None:
+            targets[f"{k.name} compiled"] = _kernel(k, compiled)
     return targets
 
 

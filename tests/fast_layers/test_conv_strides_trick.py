@@ -1,19 +1,20 @@
 """The strides layer is the strides trick: the compiled kernel makes exactly the as_strided copy.
 
-``fast_layers.conv`` defines ``x_cols`` as the contiguous copy of an ``as_strided`` window view of
-the padded input (``x_cols_by_strides``); the layer makes it with the ``im2col_6d`` kernel. Here
-both are compared bit for bit (compiled kernel and numpy twin), and the layer's output and
-gradients are compared with the few lines of numpy in the module docstring.
+``conv_forward_strides`` builds an ``as_strided`` window view of the padded input and copies it
+into ``x_cols``; with the extension built, the ``im2col_6d`` kernel makes that copy. Here the
+view is rebuilt from its definition and both copies are compared with it bit for bit, and the
+layer's output and gradients are compared with the few lines of numpy in the module docstring.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import as_strided
 
 import fast_layers.conv as fconv
-from fast_layers import _kernels_numpy
 from _rules.geometry import conv_geometry
+from fast_layers.kernel_table import TWINS
 from tests.conftest import assert_close
 
 try:
@@ -32,7 +33,18 @@ GEOMETRIES = [
 LAYOUTS = ["contiguous", "fortran", "sliced", "negative_strides"]
 KERNELS = [pytest.param(im2col_cython, id="compiled",
                         marks=pytest.mark.skipif(im2col_cython is None, reason="extension not built")),
-           pytest.param(_kernels_numpy, id="numpy")]
+           pytest.param(TWINS, id="numpy")]
+
+
+def x_cols_by_strides(x, geom):
+    """The definition: the contiguous copy of every window of the zero-padded x, as (K, N*P)."""
+    ph, pw = geom.pad
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    sN, sC, sH, sW = xp.strides
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    windows = as_strided(xp, shape=(geom.C, geom.HH, geom.WW, geom.N, geom.H_out, geom.W_out),
+                         strides=(sC, dh * sH, dw * sW, sN, sh * sH, sw * sW))
+    return np.ascontiguousarray(windows).reshape(geom.cols_shape)
 
 
 def _layout(x, layout):
@@ -47,20 +59,34 @@ def _layout(x, layout):
     return x
 
 
-@pytest.mark.parametrize("kernels", KERNELS)
+@pytest.mark.parametrize("compiled", [pytest.param(True, marks=pytest.mark.skipif(
+    im2col_cython is None, reason="extension not built")), False], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,ws,cp", GEOMETRIES)
-def test_im2col_6d_kernel_makes_exactly_the_as_strided_copy(xs, ws, cp, dtype, layout, kernels, monkeypatch):
+def test_both_copies_of_the_window_view_are_exactly_the_as_strided_copy(xs, ws, cp, dtype, layout, compiled,
+                                                                         monkeypatch):
     x = _layout(np.random.default_rng(1).standard_normal(xs).astype(dtype), layout)
     # -0.0, inf and NaN must survive the copy bit for bit as well.
     x[0, 0, 0, :3] = [-0.0, np.inf, np.nan][: x.shape[3]]
-    geom = conv_geometry(x.shape, ws, cp)
-    want = fconv.x_cols_by_strides(x, geom)
-    monkeypatch.setattr(fconv, "im2col_6d", kernels.im2col_6d_cython)
-    got = fconv._unfold(np.ascontiguousarray(x), geom)
-    assert got.dtype == want.dtype == dtype and got.shape == want.shape == geom.cols_shape
+    w, b = np.ones(ws, dtype), np.ones(ws[0], dtype)
+    want = x_cols_by_strides(x, conv_geometry(x.shape, ws, cp))
+    monkeypatch.setattr(fconv, "HAVE_CYTHON", compiled)
+    if compiled:
+        monkeypatch.setattr(fconv, "im2col_6d", im2col_cython.im2col_6d_cython)
+    got = fconv.conv_forward_strides(x, w, b, cp)[1][4]
+    assert got.dtype == want.dtype == dtype and got.shape == want.shape
     assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("kernels", KERNELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws,cp", GEOMETRIES)
+def test_im2col_6d_kernel_from_unpadded_x_makes_the_same_copy(xs, ws, cp, dtype, kernels):
+    x = np.random.default_rng(4).standard_normal(xs).astype(dtype)
+    geom = conv_geometry(xs, ws, cp)
+    got = kernels.im2col_6d_cython(x, geom.HH, geom.WW, geom.pad, geom.stride, geom.dilation)
+    assert got.tobytes() == x_cols_by_strides(x, geom).tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -69,7 +95,7 @@ def test_strides_layer_cache_holds_the_as_strided_x_cols(xs, ws, cp, dtype):
     rng = np.random.default_rng(2)
     x, w, b = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype), np.ones(ws[0], dtype)
     _, cache = fconv.conv_forward_strides(x, w, b, cp)
-    assert cache[4].tobytes() == fconv.x_cols_by_strides(x, conv_geometry(xs, ws, cp)).tobytes()
+    assert cache[4].tobytes() == x_cols_by_strides(x, conv_geometry(xs, ws, cp)).tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -80,7 +106,7 @@ def test_strides_layer_computes_the_module_docstring_definition(xs, ws, cp, dtyp
     geom = conv_geometry(xs, ws, cp)
     N, F, Ho, Wo = geom.out_shape
     # Forward, as written in the module docstring.
-    x_cols = fconv.x_cols_by_strides(x, geom)
+    x_cols = x_cols_by_strides(x, geom)
     want = (w.reshape(F, -1) @ x_cols + b[:, None]).reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)
     out, cache = fconv.conv_forward_strides(x, w, b, cp)
     assert_close(out, want, dtype)
@@ -88,7 +114,7 @@ def test_strides_layer_computes_the_module_docstring_definition(xs, ws, cp, dtyp
     dout = rng.standard_normal(out.shape).astype(dtype)
     g = dout.transpose(1, 0, 2, 3).reshape(F, -1)
     dx_cols = (w.reshape(F, -1).T @ g).reshape(geom.C, geom.HH, geom.WW, N, Ho, Wo)
-    want_dx = _kernels_numpy.col2im_6d_cython(dx_cols, N, geom.C, geom.H, geom.W, geom.HH, geom.WW,
+    want_dx = TWINS.col2im_6d_cython(dx_cols, N, geom.C, geom.H, geom.W, geom.HH, geom.WW,
                                               geom.pad, geom.stride, geom.dilation)
     dx, dw, db = fconv.conv_backward_strides(dout, cache)
     assert_close(db, g.sum(axis=1), dtype)

@@ -53,6 +53,7 @@ def test_knobs_are_read_at_call_time(monkeypatch):
         return real(*args, parallel=parallel, **kwargs)
 
     monkeypatch.setattr(fconv, "im2col_6d", spy)
+    monkeypatch.setattr(fconv, "HAVE_CYTHON", True)  # the kernel makes x_cols (its numpy twin in a fallback run)
     x, w, b = np.ones((2, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.zeros(1)
     with tuning.override(parallel_kernel_bytes=0):
         fconv.conv_forward_strides(x, w, b, {"stride": 1, "pad": 1})

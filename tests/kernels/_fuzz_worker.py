@@ -16,53 +16,31 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import inspect
 import json
 import sys
 
 import numpy as np
 
+from fast_layers.kernel_table import EXAMPLE, KERNELS, TWINS
+
 ALLOWED = (ValueError, TypeError, MemoryError)
 
-# A valid call of each kernel; every case replaces one or more of these arguments.
-N, C, H, W, HH, WW = 2, 3, 5, 5, 3, 3
-H_OUT = W_OUT = 5  # pad 1, stride 1, dilation 1
+# A valid call of each kernel (its example in the kernel table, on the table's EXAMPLE geometry:
+# x (2, 3, 5, 5), a 3x3 window, pad 1, stride 1); every case replaces one or more of its arguments.
+N, C, H, W, HH, WW = (getattr(EXAMPLE, a) for a in ("N", "C", "H", "W", "HH", "WW"))
+H_OUT, W_OUT = EXAMPLE.out_size()
 K = C * HH * WW
 
 
 def _base_args(rng):
-    x = rng.standard_normal((N, C, H, W))
-    cols2 = rng.standard_normal((K, H_OUT * W_OUT * N))
-    cols6 = rng.standard_normal((C, HH, WW, N, H_OUT, W_OUT))
-    sizes = [N, C, H, W, HH, WW]
-    return {
-        "im2col_cython": ["x", "field_height", "field_width", "padding", "stride", "dilation"],
-        "col2im_cython": ["cols", "N", "C", "H", "W", "field_height", "field_width",
-                          "padding", "stride", "dilation"],
-        "col2im_6d_cython": ["cols", "N", "C", "H", "W", "HH", "WW", "pad", "stride", "dilation"],
-        "im2col_6d_cython": ["x", "field_height", "field_width", "padding", "stride", "dilation", "out"],
-        "col2im_6d_add_cython": ["cols", "out", "padding", "stride", "dilation"],
-        "max_pool_forward_cython": ["x", "pool_height", "pool_width", "stride"],
-        "max_pool_backward_cython": ["x", "dout", "pool_height", "pool_width", "stride"],
-        "avg_pool_forward_cython": ["x", "pool_height", "pool_width", "stride"],
-        "avg_pool_backward_cython": ["dout", "x_shape", "pool_height", "pool_width", "stride"],
-        "winograd_tiles_cython": ["x", "transform", "tile", "offset", "tiles", "out"],
-        "winograd_fold_add_cython": ["tiles_array", "transform", "tile", "offset", "tiles", "out"],
-    }, {
-        "im2col_cython": [x, HH, WW, 1, 1, 1],
-        "col2im_cython": [cols2, *sizes, 1, 1, 1],
-        "col2im_6d_cython": [cols6, *sizes, 1, 1, 1],
-        "im2col_6d_cython": [x, HH, WW, 1, 1, 1, np.zeros((C, HH, WW, N, H_OUT, W_OUT))],
-        "col2im_6d_add_cython": [cols6, np.zeros((N, C, H, W)), 1, 1, 1],
-        # A 3x3 pool with stride 1 over the same x: output (N, C, 3, 3).
-        "max_pool_forward_cython": [x, 3, 3, 1],
-        "max_pool_backward_cython": [x, np.zeros((N, C, 3, 3)), 3, 3, 1],
-        "avg_pool_forward_cython": [x, 3, 3, 1],
-        "avg_pool_backward_cython": [np.zeros((N, C, 3, 3)), (N, C, H, W), 3, 3, 1],
-        # F(2x2, 3x3) tiles of x with pad 1: 3 x 3 windows of 4 x 4, one every 2 pixels.
-        "winograd_tiles_cython": [x, np.ones((4, 4)), 2, (1, 1), (3, 3), np.zeros((16, C, N * 9))],
-        "winograd_fold_add_cython": [np.zeros((16, C, N * 9)), np.ones((4, 4)), 2, (1, 1), (3, 3),
-                                     np.zeros((N, C, H, W))],
-    }
+    """``(names, args)``: each kernel's (compiled name) positional parameter names and valid arguments."""
+    names, base = {}, {}
+    for k in KERNELS:
+        args = k.example(rng, EXAMPLE)
+        names[k.compiled] = list(inspect.signature(k.twin).parameters)[:len(args)]
+        base[k.compiled] = args
+    return names, base
 
 
 def _bad_arrays(a):
@@ -126,7 +104,7 @@ BAD_HUGE_PADS = [("pad 2**62", 2**62), ("pad 2**63", 2**63), ("pad (1, 10**30)",
 
 def _bad_out(a, kernel):
     """Invalid caller-provided output buffers: the kernels write into them without bounds checks."""
-    optional = ("im2col_6d_cython", "winograd_tiles_cython")
+    optional = ("im2col_6d_cython",)
     bad = [(label, v) for label, v in _bad_cols(a) if not (label == "None" and kernel in optional)]
     ro = a.copy()
     ro.flags.writeable = False
@@ -151,31 +129,7 @@ BAD_SHAPES = [
 ]
 
 
-def _bad_winograd(kernel, name, value):
-    """Bad Winograd tile-kernel arguments (offsets may be negative; out's H, W are free for the fold)."""
-    if name == "transform":
-        return _bad_arrays(value) + [("17 columns", np.ones((4, 17)))]
-    if name == "tile":
-        return BAD_SIZES
-    if name == "offset":
-        return [(label, v) for label, v in BAD_PAIRS if label not in ("(1, -1)", "(-1, 1)")]
-    if name == "tiles":
-        return BAD_PAIRS + BAD_POSITIVE_PAIRS + [("tiles (3, 4) for the tiles array", (3, 4))]
-    if name == "tiles_array":
-        return _bad_cols(value) + [("float32 tiles for float64 out", value.astype(np.float32))]
-    if name == "out" and kernel == "winograd_fold_add_cython":
-        ro = value.copy()
-        ro.flags.writeable = False
-        return [(label, v) for label, v in _bad_out(value, kernel)
-                if not (label.startswith("axis 2") or label.startswith("axis 3"))] + [("read-only out", ro)]
-    if name == "out":
-        return _bad_out(value, kernel)
-    return _bad_arrays(value)
-
-
 def _bad_values(kernel, name, value):
-    if kernel.startswith("winograd"):
-        return _bad_winograd(kernel, name, value)
     if name == "x_shape":
         return BAD_SHAPES
     if name == "dout":
@@ -218,7 +172,7 @@ def _bad_values(kernel, name, value):
 
 def _geometry_dependent(label):
     """True for corruptions that are invalid only relative to the rest of the geometry."""
-    return ("cols for" in label or "dout for" in label or "than the" in label or "for the tiles" in label or label in ("pad (1, 0)", "transposed", "N and C swapped")
+    return ("cols for" in label or "dout for" in label or "than the" in label or label in ("pad (1, 0)", "transposed", "N and C swapped")
             or (label.startswith("axis") and not label.endswith("empty")))
 
 
@@ -269,8 +223,6 @@ def _call(module, kernel, args):
 def run(seed: int, n_random: int, log_path: str) -> dict:
     import im2col_cython as compiled
 
-    from fast_layers import _kernels_numpy as twin
-
     rng = np.random.default_rng(seed)
     names, base = _base_args(rng)
     def make_case(kernel, corrupt, args=None):
@@ -316,7 +268,7 @@ def run(seed: int, n_random: int, log_path: str) -> dict:
         for number, (kernel, args, desc) in enumerate(cases):
             desc = f"case {number}: {desc}"
             results = {}
-            for mod_name, module in (("compiled", compiled), ("numpy", twin)):
+            for mod_name, module in (("compiled", compiled), ("numpy", TWINS)):
                 log.write(f"{desc} [{mod_name}]\n")
                 log.flush()
                 results[mod_name] = _call(module, kernel, args)

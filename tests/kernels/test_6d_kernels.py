@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import im2col_cython as compiled
-from fast_layers import _kernels_numpy as twin
+from fast_layers.kernel_table import TWINS as twin
 from tests.conftest import tol
 
 CONFIGS = [

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fast_layers import _kernels_numpy as twin
+from fast_layers.kernel_table import TWINS as twin
 from tests._strategies import arrange, conv_configs, float_dtypes, layouts, seeds
 from tests.conftest import assert_close, count_case, max_examples
 

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from fast_layers import _kernels_numpy as twin
+from fast_layers.kernel_table import TWINS as twin
 from layers import avg_pool_backward_naive, avg_pool_forward_naive, max_pool_backward_naive, max_pool_forward_naive
 from tests.conftest import assert_close, assert_same_bits
 

@@ -3,8 +3,7 @@
 * Every forward keeps its own copy of its parameter dicts (conv_param, pool_param, ...) and of
   anything else its backward reads, so editing the caller's dict in place between forward and
   backward (a new stride, a cleared dict, a list value changed in place, batchnorm's running
-  statistics changed in place) changes no gradient: ``conv_backward_naive`` used to follow the
-  caller's new pad silently (or fail with a dout shape message that blamed the caller's dout).
+  statistics changed in place) changes no gradient, and no message blames the caller's dout.
 * When x itself was changed in place after a fast convolution's forward, the backward says so,
   instead of blaming the column order of another layer's cache.
 

@@ -10,8 +10,7 @@ bytes and the shapes when they cannot fit. Checked here:
   plus a small allowance for Python objects; the budget itself stays within a bound worked out
   here from the shapes alone (so it cannot be inflated to pass), whatever the padding;
 * with the compiled kernels and with their numpy twins, x (1, 1, 1, 1) with stride = pad = 4000
-  (a 3x3 output) peaks under 1 MiB (it was 488 MiB: the backward's cache check, and the numpy
-  twins' forward, padded a whole image);
+  (a 3x3 output) peaks under 1 MiB (a padded copy of the image would be 488 MiB);
 * buffers other than x_cols are refused too: the output (w (64,1,1,1), pad 200: 78.5 MiB of out
   for 1.2 MiB of x_cols) and the im2col backward's full column gradient.
 
@@ -29,11 +28,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import _rules.resources
+from _rules.geometry import conv_geometry
 import fast_layers
-from fast_layers import _kernels_numpy
+from fast_layers.kernel_table import KERNELS as KERNEL_TABLE
 from fast_layers import conv as fconv
 from fast_layers import pool as fpool
-from fast_layers import winograd as fwino
 from tests._strategies import LAYOUTS, arrange, conv_configs, pool_configs
 from tests.conftest import count_case, max_examples
 
@@ -51,16 +50,13 @@ KERNELS = ("compiled", "numpy twins")
 
 @contextlib.contextmanager
 def kernels(which):
-    """Run the fast layers on the compiled kernels (as imported) or on their numpy twins."""
+    """Run the fast layers on the compiled kernels (as imported) or on their numpy twins (every table row)."""
     with pytest.MonkeyPatch.context() as mp:
         if which == "numpy twins":
-            for name, twin in (("im2col", "im2col_cython"), ("im2col_6d", "im2col_6d_cython"),
-                               ("col2im", "col2im_cython"), ("col2im_6d_add", "col2im_6d_add_cython")):
-                mp.setattr(fconv, name, getattr(_kernels_numpy, twin))
-            for name in ("max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward"):
-                mp.setattr(fpool, name, getattr(_kernels_numpy, name + "_cython"))
-            for name in ("winograd_tiles", "winograd_fold_add"):
-                mp.setattr(fwino, name, getattr(_kernels_numpy, name + "_cython"))
+            for k in KERNEL_TABLE:
+                for module in (fconv, fpool):
+                    if hasattr(module, k.name):
+                        mp.setattr(module, k.name, k.twin)
         yield
 
 
@@ -134,7 +130,7 @@ def test_conv_peak_memory_stays_within_its_budget(case, variant, which, seed):
     fwd, bwd = CONV[variant]
     with kernels(which):
         (out, cache), peak, budgets = measured(fwd, x, w, b, cfg["conv_param"])
-        geom = fconv.conv_geometry(x.shape, w.shape, cfg["conv_param"])
+        geom = conv_geometry(x.shape, w.shape, cfg["conv_param"])
         compute = out.dtype
         assert_within_budget(f"{variant} forward {cfg} {dtype} x {x_layout}", peak, budgets,
                              _conv_bound(cfg, geom, compute))
@@ -142,46 +138,6 @@ def test_conv_peak_memory_stays_within_its_budget(case, variant, which, seed):
         _, peak, budgets = measured(bwd, dout, cache)
         assert_within_budget(f"{variant} backward {cfg} {dtype} dout {dout_layout}", peak, budgets,
                              _conv_bound(cfg, geom, compute) + _nbytes(out.shape, compute))
-
-
-@st.composite
-def winograd_cases(draw):
-    """3x3 filters at stride 1 (what the Winograd layer computes), any pad, small or odd images."""
-    ph, pw = draw(st.integers(0, 4)), draw(st.integers(0, 4))
-    H, W = draw(st.integers(max(1, 3 - 2 * ph), 20)), draw(st.integers(max(1, 3 - 2 * pw), 20))
-    cfg = dict(N=draw(st.integers(1, 5)), C=draw(st.integers(1, 8)), H=H, W=W, F=draw(st.integers(1, 8)), HH=3,
-               WW=3, conv_param={"stride": 1, "pad": (ph, pw)})
-    dtype = draw(st.sampled_from(["float32", "float64", "int16"]))
-    return cfg, dtype, draw(st.sampled_from(LAYOUTS)), draw(st.sampled_from(LAYOUTS))
-
-
-def _winograd_bound(cfg, geom, dtype):
-    """The conv bound plus what tiles cost beyond it: four times one image's tiles (alpha^2 values per
-    tile of m x m outputs, for the C input and F output planes) and five filter transforms in float64."""
-    m = fwino.TILE_SIZES[np.dtype(dtype)]
-    tiles = -(-geom.H_out // m) * -(-geom.W_out // m)
-    one_image = _nbytes(((m + 2) ** 2, tiles, cfg["C"] + cfg["F"]), dtype)
-    return _conv_bound(cfg, geom, dtype) + 4 * one_image + 5 * _nbytes(((m + 2) ** 2, cfg["F"], cfg["C"]), np.float64)
-
-
-@settings(max_examples=max_examples(100), deadline=None)
-@given(case=winograd_cases(), which=st.sampled_from(KERNELS), block=st.sampled_from([1, 16 << 20]),
-       seed=st.integers(0, 2**31))
-def test_winograd_peak_memory_stays_within_its_budget(case, which, block, seed):
-    cfg, dtype, x_layout, dout_layout = case
-    rng = np.random.default_rng(seed)
-    x = arrange((rng.standard_normal((cfg["N"], cfg["C"], cfg["H"], cfg["W"])) * 3).astype(dtype), x_layout, seed)
-    w = rng.standard_normal((cfg["F"], cfg["C"], 3, 3)).astype(dtype)
-    b = rng.standard_normal(cfg["F"]).astype(dtype)
-    with kernels(which), fast_layers.tuning.override(winograd_block_bytes=block):
-        (out, cache), peak, budgets = measured(fast_layers.conv_forward_winograd, x, w, b, cfg["conv_param"])
-        geom = fconv.conv_geometry(x.shape, w.shape, cfg["conv_param"])
-        bound = _winograd_bound(cfg, geom, out.dtype)
-        assert_within_budget(f"winograd forward {cfg} {dtype} x {x_layout}", peak, budgets, bound)
-        dout = arrange(rng.standard_normal(out.shape).astype(dtype), dout_layout, seed + 1)
-        _, peak, budgets = measured(fast_layers.conv_backward_winograd, dout, cache)
-        assert_within_budget(f"winograd backward {cfg} {dtype} dout {dout_layout}", peak, budgets,
-                             bound + _nbytes(out.shape, out.dtype))
 
 
 @settings(max_examples=max_examples(150), deadline=None)
@@ -220,8 +176,7 @@ def _pool_within_budget(cfg, dtype, kind, x_layout, rng, fwd, bwd, x):
 @pytest.mark.parametrize("variant", sorted(CONV))
 def test_huge_pad_needs_memory_of_the_output_not_of_a_padded_image(variant, which):
     # x (1, 1, 1, 1), stride = pad = 4000: a 3x3 output, 72 bytes of x_cols. A padded copy of the
-    # image would be 8001 x 8001 float64 = 488 MiB (what the backward's cache check and the numpy
-    # twins' forward used to build).
+    # image would be 8001 x 8001 float64 = 488 MiB.
     x, w, b = np.ones((1, 1, 1, 1)), np.ones((1, 1, 1, 1)), np.zeros(1)
     fwd, bwd = CONV[variant]
     with kernels(which):
@@ -260,14 +215,16 @@ def test_im2col_backward_refuses_its_full_column_gradient(monkeypatch):
     count_case("budget checks")
 
 
-def test_strides_forward_budget_is_exactly_its_buffers():
+@pytest.mark.parametrize("by_kernel", [True, False], ids=["im2col_6d copy", "as_strided view copy"])
+def test_strides_forward_budget_is_exactly_its_buffers(by_kernel, monkeypatch):
     # Worked out by hand: x (2, 3, 8, 8) and w (4, 3, 3, 3) float64, C-contiguous, pad 1: x_cols
     # (27, 128) = 27,648 bytes and out (2, 4, 8, 8) = 4,096 bytes: the per-image GEMMs write into
-    # out. No copies.
+    # out. The window view needs x padded, (2, 3, 10, 10) = 4,800 bytes; the kernel needs no copy.
+    monkeypatch.setattr(fconv, "HAVE_CYTHON", by_kernel)
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3)), np.zeros(4)
     _, peak, budgets = measured(fast_layers.conv_forward_strides, x, w, b, {"stride": 1, "pad": 1})
-    assert budgets == [27648 + 4096]
+    assert budgets == [27648 + 4096 + (0 if by_kernel else 4800)]
     assert peak <= budgets[0] + ALLOWANCE
     count_case("budget checks")
 

@@ -28,7 +28,7 @@ import layers
 import _rules.resources
 from tests._api_registry import FORWARDS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Every forward that runs a fast convolution (directly or inside a sandwich).
 GUARDED = sorted(n for n, (_, key) in FORWARDS.items()

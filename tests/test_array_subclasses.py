@@ -1,13 +1,13 @@
 """Array subclasses are refused at the door; numpy scalars are taken wherever Python numbers are.
 
 * ``np.matrix`` makes ``*`` a matrix product and keeps every reduction 2-D, so a layer given one
-  returned wrong values or shapes (dropout multiplied by its mask as matrices, batchnorm on a 4x4
-  matrix returned shape (1, 4)); a masked array was computed with the values hidden under its
-  mask. Every public function (forward, loss, backward: its ``dout`` and every array inside its
+  would return wrong values or shapes (dropout multiplying by its mask as matrices, batchnorm on a
+  4x4 matrix returning shape (1, 4)); a masked array would be computed with the values hidden
+  under its mask. Every public function (forward, loss, backward: its ``dout`` and every array inside its
   cache) must raise ``TypeError`` naming the argument and saying to pass a plain ndarray.
 * ``np.int64(1)``, ``np.array(1)``, ``np.float64(0.9)``, ``np.str_('train')`` where a Python number
-  or string is expected give exactly the result of the Python value (``pad=np.array(1)`` used to
-  fail with "len() of unsized object").
+  or string is expected give exactly the result of the Python value (``pad=np.array(1)`` too, never
+  "len() of unsized object").
 
 The layers come from the layer specifications (``_gradcheck/specs.py`` through
 ``tests/_api_registry.py``), so a new layer is probed without editing this file. Every probe adds

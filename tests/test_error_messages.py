@@ -10,7 +10,7 @@ adversarial pass adds inputs that are odd rather than plainly wrong, and a stric
 * where a probe replaces one hyper-parameter by a plain odd value, the message names that value.
 
 Probes, per layer specification: every array argument as 0-d, 1-element, zero-size along each
-axis (N=0 for ``spatial_groupnorm_forward`` used to fail with numpy's reshape message), with an
+axis (N=0 included), with an
 extra or a missing axis, float16/int8/bool/uint64 dtypes; every hyper-parameter as a 0-d array, a
 1- or 2-element array, a complex number, a Fraction, a dict, a numpy bool, a huge int; every
 backward's dout as int, bool, 0-d, extra axis, and its cache with elements swapped, replaced by
@@ -175,7 +175,7 @@ def test_odd_backward_input_gets_a_cnnkit_message(name):
 
 
 def test_groupnorm_of_an_empty_batch_is_an_empty_batch():
-    # N = 0 used to fail inside numpy ("cannot reshape array of size 0 into shape (0,2,newaxis)");
+    # Not numpy's "cannot reshape array of size 0 into shape (0,2,newaxis)":
     # group statistics are per example, so an empty batch is simply empty, as for layernorm.
     import layers
 
