@@ -35,6 +35,7 @@ LEVELS = {
     # 3: compositions: CS231n's sandwich layers and the object-style layers.
     "layer_utils": 3,
     "layer_modules": 3,
+    "rnn_layers": 3,  # CS231n's rnn_layers: the recurrent references under the course's module name
     # 4: models, training and tools.
     "classifiers": 4,
     "optim": 4,
