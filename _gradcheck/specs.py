@@ -562,7 +562,7 @@ SPECS: tuple[LayerSpec, ...] = (
 
 from . import specs_rnn as _specs_rnn  # noqa: E402  (the recurrent layers, in a file of their own)
 
-SPECS = SPECS + _specs_rnn.SPECS
+SPECS = SPECS + _specs_rnn.build_specs()
 
 
 class SpecNotFound(LookupError):

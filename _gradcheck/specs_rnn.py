@@ -16,16 +16,15 @@ A wrapper keeps the wrapped function's name, docstring, signature (``inspect.sig
 follows ``__wrapped__``, so ``--starter`` writes the course's signature) and code object (the
 checker's "is this the toolkit's own function?" tests read ``__code__``).
 
-Import this module through ``_gradcheck.specs`` (which appends :data:`SPECS` to its own).
+``_gradcheck.specs`` appends :func:`build_specs` to its ``SPECS``; this module imports nothing of
+it at import time, so either may be imported first.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .specs import Layout, LayerSpec, data, inp
-
-__all__ = ["SPECS", "ADAPTERS", "FAMILIES"]
+__all__ = ["build_specs", "ADAPTERS", "FAMILIES"]
 
 
 # --- call-form adapters --------------------------------------------------------------------------
@@ -151,88 +150,93 @@ def temporal_loss_args(N, T, V, mask="padding"):
     return make
 
 
-# --- the layouts ---------------------------------------------------------------------------------
-# Letters as in layers/rnn.py; N, T, D, H (and V, M) distinct where it matters, N = 1 and T = 1 covered.
-
-RNN_STEP_LAYOUTS = (
-    Layout(cell_args(3, 4, 5, 1), api=True),
-    Layout(cell_args(1, 3, 2, 1)),                      # N = 1
-    Layout(cell_args(4, 2, 6, 1)),                      # H > D
-    Layout(cell_args(2, 5, 1, 1)),                      # H = 1
-)
-RNN_LAYOUTS = (
-    Layout(sequence_args(2, 3, 4, 5, 1), api=True),
-    Layout(sequence_args(1, 4, 2, 3, 1)),               # N = 1
-    Layout(sequence_args(3, 1, 3, 2, 1)),               # T = 1: no gradient through time
-    Layout(sequence_args(2, 6, 3, 4, 1)),               # longer sequence
-)
-LSTM_STEP_LAYOUTS = (
-    Layout(cell_args(3, 4, 5, 4, with_c=True), api=True),
-    Layout(cell_args(1, 3, 2, 4, with_c=True)),
-    Layout(cell_args(4, 2, 3, 4, with_c=True)),
-)
-LSTM_LAYOUTS = (
-    Layout(sequence_args(2, 3, 4, 5, 4), api=True),
-    Layout(sequence_args(1, 4, 2, 3, 4)),
-    Layout(sequence_args(3, 1, 3, 2, 4)),               # T = 1
-    Layout(sequence_args(2, 5, 3, 2, 4)),
-)
-EMBEDDING_LAYOUTS = (
-    Layout(embedding_args(5, 3, 2, 4), api=True),      # 8 words from 5: repeats
-    Layout(embedding_args(7, 2, 1, 3)),                # N = 1
-    Layout(embedding_args(3, 4, 3, 5)),                # many repeats
-    Layout(embedding_args(12, 3, 2, 2)),               # a vocabulary larger than the batch: unused rows
-)
-TEMPORAL_AFFINE_LAYOUTS = (
-    Layout(temporal_affine_args(2, 3, 4, 5), api=True),
-    Layout(temporal_affine_args(1, 4, 3, 2)),
-    Layout(temporal_affine_args(3, 1, 2, 6)),          # T = 1
-)
-TEMPORAL_SOFTMAX_LAYOUTS = (
-    Layout(temporal_loss_args(4, 5, 6), api=True),     # padded captions, one row fully padded
-    Layout(temporal_loss_args(3, 4, 5, "random")),
-    Layout(temporal_loss_args(2, 3, 4, "ones")),
-    Layout(temporal_loss_args(1, 6, 3)),                # N = 1, no padding
-    Layout(temporal_loss_args(5, 2, 7, "random")),
-)
-
-
-# --- the specifications --------------------------------------------------------------------------
-
 FAMILIES = ("rnn_step", "rnn", "lstm_step", "lstm", "word_embedding", "temporal_affine", "temporal_softmax")
 
-_STEP = (inp("x", 2), inp("prev_h", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
-_LSTM_STEP = (inp("x", 2), inp("prev_h", 2), inp("prev_c", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
-_SEQUENCE = (inp("x", 3), inp("h0", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
-_EMBEDDING = (inp("W", 2), data("x"))  # x of any shape: sample() embeds one word per caption, (N,)
-_TEMPORAL_AFFINE = (inp("x", 3), inp("w", 2), inp("b", 1))
-_TEMPORAL_SOFTMAX = (inp("x", 3), data("y", 2), data("mask", 2))
+
+def build_specs():
+    """The recurrent layers' ``LayerSpec`` tuple (called by ``_gradcheck.specs`` once its classes exist)."""
+    from .specs import Layout, LayerSpec, data, inp
+
+    # --- the layouts ---------------------------------------------------------------------------------
+    # Letters as in layers/rnn.py; N, T, D, H (and V, M) distinct where it matters, N = 1 and T = 1 covered.
+
+    rnn_step_layouts = (
+        Layout(cell_args(3, 4, 5, 1), api=True),
+        Layout(cell_args(1, 3, 2, 1)),                      # N = 1
+        Layout(cell_args(4, 2, 6, 1)),                      # H > D
+        Layout(cell_args(2, 5, 1, 1)),                      # H = 1
+    )
+    rnn_layouts = (
+        Layout(sequence_args(2, 3, 4, 5, 1), api=True),
+        Layout(sequence_args(1, 4, 2, 3, 1)),               # N = 1
+        Layout(sequence_args(3, 1, 3, 2, 1)),               # T = 1: no gradient through time
+        Layout(sequence_args(2, 6, 3, 4, 1)),               # longer sequence
+    )
+    lstm_step_layouts = (
+        Layout(cell_args(3, 4, 5, 4, with_c=True), api=True),
+        Layout(cell_args(1, 3, 2, 4, with_c=True)),
+        Layout(cell_args(4, 2, 3, 4, with_c=True)),
+    )
+    lstm_layouts = (
+        Layout(sequence_args(2, 3, 4, 5, 4), api=True),
+        Layout(sequence_args(1, 4, 2, 3, 4)),
+        Layout(sequence_args(3, 1, 3, 2, 4)),               # T = 1
+        Layout(sequence_args(2, 5, 3, 2, 4)),
+    )
+    embedding_layouts = (
+        Layout(embedding_args(5, 3, 2, 4), api=True),      # 8 words from 5: repeats
+        Layout(embedding_args(7, 2, 1, 3)),                # N = 1
+        Layout(embedding_args(3, 4, 3, 5)),                # many repeats
+        Layout(embedding_args(12, 3, 2, 2)),               # a vocabulary larger than the batch: unused rows
+    )
+    temporal_affine_layouts = (
+        Layout(temporal_affine_args(2, 3, 4, 5), api=True),
+        Layout(temporal_affine_args(1, 4, 3, 2)),
+        Layout(temporal_affine_args(3, 1, 2, 6)),          # T = 1
+    )
+    temporal_softmax_layouts = (
+        Layout(temporal_loss_args(4, 5, 6), api=True),     # padded captions, one row fully padded
+        Layout(temporal_loss_args(3, 4, 5, "random")),
+        Layout(temporal_loss_args(2, 3, 4, "ones")),
+        Layout(temporal_loss_args(1, 6, 3)),                # N = 1, no padding
+        Layout(temporal_loss_args(5, 2, 7, "random")),
+    )
 
 
-def _pair(name, family, args, layouts, module="layers", fast=False, loss=False):
-    """The reference layer ``name`` (``rnn`` -> rnn_forward/rnn_backward) or its fast twin."""
-    suffix = "_fast" if fast else ""
-    forward = (name if loss else f"{name}_forward") + suffix
-    backward = None if loss else f"{name}_backward{suffix}"
-    reference = (name if loss else f"{name}_forward") if fast else None
-    twin = (name if loss else f"{name}_forward") + ("" if fast else "_fast")
-    compatible = () if loss or name.endswith("_step") else (twin,)
-    return LayerSpec(forward, "fast_layers" if fast else module, family, forward, backward, args, layouts,
-                     reference=reference, compatible_caches=compatible)
+    # --- the specifications --------------------------------------------------------------------------
+
+    step = (inp("x", 2), inp("prev_h", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
+    lstm_step = (inp("x", 2), inp("prev_h", 2), inp("prev_c", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
+    sequence = (inp("x", 3), inp("h0", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
+    embedding = (inp("W", 2), data("x"))  # x of any shape: sample() embeds one word per caption, (N,)
+    temporal_affine = (inp("x", 3), inp("w", 2), inp("b", 1))
+    temporal_softmax = (inp("x", 3), data("y", 2), data("mask", 2))
 
 
-SPECS: tuple[LayerSpec, ...] = (
-    _pair("rnn_step", "rnn_step", _STEP, RNN_STEP_LAYOUTS),
-    _pair("rnn", "rnn", _SEQUENCE, RNN_LAYOUTS),
-    _pair("rnn", "rnn", _SEQUENCE, RNN_LAYOUTS, fast=True),
-    _pair("lstm_step", "lstm_step", _LSTM_STEP, LSTM_STEP_LAYOUTS),
-    _pair("lstm", "lstm", _SEQUENCE, LSTM_LAYOUTS),
-    _pair("lstm", "lstm", _SEQUENCE, LSTM_LAYOUTS, fast=True),
-    _pair("word_embedding", "word_embedding", _EMBEDDING, EMBEDDING_LAYOUTS),
-    _pair("word_embedding", "word_embedding", _EMBEDDING, EMBEDDING_LAYOUTS, fast=True),
-    _pair("temporal_affine", "temporal_affine", _TEMPORAL_AFFINE, TEMPORAL_AFFINE_LAYOUTS),
-    _pair("temporal_affine", "temporal_affine", _TEMPORAL_AFFINE, TEMPORAL_AFFINE_LAYOUTS, fast=True),
-    _pair("temporal_softmax_loss", "temporal_softmax", _TEMPORAL_SOFTMAX, TEMPORAL_SOFTMAX_LAYOUTS, loss=True),
-    _pair("temporal_softmax_loss", "temporal_softmax", _TEMPORAL_SOFTMAX, TEMPORAL_SOFTMAX_LAYOUTS, loss=True,
-          fast=True),
-)
+    def _pair(name, family, args, layouts, module="layers", fast=False, loss=False):
+        """The reference layer ``name`` (``rnn`` -> rnn_forward/rnn_backward) or its fast twin."""
+        suffix = "_fast" if fast else ""
+        forward = (name if loss else f"{name}_forward") + suffix
+        backward = None if loss else f"{name}_backward{suffix}"
+        reference = (name if loss else f"{name}_forward") if fast else None
+        twin = (name if loss else f"{name}_forward") + ("" if fast else "_fast")
+        compatible = () if loss or name.endswith("_step") else (twin,)
+        return LayerSpec(forward, "fast_layers" if fast else module, family, forward, backward, args, layouts,
+                         reference=reference, compatible_caches=compatible)
+
+
+    return (
+        _pair("rnn_step", "rnn_step", step, rnn_step_layouts),
+        _pair("rnn", "rnn", sequence, rnn_layouts),
+        _pair("rnn", "rnn", sequence, rnn_layouts, fast=True),
+        _pair("lstm_step", "lstm_step", lstm_step, lstm_step_layouts),
+        _pair("lstm", "lstm", sequence, lstm_layouts),
+        _pair("lstm", "lstm", sequence, lstm_layouts, fast=True),
+        _pair("word_embedding", "word_embedding", embedding, embedding_layouts),
+        _pair("word_embedding", "word_embedding", embedding, embedding_layouts, fast=True),
+        _pair("temporal_affine", "temporal_affine", temporal_affine, temporal_affine_layouts),
+        _pair("temporal_affine", "temporal_affine", temporal_affine, temporal_affine_layouts, fast=True),
+        _pair("temporal_softmax_loss", "temporal_softmax", temporal_softmax, temporal_softmax_layouts, loss=True),
+        _pair("temporal_softmax_loss", "temporal_softmax", temporal_softmax, temporal_softmax_layouts, loss=True,
+              fast=True),
+    )
