@@ -41,6 +41,8 @@ LEVELS = {
     "optim": 4,
     "solver": 4,
     "data_utils": 4,
+    "coco_utils": 4,  # assignment 3's captioning data (the course's COCO layout, and an offline digits set)
+    "captioning_solver": 4,
     "vis_utils": 4,
     "gradient_check": 4,
     "_gradcheck": 4,
