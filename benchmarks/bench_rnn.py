@@ -99,10 +99,20 @@ def measure(impls, rounds):
     return {n: statistics.median(v) for n, v in times.items()}, times
 
 
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds per case (default 7, quick 3)")
+    parser.add_argument("--rounds", type=_positive, default=None, help="rounds per case (default 7, quick 3)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="dtype of the inputs (default float32, the captioning model's)")
     parser.add_argument("--json", help="write every round's times to this file")
