@@ -17,6 +17,8 @@ import numbers
 
 import numpy as np
 
+from . import known_bugs_rnn
+
 __all__ = ["backward_bug", "forward_bug"]
 
 _REL = 1e-6  # how close a reproduced mistake must be to the student's array (relative, in norm)
@@ -213,6 +215,8 @@ def _sbn_backward_hypotheses(correct_dx):
 # --- entry points --------------------------------------------------------------------------------
 
 def _hypotheses(family, args, dout, name, correct):
+    if family in known_bugs_rnn.FAMILIES:
+        return known_bugs_rnn.backward_hypotheses(family, args, dout)
     if family == "conv":
         return _conv_hypotheses(args, dout)
     if family in ("max_pool", "avg_pool"):
@@ -257,10 +261,10 @@ def backward_bug(family, name, analytic, args, dout, correct=None) -> str:
 
 def forward_bug(family, out, args) -> str:
     """The classic forward mistake that reproduces the student's output ``out``, or ''."""
-    if family != "spatial_batchnorm":
-        return ""
     try:
-        for msg, predicted in _sbn_forward_hypotheses(args):
+        found = _sbn_forward_hypotheses(args) if family == "spatial_batchnorm" else \
+            known_bugs_rnn.forward_hypotheses(family, args)
+        for msg, predicted in found:
             if _matches(out, predicted):
                 return msg
     except (ValueError, IndexError, TypeError):

@@ -177,6 +177,8 @@ def resolve(name: str, module_name: str, module=None):
     """The attribute ``name`` of ``module`` (default: import ``module_name``), or None."""
     mod = module if module is not None else importlib.import_module(module_name)
     fn = getattr(mod, name, None)
+    if callable(fn) and name in _specs_rnn.ADAPTERS:  # a course signature outside the (out, cache) form
+        return _specs_rnn.ADAPTERS[name](fn)
     return fn if callable(fn) else None
 
 
@@ -557,6 +559,11 @@ SPECS: tuple[LayerSpec, ...] = (
               "affine_ln_relu_backward", _AFFINE_NORM_ARGS + (param("ln_param", "eps"),), AFFINE_LN_RELU_LAYOUTS,
               kinks=True),
 )
+
+
+from . import specs_rnn as _specs_rnn  # noqa: E402  (the recurrent layers, in a file of their own)
+
+SPECS = SPECS + _specs_rnn.build_specs()
 
 
 class SpecNotFound(LookupError):

@@ -34,6 +34,17 @@ from .pool import (
     avg_pool_forward_fast,
     avg_pool_backward_fast,
 )
+from .rnn import (
+    rnn_forward_fast,
+    rnn_backward_fast,
+    lstm_forward_fast,
+    lstm_backward_fast,
+    word_embedding_forward_fast,
+    word_embedding_backward_fast,
+    temporal_affine_forward_fast,
+    temporal_affine_backward_fast,
+    temporal_softmax_loss_fast,
+)
 
 __all__ = [
     "HAVE_CYTHON",
@@ -59,4 +70,13 @@ __all__ = [
     "max_pool_backward_reshape",
     "max_pool_forward_im2col",
     "max_pool_backward_im2col",
+    "rnn_forward_fast",
+    "rnn_backward_fast",
+    "lstm_forward_fast",
+    "lstm_backward_fast",
+    "word_embedding_forward_fast",
+    "word_embedding_backward_fast",
+    "temporal_affine_forward_fast",
+    "temporal_affine_backward_fast",
+    "temporal_softmax_loss_fast",
 ]

@@ -29,6 +29,21 @@ from .pool import (
     avg_pool_forward_naive,
     avg_pool_backward_naive,
 )
+from .rnn import (
+    rnn_step_forward,
+    rnn_step_backward,
+    rnn_forward,
+    rnn_backward,
+    word_embedding_forward,
+    word_embedding_backward,
+    lstm_step_forward,
+    lstm_step_backward,
+    lstm_forward,
+    lstm_backward,
+    temporal_affine_forward,
+    temporal_affine_backward,
+    temporal_softmax_loss,
+)
 
 __all__ = [
     "conv_forward_naive",
@@ -54,4 +69,17 @@ __all__ = [
     "max_pool_backward_naive",
     "avg_pool_forward_naive",
     "avg_pool_backward_naive",
+    "rnn_step_forward",
+    "rnn_step_backward",
+    "rnn_forward",
+    "rnn_backward",
+    "word_embedding_forward",
+    "word_embedding_backward",
+    "lstm_step_forward",
+    "lstm_step_backward",
+    "lstm_forward",
+    "lstm_backward",
+    "temporal_affine_forward",
+    "temporal_affine_backward",
+    "temporal_softmax_loss",
 ]

@@ -35,11 +35,15 @@ LEVELS = {
     # 3: compositions: CS231n's sandwich layers and the object-style layers.
     "layer_utils": 3,
     "layer_modules": 3,
+    "rnn_layers": 3,  # CS231n's rnn_layers: the recurrent references under the course's module name
     # 4: models, training and tools.
     "classifiers": 4,
     "optim": 4,
     "solver": 4,
     "data_utils": 4,
+    "coco_utils": 4,  # assignment 3's captioning data (the course's COCO layout, and an offline digits set)
+    "captioning_solver": 4,
+    "features": 4,  # assignment 1's hand-made image features (HOG, hue histogram)
     "vis_utils": 4,
     "gradient_check": 4,
     "_gradcheck": 4,

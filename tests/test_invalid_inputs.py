@@ -189,7 +189,7 @@ def _loss_shape_cases(rng):
         # Labels are the spec's data argument "y": loss(x, y) of scores, or f(W, X, y, reg) of weights.
         yi = [a.name for a in spec.args].index("y")
         y = args[yi]
-        N, C = len(y), args[0].shape[1]
+        N, C = len(y), args[0].shape[-1]  # classes last: (N, C) scores, (D, C) weights, (N, T, V) scores
 
         def labels(i, v, y=y):
             out = y.copy()

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from _gradcheck.specs_rnn import ADAPTERS
 from tests._product import SOURCE_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -461,6 +462,33 @@ def _affine_norm_layouts(norm_param):
     return layouts
 
 
+def _rnn_layouts(gates, step=False, with_c=False):
+    def layouts(rng):
+        for n, t, d, h in [(2, 3, 4, 5), (1, 4, 2, 3), (3, 1, 3, 2)]:
+            g = gates * h
+            x = rng.standard_normal((n, d) if step else (n, t, d))
+            state = [rng.standard_normal((n, h)) for _ in range(2 if with_c else 1)]
+            yield [x, *state, rng.standard_normal((d, g)) / d, rng.standard_normal((h, g)) / h,
+                   rng.standard_normal(g)], []
+    return layouts
+
+
+def _embedding_layouts(rng):
+    for v, d, n, t in [(5, 3, 2, 4), (3, 2, 4, 3)]:
+        yield [rng.standard_normal((v, d))], [rng.integers(0, v, size=(n, t))]
+
+
+def _temporal_affine_layouts(rng):
+    for n, t, d, m in [(2, 3, 4, 5), (1, 2, 3, 2)]:
+        yield [rng.standard_normal((n, t, d)), rng.standard_normal((d, m)), rng.standard_normal(m)], []
+
+
+def _temporal_loss_layouts(rng):
+    for n, t, v in [(4, 5, 6), (2, 3, 4)]:
+        lengths = rng.integers(0, t + 1, size=n)
+        yield [rng.standard_normal((n, t, v))], [rng.integers(0, v, size=(n, t)), np.arange(t) < lengths[:, None]]
+
+
 def _linear_loss_layouts(rng):
     for n, d, c, reg in [(5, 4, 3, 0.1), (1, 6, 4, 0.0), (8, 3, 5, 2.5)]:
         yield [0.01 * rng.standard_normal((d, c))], [rng.standard_normal((n, d)), rng.integers(0, c, size=n), reg]
@@ -489,6 +517,15 @@ _ORACLE = {
     "svm_loss_vectorized": ((), _linear_loss_layouts),
     "softmax_loss_naive": ((), _linear_loss_layouts),
     "softmax_loss_vectorized": ((), _linear_loss_layouts),
+    # the recurrent layers in the checker's call form (_gradcheck/specs_rnn.py ADAPTERS): the embedding
+    # takes (W, x), the LSTM step's two outputs are stacked
+    "rnn_step_forward": (("rnn_step_backward",), _rnn_layouts(1, step=True)),
+    "rnn_forward": (("rnn_backward",), _rnn_layouts(1)),
+    "lstm_step_forward": (("lstm_step_backward",), _rnn_layouts(4, step=True, with_c=True)),
+    "lstm_forward": (("lstm_backward",), _rnn_layouts(4)),
+    "word_embedding_forward": (("word_embedding_backward",), _embedding_layouts),
+    "temporal_affine_forward": (("temporal_affine_backward",), _temporal_affine_layouts),
+    "temporal_softmax_loss": ((), _temporal_loss_layouts),
 }
 
 
@@ -499,13 +536,22 @@ def _import_student(path: Path):
     return module
 
 
+def _in_call_form(fn, name):
+    adapt = ADAPTERS.get(name)
+    return adapt(fn) if adapt is not None and fn is not None else fn
+
+
+def _student(module, name):
+    return _in_call_form(getattr(module, name), name)
+
+
 def _reference(name):
     import importlib
 
     for module in ("layers", "fast_layers", "layer_utils", "classifiers.softmax", "classifiers.linear_svm"):
         fn = getattr(importlib.import_module(module), name, None)
         if fn is not None:
-            return fn
+            return _in_call_form(fn, name)
     raise LookupError(name)
 
 
@@ -533,7 +579,7 @@ def _disagreements(module, forward, backwards, layouts) -> list:
             return fn(*[a.copy() for a in inputs], *copy.deepcopy(params))
         ref_out, ref_cache = call(_reference(forward))
         try:
-            out, cache = call(getattr(module, forward))
+            out, cache = call(_student(module, forward))
         except Exception as exc:  # a crash on a valid layout is a bug too
             found.append(f"layout {k}: {forward} raised {type(exc).__name__}")
             continue
@@ -550,13 +596,13 @@ def _disagreements(module, forward, backwards, layouts) -> list:
                 continue
             ref = _grads(_reference(bwd)(dout.copy(), ref_cache))
             try:
-                got = _grads(getattr(module, bwd)(dout.copy(), cache))
+                got = _grads(_student(module, bwd)(dout.copy(), cache))
             except Exception as exc:
                 found.append(f"layout {k}: {bwd} raised {type(exc).__name__}")
                 continue
             if len(got) != len(ref) or not all(_same(g, r) for g, r in zip(got, ref)):
                 found.append(f"layout {k}: {bwd} gradients")
-        if not _same(call(getattr(module, forward))[0], out):
+        if not _same(call(_student(module, forward))[0], out):
             found.append(f"layout {k}: {forward} not deterministic")
         if not _same_in_test_mode(module, forward, inputs, params):
             found.append(f"layout {k}: {forward} test mode (running statistics)")
@@ -568,7 +614,7 @@ def _same_in_test_mode(module, forward, inputs, params) -> bool:
     if not any(isinstance(p, dict) and p.get("mode") == "train" for p in params):
         return True
     outs = []
-    for fn in (getattr(module, forward), _reference(forward)):
+    for fn in (_student(module, forward), _reference(forward)):
         mine = copy.deepcopy(params)        # each keeps its running statistics in its own dicts
         try:
             fn(*[a.copy() for a in inputs], *mine)

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import fast_layers
 from _rules.geometry import conv_geometry

@@ -1,0 +1,54 @@
+"""A vanilla RNN whose backward forgets the gradient coming back through time.
+
+BUG: rnn_backward hands each step only dh[:, t] (dprev_h of step t + 1 is computed and thrown
+away), so every gradient but the last step's misses backpropagation through time.
+EXPECT: layer=rnn_backward diagnosis="through time"
+"""
+import numpy as np
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
+    cache = (x, prev_h, Wx, Wh, next_h)
+    return next_h, cache
+
+
+def rnn_step_backward(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    dtanh = dnext_h * (1 - next_h ** 2)
+    dx = dtanh.dot(Wx.T)
+    dprev_h = dtanh.dot(Wh.T)
+    dWx = x.T.dot(dtanh)
+    dWh = prev_h.T.dot(dtanh)
+    db = np.sum(dtanh, axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = np.zeros((N, T, H), dtype=x.dtype)
+    caches = []
+    prev_h = h0
+    for t in range(T):
+        prev_h, c = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
+        h[:, t, :] = prev_h
+        caches.append(c)
+    return h, (caches, D)
+
+
+def rnn_backward(dh, cache):
+    caches, D = cache
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, D), dtype=dh.dtype)
+    dWx = np.zeros((D, H))
+    dWh = np.zeros((H, H))
+    db = np.zeros(H)
+    dprev_h = np.zeros((N, H))
+    for t in reversed(range(T)):
+        dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :], caches[t])
+        dx[:, t, :] = dx_t
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+    return dx, dprev_h, dWx, dWh, db
