@@ -105,6 +105,11 @@ OFFICIAL = [
     ("coco_utils", "load_coco_data", [("base_dir", None), ("max_train", None), ("pca_features", True)]),
     ("coco_utils", "decode_captions", [("captions", _), ("idx_to_word", _)]),
     ("coco_utils", "sample_coco_minibatch", [("data", _), ("batch_size", 100), ("split", "train")]),
+    ("image_utils", "image_from_url", [("url", _)]),
+    ("image_utils", "load_image", [("filename", _), ("size", None)]),
+    ("image_utils", "blur_image", [("X", _)]),
+    ("image_utils", "preprocess_image", [("img", _)]),
+    ("image_utils", "deprocess_image", [("img", _), ("rescale", False)]),
     # assignment 1 (2026): image features
     ("features", "extract_features", [("imgs", _), ("feature_fns", _), ("verbose", False)]),
     ("features", "rgb2gray", [("rgb", _)]),
