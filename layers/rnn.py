@@ -420,7 +420,6 @@ def lstm_backward(dh, cache):
 
 # --- temporal affine and softmax -----------------------------------------------------------------
 
-
 def temporal_affine_forward(x, w, b):
     """Apply the same affine map at every time step: ``out[:, t] = x[:, t] @ w + b``.
 
