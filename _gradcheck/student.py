@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Top-level names of the toolkit: a student file or folder with one of these names would shadow it.
 TOOLKIT_NAMES = ("_rules", "layers", "fast_layers", "layer_utils", "layer_modules", "im2col", "im2col_cython",
                  "gradient_check", "_gradcheck", "classifiers", "optim", "solver", "data_utils", "vis_utils",
-                 "rnn_layers", "captioning_solver", "coco_utils", "features")
+                 "rnn_layers", "captioning_solver", "coco_utils", "features", "image_utils")
 # What the references need loaded before a student's code runs (the rest are loaded if present).
 _PRELOAD = ("_rules", "layers", "fast_layers", "layer_utils", "gradient_check",
             "classifiers")  # assignment 1's losses (classifiers.softmax, .linear_svm) are references too

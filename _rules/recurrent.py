@@ -11,8 +11,8 @@ import numpy as np
 from .geometry import check_array, float_dtype, refuse_subclass
 
 __all__ = [
-    "check_cell", "check_sequence", "check_weights", "check_words", "check_states", "check_prev_c",
-    "check_dnext_c", "check_temporal_affine", "check_temporal_scores",
+    "check_cell", "check_sequence", "check_weights", "check_embedding", "check_words", "check_states",
+    "check_prev_c", "check_dnext_c", "check_temporal_affine", "check_temporal_scores",
 ]
 
 
@@ -57,6 +57,14 @@ def check_weights(D, H, Wx, Wh, b, gates):
                          f"got shape {Wh.shape}")
     if b.shape != (G,):
         raise ValueError(f"b must have shape ({width},) = ({G},) to match Wx shape {Wx.shape}, got shape {b.shape}")
+
+
+def check_embedding(W):
+    """Validate a word-vector matrix W (V, D), V and D >= 1; return (V, D)."""
+    check_array(W, "W", 2, "(V, D) of word vectors")
+    if W.shape[0] < 1 or W.shape[1] < 1:
+        raise ValueError(f"W must hold at least one word vector of at least one dimension, got shape {W.shape}")
+    return W.shape
 
 
 def check_words(x, V):

@@ -18,6 +18,7 @@ import numpy as np
 from _rules.cache import unpack_cache
 from _rules.geometry import check_array, check_dout, float_dtype
 from _rules.recurrent import (
+    check_embedding,
     check_sequence,
     check_states,
     check_temporal_affine,
@@ -187,10 +188,7 @@ def lstm_backward_fast(dh, cache):
 
 def word_embedding_forward_fast(x, W):
     """:func:`layers.word_embedding_forward` (already one gather: the same code, for the fast family)."""
-    check_array(W, "W", 2, "(V, D) of word vectors")
-    V, D = W.shape
-    if V < 1 or D < 1:
-        raise ValueError(f"W must hold at least one word vector of at least one dimension, got shape {W.shape}")
+    V, _ = check_embedding(W)
     check_words(x, V)
     return W.astype(float_dtype(W), copy=False)[x], (x, W)
 

@@ -27,6 +27,7 @@ from _rules.geometry import check_array, check_dout, float_dtype
 from _rules.recurrent import (
     check_cell,
     check_dnext_c,
+    check_embedding,
     check_prev_c,
     check_sequence,
     check_states,
@@ -226,10 +227,7 @@ def word_embedding_forward(x, W):
     cache : tuple
         ``(x, W)``: the arguments, unmodified.
     """
-    check_array(W, "W", 2, "(V, D) of word vectors")
-    V, D = W.shape
-    if V < 1 or D < 1:
-        raise ValueError(f"W must hold at least one word vector of at least one dimension, got shape {W.shape}")
+    V, _ = check_embedding(W)
     check_words(x, V)
     out = W.astype(float_dtype(W), copy=False)[x]
     return out, (x, W)
@@ -421,7 +419,6 @@ def lstm_backward(dh, cache):
 
 
 # --- temporal affine and softmax -----------------------------------------------------------------
-
 
 def temporal_affine_forward(x, w, b):
     """Apply the same affine map at every time step: ``out[:, t] = x[:, t] @ w + b``.

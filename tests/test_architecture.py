@@ -43,7 +43,8 @@ LEVELS = {
     "data_utils": 4,
     "coco_utils": 4,  # assignment 3's captioning data (the course's COCO layout, and an offline digits set)
     "captioning_solver": 4,
-    "features": 4,  # assignment 1's hand-made image features (HOG, hue histogram)
+    "features": 4,
+    "image_utils": 4,  # assignment 3's image helpers (image_from_url for the captioning notebooks)  # assignment 1's hand-made image features (HOG, hue histogram)
     "vis_utils": 4,
     "gradient_check": 4,
     "_gradcheck": 4,

@@ -77,6 +77,44 @@ OFFICIAL = [
     ("optim", "sgd_momentum", [("w", _), ("dw", _), ("config", None)]),
     ("optim", "rmsprop", [("w", _), ("dw", _), ("config", None)]),
     ("optim", "adam", [("w", _), ("dw", _), ("config", None)]),
+    # assignment 3 (2024): the recurrent layers, the captioning model, its solver and data
+    ("rnn_layers", "affine_forward", [("x", _), ("w", _), ("b", _)]),
+    ("rnn_layers", "affine_backward", [("dout", _), ("cache", _)]),
+    ("rnn_layers", "rnn_step_forward", [("x", _), ("prev_h", _), ("Wx", _), ("Wh", _), ("b", _)]),
+    ("rnn_layers", "rnn_step_backward", [("dnext_h", _), ("cache", _)]),
+    ("rnn_layers", "rnn_forward", [("x", _), ("h0", _), ("Wx", _), ("Wh", _), ("b", _)]),
+    ("rnn_layers", "rnn_backward", [("dh", _), ("cache", _)]),
+    ("rnn_layers", "word_embedding_forward", [("x", _), ("W", _)]),
+    ("rnn_layers", "word_embedding_backward", [("dout", _), ("cache", _)]),
+    ("rnn_layers", "sigmoid", [("x", _)]),
+    ("rnn_layers", "lstm_step_forward", [("x", _), ("prev_h", _), ("prev_c", _), ("Wx", _), ("Wh", _), ("b", _)]),
+    ("rnn_layers", "lstm_step_backward", [("dnext_h", _), ("dnext_c", _), ("cache", _)]),
+    ("rnn_layers", "lstm_forward", [("x", _), ("h0", _), ("Wx", _), ("Wh", _), ("b", _)]),
+    ("rnn_layers", "lstm_backward", [("dh", _), ("cache", _)]),
+    ("rnn_layers", "temporal_affine_forward", [("x", _), ("w", _), ("b", _)]),
+    ("rnn_layers", "temporal_affine_backward", [("dout", _), ("cache", _)]),
+    ("rnn_layers", "temporal_softmax_loss", [("x", _), ("y", _), ("mask", _), ("verbose", False)]),
+    ("classifiers.rnn", "CaptioningRNN.__init__",
+     [("self", _), ("word_to_idx", _), ("input_dim", 512), ("wordvec_dim", 128), ("hidden_dim", 128),
+      ("cell_type", "rnn"), ("dtype", np.float32)]),
+    ("classifiers.rnn", "CaptioningRNN.loss", [("self", _), ("features", _), ("captions", _)]),
+    ("classifiers.rnn", "CaptioningRNN.sample", [("self", _), ("features", _), ("max_length", 30)]),
+    ("captioning_solver", "CaptioningSolver.__init__", [("self", _), ("model", _), ("data", _)]),
+    ("captioning_solver", "CaptioningSolver.train", [("self", _)]),
+    # the course's base_dir default is a folder next to its file; None searches that and the usual places
+    ("coco_utils", "load_coco_data", [("base_dir", None), ("max_train", None), ("pca_features", True)]),
+    ("coco_utils", "decode_captions", [("captions", _), ("idx_to_word", _)]),
+    ("coco_utils", "sample_coco_minibatch", [("data", _), ("batch_size", 100), ("split", "train")]),
+    ("image_utils", "image_from_url", [("url", _)]),
+    ("image_utils", "load_image", [("filename", _), ("size", None)]),
+    ("image_utils", "blur_image", [("X", _)]),
+    ("image_utils", "preprocess_image", [("img", _)]),
+    ("image_utils", "deprocess_image", [("img", _), ("rescale", False)]),
+    # assignment 1 (2026): image features
+    ("features", "extract_features", [("imgs", _), ("feature_fns", _), ("verbose", False)]),
+    ("features", "rgb2gray", [("rgb", _)]),
+    ("features", "hog_feature", [("im", _)]),
+    ("features", "color_histogram_hsv", [("im", _), ("nbin", 10), ("xmin", 0), ("xmax", 255), ("normalized", True)]),
 ]
 
 
@@ -116,7 +154,9 @@ def test_the_other_star_imports_of_the_course():
                           "gradient_check": ("eval_numerical_gradient", "eval_numerical_gradient_blobs",
                                              "eval_numerical_gradient_net", "grad_check_sparse", "rel_error"),
                           "classifiers": ("KNearestNeighbor", "Softmax", "LinearSVM", "TwoLayerNet",
-                                          "FullyConnectedNet", "ThreeLayerConvNet")}.items():
+                                          "FullyConnectedNet", "ThreeLayerConvNet"),
+                          "rnn_layers": ("rnn_forward", "lstm_step_backward", "sigmoid", "temporal_softmax_loss"),
+                          "classifiers.rnn": ("CaptioningRNN", "word_embedding_forward", "lstm_forward")}.items():
         namespace = {}
         exec(f"from {module} import *", namespace)
         missing = [n for n in names if n not in namespace]

@@ -6,8 +6,8 @@ Each test builds the inputs a notebook check cell builds (the same ``np.linspace
 expected values (hard-coded below: they are the notebooks' data) to the error the notebook says
 to expect ("on the order of e-8 or less" is asserted as < 1e-7, and so on).
 
-The notebooks' setup cell also imports ``cs231n.image_utils.image_from_url`` (for COCO images
-from the web); cnnkit has no ``image_utils``, and no check uses it.
+The imports are the notebooks' setup cell with the prefix dropped (``image_from_url`` shows COCO
+images from the web; no check uses it).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from captioning_solver import CaptioningSolver  # noqa: F401  (the notebooks' se
 from classifiers.rnn import CaptioningRNN
 from coco_utils import decode_captions, load_coco_data, sample_coco_minibatch  # noqa: F401
 from gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
+from image_utils import image_from_url  # noqa: F401
 from rnn_layers import *  # noqa: F403
 
 
