@@ -17,14 +17,14 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport NAN
 
 from _rules.kernel_args import (
+    avg_pool_backward_args,
     col2im_6d_add_args,
     col2im_6d_args,
     col2im_args,
     im2col_6d_args,
     im2col_args,
+    max_pool_backward_args,
     pool_args,
-    pool_dout_args,
-    pool_shape_args,
 )
 
 cdef extern from *:
@@ -785,8 +785,7 @@ def max_pool_backward_cython(x, dout, pool_height, pool_width, stride, parallel=
         Zero except at window maxima, which receive the sum of ``dout`` over the windows
         whose maximum they are.
     """
-    x, g = pool_args(x, pool_height, pool_width, stride)
-    dout = pool_dout_args(dout, g, x.dtype)
+    x, dout, g = max_pool_backward_args(x, dout, pool_height, pool_width, stride)
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=x.dtype)
     if _is_2x2_stride_2(g):
         _max_pool_2x2_backward(x, dout, dx, bool(positive_only), _threads(parallel))
@@ -827,8 +826,7 @@ def avg_pool_backward_cython(dout, x_shape, pool_height, pool_width, stride, par
     dx : ndarray, shape (N, C, H, W)
         In dout's float dtype.
     """
-    g = pool_shape_args(x_shape, pool_height, pool_width, stride)
-    dout = pool_dout_args(dout, g, None)
+    dout, g = avg_pool_backward_args(dout, x_shape, pool_height, pool_width, stride)
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
     if _is_2x2_stride_2(g):
         _avg_pool_2x2_backward(dout, dx, _threads(parallel))

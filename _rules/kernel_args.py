@@ -33,6 +33,8 @@ __all__ = [
     "pool_args",
     "pool_shape_args",
     "pool_dout_args",
+    "max_pool_backward_args",
+    "avg_pool_backward_args",
 ]
 
 
@@ -168,3 +170,15 @@ def pool_dout_args(dout, g, dtype):
     if dout.shape != g.out_shape:
         raise ValueError(f"dout must have the pooling output's shape {g.out_shape}, got {dout.shape}")
     return np.ascontiguousarray(dout, dtype=own if dtype is None else dtype)
+
+
+def max_pool_backward_args(x, dout, pool_height, pool_width, stride):
+    """Check ``max_pool_backward_cython``'s arguments; return x, dout (both contiguous, x's dtype) and the geometry."""
+    x, g = pool_args(x, pool_height, pool_width, stride)
+    return x, pool_dout_args(dout, g, x.dtype), g
+
+
+def avg_pool_backward_args(dout, x_shape, pool_height, pool_width, stride):
+    """Check ``avg_pool_backward_cython``'s arguments; return dout (contiguous, its float dtype) and the geometry."""
+    g = pool_shape_args(x_shape, pool_height, pool_width, stride)
+    return pool_dout_args(dout, g, None), g

@@ -13,14 +13,14 @@ from numpy.lib.stride_tricks import as_strided
 
 from _rules.geometry import pool_windows
 from _rules.kernel_args import (
+    avg_pool_backward_args,
     col2im_6d_add_args,
     col2im_6d_args,
     col2im_args,
     im2col_6d_args,
     im2col_args,
+    max_pool_backward_args,
     pool_args,
-    pool_dout_args,
-    pool_shape_args,
 )
 
 __all__ = [
@@ -230,8 +230,7 @@ def max_pool_forward(x, pool_height, pool_width, stride, parallel=True, first_if
 
 def max_pool_backward(x, dout, pool_height, pool_width, stride, parallel=True, positive_only=False):
     """Numpy twin of :func:`im2col_cython.max_pool_backward_cython` (``parallel`` has no effect here)."""
-    x, g = pool_args(x, pool_height, pool_width, stride)
-    dout = pool_dout_args(dout, g, x.dtype)
+    x, dout, g = max_pool_backward_args(x, dout, pool_height, pool_width, stride)
     dx = _max_pool_backward(x, dout, g)
     # Only window maxima hold gradient, so masking dx is masking the routed maxima.
     return np.where(x > 0, dx, x.dtype.type(0)) if positive_only else dx
@@ -284,8 +283,7 @@ def avg_pool_forward(x, pool_height, pool_width, stride, parallel=True):
 
 def avg_pool_backward(dout, x_shape, pool_height, pool_width, stride, parallel=True):
     """Numpy twin of :func:`im2col_cython.avg_pool_backward_cython` (``parallel`` has no effect here)."""
-    g = pool_shape_args(x_shape, pool_height, pool_width, stride)
-    dout = pool_dout_args(dout, g, None)
+    dout, g = avg_pool_backward_args(dout, x_shape, pool_height, pool_width, stride)
     share = dout / dout.dtype.type(g.HH * g.WW)
     if _strategy(g) == "per_window":
         return _avg_backward_per_window(share, g)

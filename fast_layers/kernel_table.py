@@ -3,7 +3,8 @@
 A row names the kernel the layers call (``name``, also the name of its numpy twin in
 ``fast_layers._kernels_numpy``), its compiled function in ``im2col_cython`` (``compiled``, the
 CS231n name), the argument check both run before any loop (``check``, from
-``_rules.kernel_args``), how to build a small valid call (``example``), whether it takes
+``_rules.kernel_args``: it takes the kernel's positional arguments, and the fuzzer checks that
+it alone refuses every bad call the kernel refuses), how to build a small valid call (``example``), whether it takes
 ``parallel=`` (its thread rule: the layers pass ``parallel=True`` only for data of at least
 ``tuning.PARALLEL_KERNEL_BYTES``), and which of its arguments it writes into (``writes``).
 
@@ -117,11 +118,11 @@ KERNELS = (
            threads=True, writes=(1,)),
     Kernel("max_pool_forward", "max_pool_forward_cython", kernel_args.pool_args,
            lambda rng, e: [_images(rng, e), e.HH, e.WW, e.stride], threads=True),
-    Kernel("max_pool_backward", "max_pool_backward_cython", kernel_args.pool_args,
+    Kernel("max_pool_backward", "max_pool_backward_cython", kernel_args.max_pool_backward_args,
            lambda rng, e: [_images(rng, e), _pooled(rng, e), e.HH, e.WW, e.stride], threads=True),
     Kernel("avg_pool_forward", "avg_pool_forward_cython", kernel_args.pool_args,
            lambda rng, e: [_images(rng, e), e.HH, e.WW, e.stride], threads=True),
-    Kernel("avg_pool_backward", "avg_pool_backward_cython", kernel_args.pool_shape_args,
+    Kernel("avg_pool_backward", "avg_pool_backward_cython", kernel_args.avg_pool_backward_args,
            lambda rng, e: [_pooled(rng, e), (e.N, e.C, e.H, e.W), e.HH, e.WW, e.stride], threads=True),
 )
 

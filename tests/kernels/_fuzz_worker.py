@@ -3,13 +3,14 @@
 Usage: ``python -m tests.kernels._fuzz_worker --seed S --random N --log PATH [--crash]``
 from the repository root.
 
-Every case calls one kernel (compiled ``im2col_cython`` and its numpy twin) with one or more
-invalid arguments. The call must raise ``ValueError``, ``TypeError`` or ``MemoryError`` with a
-non-empty message, and both implementations must raise the same type, and no "unraisable"
-exception (an out-of-bounds index caught inside a nogil kernel of a bounds-checked build) may be
-reported. Anything else is recorded as a failure. The case about to run is written to the log file first, so that if the process
-dies (segfault, abort) the parent test can say which call killed it. The summary is one JSON
-object on the last line of stdout.
+Every case calls one kernel of ``fast_layers.kernel_table`` (compiled ``im2col_cython`` and its
+numpy twin) with one or more invalid arguments. The call must raise ``ValueError``, ``TypeError``
+or ``MemoryError`` with a non-empty message; both implementations and the kernel's argument check
+alone must raise the same type; and no "unraisable" exception (an out-of-bounds index caught
+inside a nogil kernel of a bounds-checked build) may be reported. Anything else is recorded as a
+failure. The case about to run is written to the log file first, so that if the process dies
+(segfault, abort) the parent test can say which call killed it. The summary is one JSON object
+on the last line of stdout.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import numpy as np
 
 from fast_layers.kernel_table import EXAMPLE, KERNELS, TWINS
+from fast_layers.kernel_table import kernel as kernel_row
 
 ALLOWED = (ValueError, TypeError, MemoryError)
 
@@ -210,6 +212,15 @@ def _off_by_one_case(rng):
     return kernel, [bad, np.zeros((n, c, h, w)), *geo], f"{kernel}(cols={label})"
 
 
+def _call_check(kernel, args):
+    """The exception type the kernel's argument check (its row in the kernel table) raises, or None."""
+    try:
+        kernel_row(kernel).check(*args)
+    except BaseException as exc:  # noqa: BLE001 - compared with what the kernel raised
+        return type(exc).__name__
+    return None
+
+
 def _call(module, kernel, args):
     try:
         getattr(module, kernel)(*args)
@@ -281,6 +292,10 @@ def run(seed: int, n_random: int, log_path: str) -> dict:
             if results["compiled"][0] != results["numpy"][0]:
                 failures.append(f"{desc}: compiled raised {results['compiled'][0]} but the numpy twin "
                                 f"raised {results['numpy'][0]}")
+            checked = _call_check(kernel, args)
+            if checked != results["compiled"][0]:
+                failures.append(f"{desc}: compiled raised {results['compiled'][0]} but its argument check "
+                                f"alone raised {checked}: the kernel must refuse a call in its check")
             per_kernel[kernel] += 1
         log.write("done\n")
     return {"cases": len(cases), "calls": 2 * len(cases), "per_kernel": per_kernel,
