@@ -20,8 +20,8 @@ from __future__ import annotations
 if __name__ == "__main__":
     import os
 
-    # The command line evaluates tiny layers thousands of times; BLAS threads only add contention
-    # there (measured: 2-4x slower on a busy 2-core machine). Must be set before numpy loads.
+    # The command line evaluates tiny layers thousands of times, where BLAS threads only contend
+    # (benchmarks/RESULTS.md). Must be set before numpy loads.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
