@@ -18,6 +18,7 @@ Notation: N batch, T time steps, D input (word vector) dimension, H hidden dimen
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -29,7 +30,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The installed cnnkit when there is one; the checkout this script sits in otherwise.
+if importlib.util.find_spec("fast_layers") is None:
+    sys.path.insert(0, str(ROOT))
 
 import fast_layers as F  # noqa: E402
 import layers as L  # noqa: E402

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
+from tests._product import SOURCE_ROOT
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rnn.py"
+BENCH = SOURCE_ROOT / "benchmarks" / "bench_rnn.py"
 
 
 def _run(*args, cwd):
