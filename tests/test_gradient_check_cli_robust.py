@@ -243,7 +243,7 @@ def test_student_file_named_layers_next_to_it_does_not_become_the_reference(tmp_
     forward = [r for r in doc["results"] if r["layer"] == "affine_forward" and r["kind"] == "forward"]
     assert forward and forward[0]["status"] == "fail", explain(proc)
     assert statuses(doc, "relu_forward") == {"pass"}
-    assert "has the name of the toolkit's 'layers'" in proc.stdout
+    assert "note:" not in proc.stdout, explain(proc)  # a file named like the toolkit's changes no verdict
 
 
 def test_module_replacing_the_toolkit_reference_at_import_is_still_compared_with_the_original(tmp_path):
@@ -268,7 +268,7 @@ def test_console_entry_inside_a_folder_with_its_own_gradient_check(tmp_path):
     assert proc.returncode == 1, explain(proc)
     doc = report(folder / "out.json")
     assert any(r["kind"] == "forward" and r["status"] == "fail" for r in doc["results"]), explain(proc)
-    assert "has the name of the toolkit's 'gradient_check'" in proc.stdout
+    assert "note:" not in proc.stdout, explain(proc)  # a file named like the toolkit's changes no verdict
     proc = cli(folder, "--module", "layers.py", "--no-progress", entry=("-m", "_gradcheck"))
     assert proc.returncode == 1 and "affine_forward" in proc.stdout, explain(proc)
 
