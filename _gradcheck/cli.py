@@ -15,20 +15,24 @@ change the references; each layer runs under a wall-clock limit (``--time-limit`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
+import tempfile
 import time
+import types
 from pathlib import Path
 
 import numpy as np
 
 from _rules.tolerances import TOLERANCES
 
-from . import grid, specs, starter
+from . import grid, isolate, specs, starter
 from . import student as stu
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from .state import describe_exception
 
 __all__ = ["main", "build_parser", "run"]
 
@@ -90,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", metavar="SECONDS", type=float, default=DEFAULT_TIME_LIMIT,
                    help=f"wall-clock limit per layer of a --module (and for its import); 0 = none "
                         f"(default {DEFAULT_TIME_LIMIT:g})")
+    lim = isolate.Limits()
+    p.add_argument("--memory-limit", metavar="MB", type=int, default=lim.memory_mb,
+                   help=f"address-space limit of the process that runs a --module's code; 0 = none "
+                        f"(default {lim.memory_mb})")
+    p.add_argument("--cpu-limit", metavar="SECONDS", type=int, default=lim.cpu_s,
+                   help=f"CPU-time limit of that process over its life; 0 = none (default {lim.cpu_s})")
+    p.add_argument("--file-size-limit", metavar="MB", type=int, default=lim.file_size_mb,
+                   help=f"largest file that process may write; 0 = none (default {lim.file_size_mb})")
+    p.add_argument("--max-procs", metavar="N", type=int, default=lim.extra_procs,
+                   help=f"processes/threads that process may start; 0 = no limit (default {lim.extra_procs})")
+    p.add_argument("--refuse", metavar="MODULES", default="",
+                   help="comma-separated top-level modules a --module may not import (e.g. torch,tensorflow)")
     p.add_argument("--starter", metavar="FILE",
                    help="write a starter file with the layers' signatures and docstrings (bodies raise "
                         "NotImplementedError), then exit; --only selects the layers")
@@ -106,11 +122,23 @@ def validate(args) -> None:
         raise _UsageError(f"--seed must be an integer >= 0, got {args.seed}")
     if not (math.isfinite(args.time_limit) and args.time_limit >= 0):
         raise _UsageError(f"--time-limit must be a number of seconds >= 0 (0 = no limit), got {args.time_limit:g}")
+    for opt, v in (("--memory-limit", args.memory_limit), ("--cpu-limit", args.cpu_limit),
+                   ("--file-size-limit", args.file_size_limit), ("--max-procs", args.max_procs)):
+        if v < 0:
+            raise _UsageError(f"{opt} must be an integer >= 0 (0 = no limit), got {v}")
+    if args.memory_limit and args.memory_limit < 256:
+        raise _UsageError(f"--memory-limit {args.memory_limit} MB is too small for Python and numpy to start; "
+                          f"give at least 256 (or 0 for no limit)")
+    bad = [m for m in _refused(args) if not m.isidentifier()]
+    if bad:
+        raise _UsageError(f"--refuse names a module {bad[0]!r} that is not a top-level module name")
     if args.starter and args.module:
         raise _UsageError("--starter writes a new file and --module checks one: give one of them")
     for opt, path in (("--json", args.json), ("--starter", args.starter)):
         if path is not None:
             _check_new_file(opt, Path(path), overwrite=opt == "--json")
+    if args.json is not None:  # resolved before anything else runs: the report lands where it was asked for
+        args.json_path = str(Path(args.json).resolve())
     if args.plot is not None:
         plot = Path(args.plot)
         if plot.exists() and not plot.is_dir():
@@ -130,6 +158,10 @@ def _check_new_file(opt: str, path: Path, overwrite: bool) -> None:
         raise _UsageError(f"{opt} {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise _UsageError(f"{opt} {str(path)!r} cannot be written (permission denied)")
+
+
+def _refused(args) -> list:
+    return [m.strip() for m in (getattr(args, "refuse", "") or "").split(",") if m.strip()]
 
 
 def _only(args) -> list | None:
@@ -182,7 +214,7 @@ def _jobs(only, student, toolkit, args):
         mine = []
         for job in jobs:
             fns = [job.forward] + [f for _, f in job.backwards]
-            if all(stu.is_toolkit_function(f, toolkit) for f in fns):
+            if all(getattr(f, "borrowed", None) or stu.is_toolkit_function(f, toolkit) for f in fns):
                 absent.append(f"{job.label} (the module's {job.spec.forward} is the toolkit's own, imported: "
                               f"not checked)")
             else:
@@ -214,6 +246,8 @@ def run(args, toolkit=None) -> tuple[list, list, dict]:
     only = _only(args)
     toolkit = toolkit or stu.Toolkit.load()
     _check_only(only, args)  # usage errors before any student code runs
+    if args.module and getattr(args, "isolated", True):
+        return _run_isolated(args, toolkit, only)
     meta = {"absent": [], "module": None, "notes": list(toolkit.notes)}
     student = None
     if args.module:
@@ -241,6 +275,93 @@ def run(args, toolkit=None) -> tuple[list, list, dict]:
                                  f"the checker put its own back")
     meta["layers"] = len(jobs)
     return rows, checks, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# A student's module in a worker process
+
+CHECKER_NAMES = ("gradient_check", "_gradcheck")
+_POOLS_AND_CONVS = ("conv", "conv_winograd", "max_pool", "avg_pool")
+
+
+def _forbidden(spec) -> tuple[set, set]:
+    """The toolkit's functions a student's code may not call while ``spec``'s layer is checked (its own
+    implementations: the same family, a convolution's every algorithm) and the modules likewise."""
+    fams = {spec.family} | ({"conv", "conv_winograd"} if spec.family in ("conv", "conv_winograd") else set())
+    names = {n for s in specs.specs() if s.family in fams for n in (s.forward, *s.backwards)}
+    modules = {"im2col", "im2col_cython"} if spec.family in _POOLS_AND_CONVS else set()
+    return names, modules
+
+
+def _limits(args) -> isolate.Limits:
+    return isolate.Limits(memory_mb=args.memory_limit, cpu_s=args.cpu_limit, file_size_mb=args.file_size_limit,
+                          extra_procs=args.max_procs)
+
+
+def open_session(args):
+    """A :class:`isolate.Session` for ``args.module`` (raises ``_UsageError`` for a path that does not exist)."""
+    try:
+        kind, target = stu._module_target(args.module)
+    except FileNotFoundError as exc:
+        raise _UsageError(str(exc)) from None
+    folder = target.parent if kind != "name" else None
+    paths = [str(p) for p in dict.fromkeys(f for f in (folder, Path.cwd().resolve()) if f is not None)]
+    names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)})
+    preload = tuple(dict.fromkeys(stu._PRELOAD + tuple(s.module for s in specs.specs())))
+    session = isolate.Session(
+        args.module, {"kind": kind, "where": str(target)}, paths, names, stu.ROOT,
+        [m for m in preload if m.split(".")[0] not in CHECKER_NAMES], stu.TOOLKIT_NAMES, CHECKER_NAMES,
+        _limits(args), refuse=_refused(args))
+    return session, stu.shadow_notes(stu.shadows([Path(p) for p in paths]))
+
+
+def _run_isolated(args, toolkit, only):
+    """``run`` for ``--module``: the student's code runs only in worker processes (``isolate``)."""
+    session, notes = open_session(args)
+    meta = {"absent": [], "module": session.target["where"] if session.target["kind"] != "name" else args.module,
+            "notes": list(toolkit.notes) + notes, "isolated": True}
+    what = f"importing {args.module} (the module)"
+    try:
+        try:
+            manifest = session.open(args.time_limit)
+        except isolate.ImportFailed as exc:
+            return [_error_row("(import)", "(module)", describe_exception(exc.exc, what), 0.0)], [], meta
+        except isolate.WorkerLost as exc:
+            return [_error_row("(import)", "(module)", exc.message(what), 0.0)], [], meta
+        if session.replaced:
+            meta["notes"].append(f"importing {args.module} replaced the toolkit's {', '.join(session.replaced)}: "
+                                 f"only in the worker process that ran the student's code; the checker's "
+                                 f"references live in the grading process, which never runs it")
+        student = types.SimpleNamespace(**{n: session.function(n, info.get("borrowed"), info.get("toolkit_file"))
+                                           for n, info in manifest.items()})
+        jobs, meta["absent"] = _jobs(only, student, toolkit, args)
+        rows, checks = [], []
+        for job in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
+            t0 = time.perf_counter()
+            lost = False
+            copied = [f for f in (job.forward, *(b for _, b in job.backwards)) if getattr(f, "toolkit_file", None)]
+            if copied:
+                rows.append(_error_row(job.label, "(layer)", f"{copied[0].__name__} is the toolkit's own "
+                                       f"implementation: its code comes from the toolkit's file "
+                                       f"{copied[0].toolkit_file} (loaded by path?); the grader checks the "
+                                       f"student's code", 0.0))
+                continue
+            try:
+                session.begin_job(*_forbidden(job.spec), args.time_limit)
+                done = _check_job(job, toolkit, args)
+            except isolate.ImportFailed as exc:
+                lost, done = True, ([], [_error_row(job.label, "(layer)", describe_exception(exc.exc, what),
+                                                    time.perf_counter() - t0)])
+            except isolate.WorkerLost as exc:
+                lost, done = True, ([], [_error_row(job.label, "(layer)", exc.message(f"checking {job.label}"),
+                                                    time.perf_counter() - t0)])
+            session.end_job(lost)
+            checks += done[0]
+            rows += done[1]
+        meta["layers"] = len(jobs)
+        return rows, checks, meta
+    finally:
+        session.close()
 
 
 def _fmt_index(idx):
@@ -396,8 +517,22 @@ def _write_json(args, argv, rows, meta, summary) -> None:
         "not_present": meta["absent"],
         "notes": meta["notes"],
     }
-    with open(args.json, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
+    _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()),
+                      json.dumps(doc, indent=2))
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and one rename."""
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".cnnkit-report-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _jsonable(row):

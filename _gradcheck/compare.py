@@ -49,6 +49,8 @@ def _numeric_side(run: Run) -> Numeric:
             raise LayerError(f"forward output changed shape from {shape} to {out.shape} between calls")
         return out
 
+    if getattr(run.forward, "map_first", None) is not None:
+        forward64.many = _many(run, forward64, arrays64, shape)
     eval_dtype = forward64().dtype
     if eval_dtype != np.float64:
         run.check.warnings.append(f"forward returns {eval_dtype} even for float64 inputs: the numeric "
@@ -61,6 +63,34 @@ def _numeric_side(run: Run) -> Numeric:
     batch = run.inputs[0].shape[0] if run.inputs[0].ndim >= 2 else None
     return Numeric(run=forward64, arrays64=arrays64, eval_dtype=eval_dtype, batch=batch,
                     scale={k: (v if v > 0 else fallback) for k, v in rms.items()})
+
+
+def _many(run: Run, forward64, arrays64, shape):
+    """``many(x, flat_idx, values)``: the forward's outputs (float64, one row per variant) with one element
+    of ``x`` set per variant, batched through a worker; a variant the batch cannot take (it raised,
+    returned something else) is run alone, so that it fails exactly as :func:`forward64` does."""
+
+    def many(x, flat_idx, values):
+        k = next(i for i, a in enumerate(arrays64) if a is x)
+        rows, at = [], 0
+        while at < len(flat_idx):
+            args = [a.copy() for a in arrays64] + list(copy_params(run.params))
+            outs, stop = run.forward.map_first(args, k, flat_idx[at:], values[at:], shape)
+            rows.append(outs)
+            if stop is None:
+                break
+            j = at + stop
+            flat = x.reshape(-1)
+            saved = flat[flat_idx[j]]
+            try:
+                flat[flat_idx[j]] = values[j]
+                rows.append(np.asarray(forward64(), np.float64).reshape(1, -1))
+            finally:
+                flat[flat_idx[j]] = saved
+            at = j + 1
+        return np.concatenate(rows)
+
+    return many
 
 
 def _comparable(g, x, res: InputResult):

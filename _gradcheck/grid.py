@@ -101,7 +101,12 @@ def jobs(module=None, only=None, extended=False, all_specs=None):
 # --- calling the layer ---------------------------------------------------------------------------
 
 def _pinned(fn):
-    """``fn`` run with np.random's global state fixed, the caller's state restored afterwards."""
+    """``fn`` run with np.random's global state fixed, the caller's state restored afterwards.
+
+    A function that runs in a worker process (``isolate.RemoteFunction``) has that done there.
+    """
+    if hasattr(fn, "pinned"):
+        return fn.pinned(_RNG_STATE_SEED)
     state = np.random.RandomState(_RNG_STATE_SEED).get_state()
 
     def call(*args):
