@@ -7,15 +7,22 @@ usage errors, reported in one line before any check runs (bad option or value, u
 --json, --plot naming a file, a --module path that does not exist, no toolkit-named function in
 the module).
 
-A student's module is imported after the toolkit's own layers are loaded (``student.Toolkit``),
-so a file named ``layers.py`` next to it, or code replacing ``layers.affine_forward``, cannot
-change the references; each layer runs under a wall-clock limit (``--time-limit``).
+A student's module is never imported by this process: it runs in a disposable worker process
+(``_gradcheck.isolate``, ``_gradcheck.worker``) that only evaluates the calls this process sends and
+returns arrays; this process makes the inputs, the references, the numeric gradients, the verdicts,
+the report and the exit status. Each layer has a wall-clock limit (``--time-limit``), enforced by
+killing the worker, which also runs under resource limits (``--memory-limit``, ``--cpu-limit``,
+``--file-size-limit``, ``--max-procs``); a worker that dies is an ERROR row for its layer and the next
+layer gets a fresh one. In the worker the toolkit's modules are stand-ins: a student function that
+calls the toolkit's own implementation of the layer under test is an ERROR row that says so.
+``check_module(path, isolated=False)`` imports the module in process instead (for trusted code).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -34,7 +41,7 @@ from . import student as stu
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
 from .state import describe_exception
 
-__all__ = ["main", "build_parser", "run"]
+__all__ = ["main", "build_parser", "run", "check_module", "ModuleReport"]
 
 JSON_SCHEMA = "cnnkit.gradient_check/1"
 DEFAULT_TIME_LIMIT = 60.0  # seconds per layer (all its layouts); a naive student layer takes ~1 s
@@ -307,7 +314,10 @@ def open_session(args):
     folder = target.parent if kind != "name" else None
     paths = [str(p) for p in dict.fromkeys(f for f in (folder, Path.cwd().resolve()) if f is not None)]
     names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)})
-    preload = tuple(dict.fromkeys(stu._PRELOAD + tuple(s.module for s in specs.specs())))
+    # What the worker loads privately behind its stand-ins (every code module of the toolkit but the
+    # checker and the plotting/data helpers, which a layer file has no use for).
+    preload = tuple(dict.fromkeys(stu._PRELOAD + tuple(s.module for s in specs.specs())
+                                  + ("layer_modules", "optim", "solver", "im2col")))
     session = isolate.Session(
         args.module, {"kind": kind, "where": str(target)}, paths, names, stu.ROOT,
         [m for m in preload if m.split(".")[0] not in CHECKER_NAMES], stu.TOOLKIT_NAMES, CHECKER_NAMES,
@@ -362,6 +372,75 @@ def _run_isolated(args, toolkit, only):
         return rows, checks, meta
     finally:
         session.close()
+
+
+@dataclasses.dataclass
+class ModuleReport:
+    """What :func:`check_module` found: the report's rows (dicts, as in ``--json``) and its summary."""
+
+    rows: list
+    summary: dict
+    not_present: list
+    notes: list
+    isolated: bool
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.summary["ok"])
+
+    def report(self) -> str:
+        """The table ``cnnkit-check --module`` prints."""
+        return format_table(self.rows)
+
+
+def check_module(path, *, isolated=True, only=None, dtype="float64", seed=0, mode="full",
+                 time_limit=DEFAULT_TIME_LIMIT, extended=False, refuse=()) -> ModuleReport:
+    """Check every function of a student's module that has a toolkit name, as ``--module`` does.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.py`` file, a package folder, or an importable module name.
+    isolated : bool
+        True (the default, and what the command line does): the module is imported and run only in a
+        disposable worker process, under a time limit per layer and resource limits; nothing it does
+        can change the verdict. False: imported into this process, for code you trust (your own).
+    only, dtype, seed, mode, time_limit, extended, refuse
+        As the command line's ``--only`` (a comma-separated string or a list), ``--dtype``, ``--seed``,
+        ``--mode``, ``--time-limit``, ``--extended`` and ``--refuse``.
+
+    Returns
+    -------
+    ModuleReport
+        ``rows`` (one dict per function, input and kind), ``summary`` (counts, ``ok``), ``ok``.
+
+    Raises
+    ------
+    ValueError
+        For an argument the command line would refuse (a path that does not exist, a bad dtype...).
+    """
+    argv = ["--module", str(path), "--dtype", str(dtype), "--seed", str(seed), "--mode", str(mode),
+            "--time-limit", str(time_limit), "--no-progress"]
+    if only:
+        argv += ["--only", only if isinstance(only, str) else ",".join(only)]
+    if extended:
+        argv.append("--extended")
+    if refuse:
+        argv += ["--refuse", refuse if isinstance(refuse, str) else ",".join(refuse)]
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:
+        raise ValueError(f"check_module: invalid arguments {argv}") from None
+    args.isolated = bool(isolated)
+    t0 = time.perf_counter()
+    try:
+        validate(args)
+        rows, checks, meta = run(args)
+    except _UsageError as exc:
+        raise ValueError(str(exc)) from None
+    summary = summarize(rows, checks, time.perf_counter() - t0, meta.get("layers"))
+    return ModuleReport([_jsonable(r) for r in rows], summary, list(meta["absent"]), list(meta["notes"]),
+                        bool(isolated))
 
 
 def _fmt_index(idx):

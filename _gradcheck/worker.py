@@ -290,6 +290,8 @@ class Server:
         _Gate.toolkit_names = frozenset(h["toolkit_names"])
         _Gate.checker_names = frozenset(h["checker_names"])
         _Gate.refuse = frozenset(h.get("refuse", ()))
+        for name in [n for n in sys.modules if n.split(".")[0] in _Gate.refuse]:
+            del sys.modules[name]  # already loaded (by the worker itself): student code must still ask the gate
         _load_toolkit(h["root"], h["toolkit_modules"])
         _Gate.student_paths = list(h["student_paths"])
         sys.meta_path.insert(0, _ImportGate())

@@ -1,0 +1,61 @@
+"""``check_module(path, isolated=True)``: the Python door to what ``--module`` does, worker included."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from gradient_check import check_module
+
+RELU = '''
+import numpy as np
+
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+'''
+
+
+def _module(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_isolated_check_passes_a_correct_module_without_importing_it_here(tmp_path):
+    path = _module(tmp_path, "iso_relu_ok.py", RELU)
+    rep = check_module(path)
+    assert rep.ok and rep.isolated and {r["layer"] for r in rep.rows} == {"relu_forward"}
+    assert all(r["status"] == "pass" for r in rep.rows)
+    assert not any(getattr(m, "__file__", None) == str(path) for m in list(sys.modules.values()))
+
+
+def test_a_module_that_ends_its_process_is_an_error_row_and_the_caller_lives_on(tmp_path):
+    path = _module(tmp_path, "iso_exits.py", RELU.replace("return np.maximum(0, x), x",
+                                                           "import posix\n    posix._exit(0)"))
+    rep = check_module(path, time_limit=20)
+    assert not rep.ok
+    (row,) = [r for r in rep.rows if r["status"] == "error"]
+    assert "exit status 0" in row["diagnosis"]
+
+
+def test_in_process_mode_imports_the_module_here(tmp_path):
+    path = _module(tmp_path, "inproc_relu_ok.py", RELU)
+    rep = check_module(path, isolated=False)
+    assert rep.ok and not rep.isolated
+    assert any(getattr(m, "__file__", None) == str(path) for m in list(sys.modules.values()))
+
+
+def test_refused_module_and_bad_path(tmp_path):
+    for refused in ("json", "torch"):  # loaded in the worker already, or not installed at all
+        path = _module(tmp_path, f"iso_uses_{refused}.py", f"import {refused}\n" + RELU)
+        rep = check_module(path, refuse=[refused, "tensorflow"])
+        assert not rep.ok and f"importing {refused!r} is not allowed" in rep.rows[0]["diagnosis"], rep.rows
+    with pytest.raises(ValueError, match="no such file"):
+        check_module(tmp_path / "missing.py")
