@@ -46,6 +46,7 @@ from _rules.tolerances import tolerance
 
 from .analytic import probe, purity
 from .compare import compare, diagnose_failures
+from .findings import Finding
 from .result import LayerCheck
 from .state import MUTABLE_KEYS, CheckInterrupted, LayerError, Rule, Run
 
@@ -131,7 +132,7 @@ def check_layer(forward, backward, inputs, params=None, *, dout=None, mode="full
             compare(run)
             diagnose_failures(run)
     except LayerError as exc:
-        run.check.error = str(exc)
+        run.check.error = Finding(str(exc), "error", exc.who or "forward")
     return _report(run, t0)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from . import numeric as num
 from .analytic import call_forward, copy_params
 from .diagnose import diagnose, ratio_phrase
+from .findings import Finding
 from .result import InputResult
 from .state import Compared, LayerError, Numeric, Run
 
@@ -170,7 +171,9 @@ def _judge_directions(run: Run, probes, layer_scale, res: InputResult) -> None:
         ratios = [a / c for a, c, _, _ in (p for p in probes if p is not None) if c != 0]
         if len(ratios) >= 2 and abs(ratios[0] - 1) > 1e-3 and \
                 all(abs(r - ratios[0]) <= 1e-4 * abs(ratios[0]) for r in ratios):
-            res.diagnosis += f" in every direction by the same factor: {ratio_phrase(ratios[0], run.numeric.batch)}"
+            phrase = ratio_phrase(ratios[0], run.numeric.batch)
+            res.diagnosis = Finding(f"{res.diagnosis} in every direction by the same factor: {phrase}",
+                                    phrase.kind, **phrase.details)
 
 
 def _compare_full(run: Run) -> None:
@@ -180,8 +183,8 @@ def _compare_full(run: Run) -> None:
     for k, g64, res in full:
         t1 = time.perf_counter()
         if mode == "auto":
-            res.warnings.append(f"directional check failed (rel err {res.max_rel_error:.2e}); "
-                                f"full check run to localize")
+            res.warnings.append(Finding(f"directional check failed (rel err {res.max_rel_error:.2e}); "
+                                        f"full check run to localize", "escalated"))
         res.mode = "full"
         res.diagnosis = ""
         probes[k] = num.probe_full(nm.run, nm.arrays64[k], res.h, run.analytic.dout64, nm.eval_eps)

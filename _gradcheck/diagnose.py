@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .findings import Finding
+
 __all__ = ["diagnose", "ratio_phrase", "border_message"]
 
 
@@ -18,32 +20,36 @@ def _close(a, b, rel=1e-3) -> bool:
     return scale > 0 and np.linalg.norm(a - b) <= rel * scale
 
 
-def ratio_phrase(r: float, N: int | None) -> str:
-    """Name a constant factor ``analytic = numeric x r``."""
+def ratio_phrase(r: float, N: int | None) -> Finding:
+    """Name a constant factor ``analytic = numeric x r`` (kind ``batch_factor``, ``sign`` or ``factor``)."""
     def near(target):
         return abs(r - target) <= 1e-3 * abs(target)
 
+    def said(text, kind="factor"):
+        return Finding(text, kind, ratio=float(r))
+
     if N and N > 2 and near(1.0 / N):
-        return (f"analytic = numeric x 1/{N} (1/N, N = batch size {N}): an extra division by the batch "
-                f"size in backward (or one missing in forward)")
+        return said(f"analytic = numeric x 1/{N} (1/N, N = batch size {N}): an extra division by the batch "
+                    f"size in backward (or one missing in forward)", "batch_factor")
     if N and N > 2 and near(float(N)):
-        return (f"analytic = numeric x {N} (N = batch size): a missing division by the batch size in "
-                f"backward (or an extra one in forward)")
+        return said(f"analytic = numeric x {N} (N = batch size): a missing division by the batch size in "
+                    f"backward (or an extra one in forward)", "batch_factor")
     if near(-1.0):
-        return "sign error: analytic = -numeric (a minus sign dropped or added in backward)"
+        return said("sign error: analytic = -numeric (a minus sign dropped or added in backward)", "sign")
     if N == 2 and near(0.5):
-        return ("analytic = numeric x 1/2 (= 1/N, N = batch size 2): an extra division by the batch size, "
-                "or a factor 2 missing; re-check with another batch size to tell them apart")
+        return said("analytic = numeric x 1/2 (= 1/N, N = batch size 2): an extra division by the batch size, "
+                    "or a factor 2 missing; re-check with another batch size to tell them apart", "batch_factor")
     if N == 2 and near(2.0):
-        return ("analytic = numeric x 2 (= N, N = batch size 2): a missing division by the batch size, "
-                "or a factor 2 too many; re-check with another batch size to tell them apart")
+        return said("analytic = numeric x 2 (= N, N = batch size 2): a missing division by the batch size, "
+                    "or a factor 2 too many; re-check with another batch size to tell them apart", "batch_factor")
     if near(0.5):
-        return "analytic = numeric x 1/2: a factor 2 missing (e.g. the 2 in d(x^2) = 2x)"
+        return said("analytic = numeric x 1/2: a factor 2 missing (e.g. the 2 in d(x^2) = 2x)")
     if near(2.0):
-        return "analytic = numeric x 2: a factor 2 too many (a term counted twice, or d(x^2) taken as 4x)"
+        return said("analytic = numeric x 2: a factor 2 too many (a term counted twice, or d(x^2) taken as 4x)")
     if near(-0.5) or near(-2.0) or (N and (near(-1.0 / N) or near(-float(N)))):
-        return f"analytic = numeric x {r:.6g}: a sign error combined with a wrong constant factor"
-    return f"analytic = numeric x {r:.6g}: a constant factor wrong everywhere (a scale or hyper-parameter misapplied)"
+        return said(f"analytic = numeric x {r:.6g}: a sign error combined with a wrong constant factor")
+    return said(f"analytic = numeric x {r:.6g}: a constant factor wrong everywhere (a scale or hyper-parameter "
+                f"misapplied)")
 
 
 def _border_width(bad: np.ndarray):
@@ -82,14 +88,15 @@ def _normalized(x, axes):
     return xc / np.where(sd > 0, sd, 1.0)
 
 
-def border_message(b: int, pads: bool | None = None) -> str:
+def border_message(b: int, pads: bool | None = None) -> Finding:
     """Errors within ``b`` of the edge: a padding bug only where the layer pads (``pads``)."""
     where = f"errors only on the border (within {b} of the edge of the last two axes)"
     if pads is False:
-        return (f"{where}; this layout has no padding, so the windows at the edge are mishandled: a loop "
-                f"bound off by one (the last window row or column skipped) or a window cut short")
-    return (f"{where}: padding handling, e.g. windows that touch the padding skipped or the padded gradient "
-            f"cropped wrong")
+        return Finding(f"{where}; this layout has no padding, so the windows at the edge are mishandled: a loop "
+                       f"bound off by one (the last window row or column skipped) or a window cut short",
+                       "border", width=b, pads=False)
+    return Finding(f"{where}: padding handling, e.g. windows that touch the padding skipped or the padded "
+                   f"gradient cropped wrong", "border", width=b, pads=pads)
 
 
 def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, floor=None, pads=None) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -40,6 +39,7 @@ from _rules.tolerances import tolerance
 
 from .check import check_layer
 from .diagnose import border_message
+from .findings import kind_of
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
 from .state import LayerError, layer_call
 
@@ -155,8 +155,9 @@ def _row(function, input_, kind, status, layout, layer, **kw):
     """A report row: ``layer`` is the layer (its forward's name), ``function`` the function to blame."""
     row = {"layer": layer, "function": function, "input": input_, "kind": kind, "status": status,
            "max_rel_error": None, "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0,
-           "warnings": [], "diagnosis": "", "time_s": 0.0, "layout": layout}
+           "warnings": [], "diagnosis": "", "diagnosis_kind": None, "time_s": 0.0, "layout": layout}
     row.update(kw)
+    row["diagnosis_kind"] = row["diagnosis_kind"] or kind_of(row["diagnosis"])
     return row
 
 
@@ -271,15 +272,15 @@ def _gradient_rows(job, lay, bname, chk, dout, rgrads, mine=None):
     layer = s.name if bname == s.backward else f"{s.name} + {bname}"
     rows = []
     if chk.error or chk.not_checkable:
-        blame = bwd_name if chk.error.startswith("backward") else s.forward
+        blame = bwd_name if getattr(chk.error, "who", None) == "backward" else s.forward
         rows.append(_row(blame, "(layer)", "gradient", chk.status, lay.text, layer,
                          warnings=list(chk.warnings), diagnosis=chk.error or chk.not_checkable, time_s=chk.seconds))
         return rows
     for k, r in enumerate(chk.inputs):
         row = _row(bwd_name, r.name, "gradient", r.status, lay.text, layer)
         # auto mode on the later layouts is the grid's choice, not news: drop its "full check run" note
-        notes = [w for w in r.warnings if not w.startswith("directional check failed")]
-        row.update(r.to_dict(), status=r.status, warnings=notes + chk.warnings)
+        notes = [w for w in r.warnings if kind_of(w) != "escalated"]
+        row.update(r.to_dict(), status=r.status, warnings=notes + chk.warnings, diagnosis_kind=kind_of(r.diagnosis))
         if not r.passed:
             own = r.analytic_grad
             if own is None and mine is not None and k < len(mine):
@@ -287,8 +288,8 @@ def _gradient_rows(job, lay, bname, chk, dout, rgrads, mine=None):
             _explain(row, job, lay, r, own, k, dout, rgrads)
         rows.append(row)
     for p in chk.problems:
-        kind = "purity" if "mutated" in p else "determinism"
-        who = s.forward if p.startswith("forward") else bwd_name
+        kind = kind_of(p) or "purity"
+        who = s.forward if getattr(p, "who", None) == "forward" else bwd_name
         rows.append(_row(who, f"({kind})", kind, FAIL, lay.text, layer, diagnosis=p))
     return rows
 
@@ -307,10 +308,9 @@ def _explain(row, job, lay, r, a, k, dout, rgrads):
         d = np.ones(()) if dout is None else dout
         named = known_bugs.backward_bug(s.family, r.name, a, lay.args, d, correct)
         if named:
-            row["diagnosis"] = named
-    border = re.match(r"errors only on the border \(within (\d+) of the edge", row["diagnosis"])
-    if border and not _pads(s, lay.args):
-        row["diagnosis"] = border_message(int(border.group(1)), pads=False)
+            row["diagnosis"], row["diagnosis_kind"] = named, kind_of(named) or "known_bug"
+    if kind_of(row["diagnosis"]) == "border" and not _pads(s, lay.args):
+        row["diagnosis"] = border_message(row["diagnosis"].details["width"], pads=False)
     if not lay.forward_ok:
         row["diagnosis"] += f" (the output of {s.forward} also differs from the toolkit's: fix it first)"
 
@@ -489,7 +489,7 @@ def _batch_note(group) -> str:
         return ""
     ones = [r for r in group if r.get("_batch") == 1]
     bad = [r for r in group if _RANK[r["status"]] >= _RANK[FAIL]]
-    if "batch size" in bad[0]["diagnosis"] if bad else True:
+    if not bad or bad[0].get("diagnosis_kind") == "batch_factor":
         return ""  # a 1/N or N factor is right at N = 1 by nature: the ratio already says it
     if ones and all(r["status"] == PASS for r in ones) and all((r.get("_batch") or 0) > 1 for r in bad):
         return ("; right on every N = 1 layout, wrong for N > 1: a per-sample term mixed across the batch "

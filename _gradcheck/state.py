@@ -38,7 +38,14 @@ class TimeLimitExceeded(CheckInterrupted):
 
 
 class LayerError(Exception):
-    """The layer raised, or returned something that is not (out, cache) / a gradient tuple."""
+    """The layer raised, or returned something that is not (out, cache) / a gradient tuple.
+
+    ``who``: ``'forward'`` or ``'backward'``, the call to blame (None: the forward, or a loss).
+    """
+
+    def __init__(self, message: str, who: str | None = None):
+        super().__init__(message)
+        self.who = who
 
 
 def describe_exception(exc: BaseException, what: str) -> str:
@@ -63,7 +70,8 @@ def layer_call(what: str, fn, *args):
     except (KeyboardInterrupt, CheckInterrupted):
         raise
     except BaseException as exc:  # noqa: BLE001 - the layer is the thing under test
-        raise LayerError(describe_exception(exc, what)) from (None if isinstance(exc, SystemExit) else exc)
+        raise LayerError(describe_exception(exc, what), who=what if what in ("forward", "backward") else None) \
+            from (None if isinstance(exc, SystemExit) else exc)
 
 
 # ---------------------------------------------------------------------------------------------
