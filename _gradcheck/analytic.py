@@ -11,6 +11,8 @@ import copy
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 from .purity import changes, snapshot
 from .findings import Finding
 from .state import Analytic, LayerError, Run, layer_call
@@ -79,7 +81,7 @@ def _same(a, b) -> bool:
         return False
     scale = max(float(np.max(np.abs(a))) if a.size else 0.0, 1e-300)
     diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
-    return bool(np.all(diff <= 1e-12 * scale) or np.array_equal(a, b, equal_nan=True))
+    return bool(np.all(diff <= CHECKER.same_result * scale) or np.array_equal(a, b, equal_nan=True))
 
 
 def _seedable(params, seed):

@@ -35,17 +35,17 @@ import numpy as np
 
 from . import known_bugs
 from . import specs as _specs
-from _rules.tolerances import tolerance
+from _rules.tolerances import CHECKER, tolerance
 
 from .check import check_layer
 from .diagnose import border_message
 from .findings import kind_of
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
-from .state import LayerError, layer_call
+from .state import LayerError, layer_call, relative_error
 
 __all__ = ["Job", "jobs", "check_job", "DROPOUT_FALSE_ALARM"]
 
-DROPOUT_FALSE_ALARM = 1e-6   # probability that a correct dropout fails the kept-fraction bound
+DROPOUT_FALSE_ALARM = CHECKER.dropout_false_alarm  # a correct dropout fails the kept-fraction bound
 _RNG_STATE_SEED = 231        # the fixed state of np.random's global generator during every call
 _RANK = {PASS: 0, NOT_CHECKABLE: 1, FAIL: 2, ERROR: 3}
 
@@ -215,8 +215,7 @@ def _judge_forward(row, out, ref, job, lay):
                                f"reference at the {out.dtype} tolerance")
     got = out.astype(np.float64)
     floor = max(rule["frac"] * float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-300)
-    err = np.abs(got - ref) / np.maximum(np.abs(got) + np.abs(ref), floor)
-    err = np.where(np.isfinite(err), err, np.inf)
+    err = relative_error(got, ref, floor)
     w = int(np.argmax(err)) if err.size else 0
     e = float(err.flat[w]) if err.size else 0.0
     row.update(status=PASS if e <= rule["rtol"] else FAIL, max_rel_error=e,
@@ -391,9 +390,9 @@ def _scale_problem(mode, p, o, x, n_bad, n):
         return (f"test mode must return x unchanged, but {n_bad} of {n} outputs differ (e.g. {o:.6g} for "
                 f"x = {x:.6g}): units dropped or rescaled at test time")
     hint = ""
-    if np.isclose(o, x, rtol=1e-6):
+    if np.isclose(o, x, rtol=CHECKER.dropout_scale):
         hint = ": kept units are not divided by p (inverted dropout scales them by 1/p at train time)"
-    elif np.isclose(o, x / (1 - p), rtol=1e-6):
+    elif np.isclose(o, x / (1 - p), rtol=CHECKER.dropout_scale):
         hint = ": scaled by 1/(1 - p), as if p were the DROP probability (p is the probability of KEEPING a unit)"
     return f"{n_bad} of {n} outputs are neither 0 nor x / p (e.g. {o:.6g} for x / p = {x / p:.6g}){hint}"
 

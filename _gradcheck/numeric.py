@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 __all__ = ["step_size", "FullProbe", "probe_full", "probe_direction", "probe_joint"]
 
 # Elements that feed more outputs than this do not keep their per-output contributions
@@ -166,4 +168,5 @@ def probe_joint(run, x: np.ndarray, flat_idx, h: float, dout64: np.ndarray, eval
 
 def is_kinked(plus: float, minus: float, noise: float, scale: float) -> bool:
     """True when the one-sided slopes disagree by more than smooth curvature could explain."""
-    return abs(plus - minus) > 1e-3 * (abs(plus) + abs(minus)) + 1e-6 * scale + 16 * noise
+    return abs(plus - minus) > CHECKER.kink_slope * (abs(plus) + abs(minus)) + CHECKER.kink_scale * scale \
+        + CHECKER.kink_noise * noise

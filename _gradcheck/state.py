@@ -12,13 +12,15 @@ from typing import Callable
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 from . import numeric as num
 from .result import InputResult, LayerCheck
 
-__all__ = ["CheckInterrupted", "TimeLimitExceeded", "LayerError", "describe_exception", "layer_call", "Rule",
+__all__ = ["relative_error", "CheckInterrupted", "TimeLimitExceeded", "LayerError", "describe_exception", "layer_call", "Rule",
            "Analytic", "Numeric", "Compared", "Run", "MUTABLE_KEYS"]
 
-NOISE_FACTOR = 4.0
+NOISE_FACTOR = CHECKER.noise_factor
 MUTABLE_KEYS = ("running_mean", "running_var")
 
 
@@ -72,6 +74,16 @@ def layer_call(what: str, fn, *args):
     except BaseException as exc:  # noqa: BLE001 - the layer is the thing under test
         raise LayerError(describe_exception(exc, what), who=what if what in ("forward", "backward") else None) \
             from (None if isinstance(exc, SystemExit) else exc)
+
+
+def relative_error(a, n, floor):
+    """``|a - n| / max(|a| + |n|, floor)``, inf where that is not finite: the checker's one measure.
+
+    Arrays or floats; ``a`` is the value under test, ``n`` the reference (numeric gradient or the
+    toolkit's output), ``floor`` keeps values that are ~0 from failing on noise (``Rule.floor``).
+    """
+    err = np.abs(np.subtract(a, n)) / np.maximum(np.abs(a) + np.abs(n), floor)
+    return np.where(np.isfinite(err), err, np.inf)
 
 
 # ---------------------------------------------------------------------------------------------
