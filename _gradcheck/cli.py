@@ -36,7 +36,7 @@ import numpy as np
 
 from _rules.tolerances import TOLERANCES
 
-from . import grid, isolate, specs, starter
+from . import grid, isolate, reports, specs, starter
 from . import student as stu
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
 from .state import describe_exception
@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full: every element; directional: random directions; auto: directional, "
                         "then full on failure (default full)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    p.add_argument("--format", choices=("cnnkit", "gradescope"), default="cnnkit",
+                   help="shape of the --json file: cnnkit's own (default) or Gradescope's results.json "
+                        "(one test per layer, 1 point each)")
+    p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE")
+    p.add_argument("--starter-autograder", metavar="DIR",
+                   help="write a Gradescope autograder (setup.sh, run_autograder) that grades --module FILE "
+                        "(a file name inside each submission) into DIR, then exit")
     p.add_argument("--plot", metavar="DIR", help="write a PNG per failing check into DIR")
     p.add_argument("--module", metavar="PATH_OR_NAME",
                    help="check the functions of this module (a .py file, a package folder or an importable name)")
@@ -141,9 +148,20 @@ def validate(args) -> None:
         raise _UsageError(f"--refuse names a module {bad[0]!r} that is not a top-level module name")
     if args.starter and args.module:
         raise _UsageError("--starter writes a new file and --module checks one: give one of them")
-    for opt, path in (("--json", args.json), ("--starter", args.starter)):
+    if args.format == "gradescope" and args.json is None:
+        raise _UsageError("--format gradescope shapes the --json file: give --json FILE (Gradescope reads "
+                          "/autograder/results/results.json)")
+    for opt, path in (("--json", args.json), ("--starter", args.starter), ("--junit", args.junit)):
         if path is not None:
-            _check_new_file(opt, Path(path), overwrite=opt == "--json")
+            _check_new_file(opt, Path(path), overwrite=opt != "--starter")
+    if args.starter_autograder is not None:
+        folder = Path(args.starter_autograder)
+        if not args.module:
+            raise _UsageError("--starter-autograder needs --module FILE: the file each submission holds")
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise _UsageError(f"--starter-autograder {args.starter_autograder!r} exists and is not an empty folder")
+    if args.junit is not None:
+        args.junit_path = str(Path(args.junit).resolve())
     if args.json is not None:  # resolved before anything else runs: the report lands where it was asked for
         args.json_path = str(Path(args.json).resolve())
     if args.plot is not None:
@@ -495,6 +513,8 @@ def main(argv=None) -> int:
         validate(args)
         if args.starter:
             return _write_starter(args)
+        if args.starter_autograder:
+            return _write_autograder(args)
         with _one_blas_thread():
             rows, checks, meta = run(args)
     except _UsageError as exc:
@@ -506,7 +526,22 @@ def main(argv=None) -> int:
         _write_plots(args.plot, checks)
     if args.json:
         _write_json(args, argv, rows, meta, summary)
+    if args.junit:
+        _write_atomically(args.junit_path, reports.junit_xml([_jsonable(r) for r in rows], summary))
     return 0 if summary["ok"] else 1
+
+
+def _write_autograder(args) -> int:
+    folder = Path(args.starter_autograder)
+    folder.mkdir(parents=True, exist_ok=True)
+    only = f"--only {args.only}" if args.only else ""
+    for name, text in reports.autograder_files(args.module, only).items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o755)
+    print(f"wrote {folder / 'setup.sh'} and {folder / 'run_autograder'}: zip them as a Gradescope autograder; "
+          f"each submission's {args.module} is graded in its own container")
+    return 0
 
 
 def _one_blas_thread():
@@ -583,6 +618,10 @@ def _write_plots(folder, checks) -> None:
 
 
 def _write_json(args, argv, rows, meta, summary) -> None:
+    if args.format == "gradescope":
+        doc = reports.gradescope([_jsonable(r) for r in rows], summary, meta["absent"], meta["notes"])
+        _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()), json.dumps(doc, indent=2))
+        return
     doc = {
         "schema": JSON_SCHEMA,
         "argv": list(sys.argv[1:] if argv is None else argv),
