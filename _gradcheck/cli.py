@@ -102,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starter-autograder", metavar="DIR",
                    help="write a Gradescope autograder (setup.sh, run_autograder) that grades --module FILE "
                         "(a file name inside each submission) into DIR, then exit")
+    p.add_argument("--submissions", metavar="DIR",
+                   help="grade every submission in DIR (a .py file or a folder per student; --module NAME "
+                        "names the file or package inside each folder), each in its own grading process")
+    p.add_argument("--jobs", metavar="N", type=int, default=1, help="with --submissions: grade N at a time (default 1)")
+    p.add_argument("--gradebook", metavar="FILE", default="grades.csv",
+                   help="with --submissions: the CSV gradebook to write (default grades.csv)")
+    p.add_argument("--reports", metavar="DIR",
+                   help="with --submissions: folder for one JSON report per student (default: next to the "
+                        "gradebook, named after it)")
     p.add_argument("--plot", metavar="DIR", help="write a PNG per failing check into DIR")
     p.add_argument("--module", metavar="PATH_OR_NAME",
                    help="check the functions of this module (a .py file, a package folder or an importable name)")
@@ -148,7 +157,9 @@ def validate(args) -> None:
         raise _UsageError(f"--refuse names a module {bad[0]!r} that is not a top-level module name")
     if args.starter and args.module:
         raise _UsageError("--starter writes a new file and --module checks one: give one of them")
-    if args.format == "gradescope" and args.json is None:
+    if args.submissions is not None:
+        _validate_batch(args)
+    elif args.format == "gradescope" and args.json is None:
         raise _UsageError("--format gradescope shapes the --json file: give --json FILE (Gradescope reads "
                           "/autograder/results/results.json)")
     for opt, path in (("--json", args.json), ("--starter", args.starter), ("--junit", args.junit)):
@@ -217,10 +228,14 @@ def _progress(items, enabled):
     sys.stderr.write("\r" + " " * 30 + "\r")
 
 
-def _error_row(layer: str, what: str, message: str, seconds: float) -> dict:
+def _error_row(layer: str, what: str, message: str, seconds: float, kind: str | None = None) -> dict:
     return {"layer": layer, "input": what, "kind": "gradient", "status": ERROR, "max_rel_error": None,
             "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0, "warnings": [],
-            "diagnosis": message, "time_s": seconds}
+            "diagnosis": message, "diagnosis_kind": kind, "time_s": seconds}
+
+
+def _lost_kind(exc) -> str:
+    return "time_limit" if exc.timed_out else "worker_died"
 
 
 def _check_only(only, args) -> None:
@@ -355,7 +370,7 @@ def _run_isolated(args, toolkit, only):
         except isolate.ImportFailed as exc:
             return [_error_row("(import)", "(module)", describe_exception(exc.exc, what), 0.0)], [], meta
         except isolate.WorkerLost as exc:
-            return [_error_row("(import)", "(module)", exc.message(what), 0.0)], [], meta
+            return [_error_row("(import)", "(module)", exc.message(what), 0.0, _lost_kind(exc))], [], meta
         if session.replaced:
             meta["notes"].append(f"importing {args.module} replaced the toolkit's {', '.join(session.replaced)}: "
                                  f"only in the worker process that ran the student's code; the checker's "
@@ -382,7 +397,7 @@ def _run_isolated(args, toolkit, only):
                                                     time.perf_counter() - t0)])
             except isolate.WorkerLost as exc:
                 lost, done = True, ([], [_error_row(job.label, "(layer)", exc.message(f"checking {job.label}"),
-                                                    time.perf_counter() - t0)])
+                                                    time.perf_counter() - t0, _lost_kind(exc))])
             session.end_job(lost)
             checks += done[0]
             rows += done[1]
@@ -515,6 +530,8 @@ def main(argv=None) -> int:
             return _write_starter(args)
         if args.starter_autograder:
             return _write_autograder(args)
+        if args.submissions:
+            return _run_submissions(args)
         with _one_blas_thread():
             rows, checks, meta = run(args)
     except _UsageError as exc:
@@ -529,6 +546,68 @@ def main(argv=None) -> int:
     if args.junit:
         _write_atomically(args.junit_path, reports.junit_xml([_jsonable(r) for r in rows], summary))
     return 0 if summary["ok"] else 1
+
+
+def _validate_batch(args) -> None:
+    folder = Path(args.submissions)
+    if not folder.is_dir():
+        raise _UsageError(f"--submissions {args.submissions!r} is not a folder")
+    if args.jobs < 1:
+        raise _UsageError(f"--jobs must be an integer >= 1, got {args.jobs}")
+    for opt, v in (("--json", args.json), ("--junit", args.junit), ("--plot", args.plot),
+                   ("--starter", args.starter), ("--format gradescope", args.format == "gradescope" or None)):
+        if v is not None:
+            raise _UsageError(f"{opt} is for one module; with --submissions each student gets a JSON report in "
+                              f"--reports DIR and a row in --gradebook FILE")
+    _check_new_file("--gradebook", Path(args.gradebook), overwrite=True)
+    if args.module and (Path(args.module).is_absolute() or ".." in Path(args.module).parts):
+        raise _UsageError(f"--module {args.module!r}: with --submissions give the name of the file or package "
+                          f"inside each submission (e.g. layers.py or cs231n)")
+
+
+def _passthrough(args) -> list:
+    """The grading options every student's grading process gets."""
+    out = ["--dtype", args.dtype, "--seed", str(args.seed), "--mode", args.mode, "--time-limit",
+           str(args.time_limit), "--memory-limit", str(args.memory_limit), "--cpu-limit", str(args.cpu_limit),
+           "--file-size-limit", str(args.file_size_limit), "--max-procs", str(args.max_procs)]
+    if args.only:
+        out += ["--only", args.only]
+    if args.refuse:
+        out += ["--refuse", args.refuse]
+    if args.extended:
+        out.append("--extended")
+    return out
+
+
+def _run_submissions(args) -> int:
+    """Grade a folder of submissions; exit 0 when every one got a report, 1 otherwise."""
+    from . import batch
+
+    t0 = time.perf_counter()
+    gradebook = Path(args.gradebook).resolve()
+    reports_dir = Path(args.reports).resolve() if args.reports else gradebook.with_name(gradebook.stem + "-reports")
+    subs = batch.discover(Path(args.submissions).resolve(), args.module)
+    if not subs:
+        raise _UsageError(f"--submissions {args.submissions!r} holds no submission (.py files or folders)")
+    bound = args.time_limit * (len(specs.specs()) + 2) + 120 if args.time_limit else 24 * 3600
+    results = batch.grade_all(subs, reports_dir, _passthrough(args), args.jobs, bound,
+                              progress=not args.no_progress and sys.stderr.isatty())
+    batch.write_gradebook(gradebook, results)
+    seconds = time.perf_counter() - t0
+    graded = [g for g in results if g.report is not None]
+    passed = [g for g in graded if g.report.get("summary", {}).get("ok")]
+    print(f"graded {len(graded)} of {len(results)} submissions in {seconds:.1f} s ({seconds / len(results):.2f} s "
+          f"per submission, --jobs {args.jobs}): {len(passed)} passed everything")
+    print(f"gradebook: {gradebook}\nreports: {reports_dir}")
+    common = batch.common_failures(results)
+    if common:
+        print("commonest failures (students, layer, diagnosis):")
+        for n, layer, what in common:
+            print(f"  {n:4d}  {layer}: {what}")
+    for g in results:
+        if g.report is None:
+            print(f"not graded: {g.student}: {g.problem}")
+    return 0 if len(graded) == len(results) else 1
 
 
 def _write_autograder(args) -> int:
