@@ -345,7 +345,10 @@ def open_session(args):
     except FileNotFoundError as exc:
         raise _UsageError(str(exc)) from None
     folder = target.parent if kind != "name" else None
-    paths = [str(p) for p in dict.fromkeys(f for f in (folder, Path.cwd().resolve()) if f is not None)]
+    # The folders whose files of toolkit names are the student's own: never the toolkit's own folder (a
+    # grader running from inside the checkout must not hand the student the real layers).
+    paths = [str(p) for p in dict.fromkeys(f for f in (folder, Path.cwd().resolve()) if f is not None)
+             if Path(p).resolve() != stu.ROOT]
     names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)})
     # What the worker loads privately behind its stand-ins (every code module of the toolkit but the
     # checker and the plotting/data helpers, which a layer file has no use for).

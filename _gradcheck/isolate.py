@@ -39,6 +39,7 @@ __all__ = ["Limits", "Session", "RemoteFunction", "WorkerLost", "ImportFailed", 
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
 _MAP_BYTES = 32 << 20          # output bytes per batched request of the numeric gradient
+MAX_REPLY_BYTES = 256 << 20    # array bytes in one reply from a worker
 _SIGNAL_MEANING = {
     "SIGSEGV": "a segmentation fault: compiled code (ctypes, an extension) read or wrote memory it does not own",
     "SIGBUS": "a bus error in compiled code",
@@ -190,6 +191,7 @@ class Worker:
             text = self.log.read().decode("utf-8", "replace")
         except (OSError, ValueError):
             return ""
+        text = "".join(c if c.isprintable() or c == "\n" else "?" for c in text)  # no terminal control codes
         lines = [ln for ln in text.splitlines() if ln.strip()][-3:]
         return "; its last output: " + " | ".join(ln.strip()[:200] for ln in lines) if lines else ""
 
@@ -278,7 +280,9 @@ class Session:
                       "search_path": [p for p in sys.path if p and p != str(toolkit_root)]}
         self.limits = limits
         self.cwd = cwd or os.getcwd()
-        self.max_bytes = max_bytes or max(256 << 20, limits.memory_mb << 20)
+        # The largest reply accepted (and allocated) from a worker: layer outputs on the checker's small
+        # inputs are far smaller, and the numeric gradient's batches are cut at _MAP_BYTES.
+        self.max_bytes = max_bytes or MAX_REPLY_BYTES
         self.worker: Worker | None = None
         self.manifest: dict | None = None
         self.replaced: list = []

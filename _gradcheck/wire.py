@@ -132,9 +132,10 @@ def decode(tree, arrays, handle=None, request_arrays=None):
             raise ProtocolError(f"nested deeper than {MAX_DEPTH} levels")
         if t is None or isinstance(t, (bool, str, int, float)):
             return t
-        if not isinstance(t, dict) or len(t) not in (1, 2):
+        if not isinstance(t, dict) or not (len(t) == 1 or (len(t) == 2 and set(t) == {"h", "type"})):
             raise ProtocolError(f"bad node {str(t)[:80]!r}")
-        (tag, v), = list(t.items())[:1]
+        tag = "h" if "h" in t else next(iter(t))
+        v = t[tag]
         if tag in ("a", "s", "r"):
             pool = request_arrays if tag == "r" else arrays
             if pool is None or type(v) is not int or not 0 <= v < len(pool):

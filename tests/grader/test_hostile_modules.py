@@ -133,3 +133,15 @@ def test_the_grading_process_never_imports_the_student_module(tmp_path):
     assert result["code"] == 0 and result["mine"] == [], result
     pids = marker.read_text().split()
     assert pids and str(result["pid"]) not in pids, (pids, result["pid"])
+
+
+@pytest.mark.slow
+def test_borrowed_code_is_named_even_when_the_grader_runs_inside_the_toolkits_folder(tmp_path):
+    """From the checkout itself the toolkit's files sit in the current folder: still not the student's."""
+    module = tmp_path / "mine.py"
+    module.write_text((HOSTILE / "borrows_layers_in_a_def.py").read_text(encoding="utf-8"), encoding="utf-8")
+    proc, _ = _cli(ROOT, "--module", str(module), "--json", str(tmp_path / "report.json"), "--no-progress")
+    assert proc.returncode == 1, _explain(proc)
+    rows = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["results"]
+    assert rows and all(r["status"] == "error" for r in rows), _explain(proc)
+    assert "toolkit's own implementation layers.affine_forward" in proc.stdout, _explain(proc)
