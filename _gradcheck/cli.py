@@ -401,7 +401,10 @@ def _run_isolated(args, toolkit, only):
             except isolate.WorkerLost as exc:
                 lost, done = True, ([], [_error_row(job.label, "(layer)", exc.message(f"checking {job.label}"),
                                                     time.perf_counter() - t0, _lost_kind(exc))])
-            session.end_job(lost)
+            used = session.end_job(lost)
+            if used:
+                meta["notes"].append(f"{job.label}: the student's code ran the toolkit's {', '.join(used)} "
+                                     f"(allowed: not the function under test)")
             checks += done[0]
             rows += done[1]
         meta["layers"] = len(jobs)

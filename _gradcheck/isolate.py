@@ -330,10 +330,22 @@ class Session:
         self.worker.request({"op": "job", "forbid": sorted(forbid), "forbid_modules": sorted(forbid_modules)},
                             running="the start of a layer")
 
-    def end_job(self, lost: bool) -> None:
+    def end_job(self, lost: bool) -> list:
+        """Close the layer; return the toolkit functions the student's code ran in it (allowed ones)."""
         if lost and self.worker is not None:
             self.worker.close()
             self.worker = None
+        if self.worker is None:
+            return []
+        self.worker.seconds, self.worker.deadline = 5.0, time.monotonic() + 5.0
+        try:
+            reply, _ = self.worker.request({"op": "used"}, running="the end of a layer")
+        except WorkerLost:
+            self.worker.close()
+            self.worker = None
+            return []
+        used = reply.get("used")
+        return [str(u)[:200] for u in used] if isinstance(used, list) else []
 
     def close(self) -> None:
         if self.worker is not None:

@@ -78,6 +78,7 @@ class _Gate:
     forbid: frozenset = frozenset()  # function names under test: refused
     forbid_modules: frozenset = frozenset()
     replaced: list = []
+    used: set = set()               # toolkit functions student code ran in the current layer
 
 
 def _refusal(qualname: str, why: str):
@@ -98,6 +99,7 @@ def _guard(qualname: str, name: str, fn):
             raise BorrowedToolkitCode(f"it calls the toolkit's own implementation {qualname} (the function "
                                       f"under test, or its twin); the grader checks the student's code, so "
                                       f"write it yourself")
+        _Gate.used.add(qualname)
         return fn(*args, **kwargs)
 
     guarded.__name__ = name
@@ -311,8 +313,12 @@ class Server:
     def op_job(self, h, _arrays):
         _Gate.forbid = frozenset(h.get("forbid", ()))
         _Gate.forbid_modules = frozenset(h.get("forbid_modules", ()))
+        _Gate.used = set()
         self.handles.clear()
         self.reply({"ok": True})
+
+    def op_used(self, h, _arrays):
+        self.reply({"used": sorted(_Gate.used)[:100]})
 
     def _fn(self, name):
         fn = getattr(self.module, name, None)

@@ -59,3 +59,25 @@ def test_refused_module_and_bad_path(tmp_path):
         assert not rep.ok and f"importing {refused!r} is not allowed" in rep.rows[0]["diagnosis"], rep.rows
     with pytest.raises(ValueError, match="no such file"):
         check_module(tmp_path / "missing.py")
+
+
+def test_a_sandwich_on_the_toolkits_layers_is_checked_and_the_report_says_so(tmp_path):
+    path = _module(tmp_path, "iso_sandwich.py", '''
+        from layers import affine_backward, affine_forward, relu_backward, relu_forward
+
+
+        def affine_relu_forward(x, w, b):
+            a, fc_cache = affine_forward(x, w, b)
+            out, relu_cache = relu_forward(a)
+            return out, (fc_cache, relu_cache)
+
+
+        def affine_relu_backward(dout, cache):
+            fc_cache, relu_cache = cache
+            return affine_backward(relu_backward(dout, relu_cache), fc_cache)
+        ''')
+    rep = check_module(path)
+    assert rep.ok and {r["layer"] for r in rep.rows} == {"affine_relu_forward"}, rep.rows
+    assert any("affine_relu_forward: the student's code ran the toolkit's layers.affine_backward, "
+               "layers.affine_forward, layers.relu_backward, layers.relu_forward" in n for n in rep.notes), rep.notes
+    assert any("toolkit's own, imported: not checked" in a for a in rep.not_present)
