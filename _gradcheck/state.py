@@ -118,7 +118,7 @@ class Rule:
 
 @dataclass
 class Analytic:
-    """What ``_probe`` saw: the forward output, the gradients, and what the calls changed."""
+    """What ``analytic.probe`` saw: the forward output, the gradients, and what the calls changed."""
 
     out: np.ndarray
     dout64: np.ndarray                       # the dout given to backward, as float64
@@ -143,7 +143,7 @@ class Numeric:
 
 @dataclass
 class Compared:
-    """One input compared in full mode, for ``_diagnose``."""
+    """One input compared in full mode, for ``compare.diagnose_failures``."""
 
     res: InputResult
     x: np.ndarray
