@@ -54,9 +54,11 @@ and explains a wrong gradient in one line (a 1/N factor, a sign, a flipped kerne
 
 With --module, check a student's functions that use the toolkit's names (conv_forward_naive /
 conv_backward_naive, affine_forward / affine_backward, max_pool_forward_naive, relu_*,
-batchnorm_*, ...): their gradients, and their forward output against the toolkit's own (loaded
-before the student's code, so nothing the module does can change them). With --starter, write a
-file with those functions' signatures and docstrings to fill in."""
+batchnorm_*, ...): their gradients, and their forward output against the toolkit's own. The
+module's code runs only in a separate worker process, under a time limit per layer and resource
+limits; the references, the numeric gradients, the verdicts and the report stay in this process.
+With --submissions, grade a folder of them into a gradebook. With --starter, write a file with
+those functions' signatures and docstrings to fill in."""
 
 EPILOG = """\
 pass rule: max rel err <= 1e-6 for float64 layers, 1e-3 for float32, 1e-2 for float16 (numeric side
@@ -70,7 +72,10 @@ examples:
   python -m gradient_check --only pool --dtype float32
   python -m gradient_check --starter my_layers.py --only affine,relu
   python -m gradient_check --module my_layers.py --json grades.json --plot failures/
-  cnnkit-check --module layers.py        (the same; use it inside a folder with its own gradient_check.py)"""
+  cnnkit-check --module layers.py        (the same; use it inside a folder with its own gradient_check.py)
+  cnnkit-check --module layers.py --format gradescope --json results.json --junit junit.xml
+  cnnkit-check --submissions subs/ --module layers.py --jobs 2 --gradebook grades.csv
+  cnnkit-check --module layers.py --starter-autograder autograder/"""
 
 
 class _UsageError(Exception):
