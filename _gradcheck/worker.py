@@ -180,7 +180,10 @@ def _load_toolkit(root: str, names) -> None:
             except ImportError:
                 continue
     finally:
-        sys.path[:] = [p for p in sys.path if p != root]
+        # Only the entry put here: installed, the toolkit's folder is site-packages, which numpy and
+        # the student's other libraries need (the import gate keeps the toolkit's names out of reach).
+        if sys.path and sys.path[0] == root:
+            del sys.path[0]
     rootp = Path(root).resolve()
     for name, mod in list(sys.modules.items()):
         f = getattr(mod, "__file__", None)
