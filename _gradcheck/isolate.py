@@ -64,15 +64,15 @@ class Limits:
 
     def apply(self) -> None:
         """Set the limits in the calling process (the worker, between fork and exec)."""
-        def cap(which, value):
+        def cap(which, value, hard=None):
             with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(which, (value, value))
+                resource.setrlimit(which, (value, value if hard is None else hard))
 
         cap(resource.RLIMIT_CORE, 0)
         if self.memory_mb:
             cap(resource.RLIMIT_AS, self.memory_mb << 20)
         if self.cpu_s:
-            cap(resource.RLIMIT_CPU, self.cpu_s)
+            cap(resource.RLIMIT_CPU, self.cpu_s, self.cpu_s + 2)  # SIGXCPU first (named), SIGKILL 2 s later
         if self.file_size_mb:
             cap(resource.RLIMIT_FSIZE, self.file_size_mb << 20)
         if self.extra_procs and self._tasks is not None:
