@@ -335,7 +335,8 @@ def _forbidden(spec) -> tuple[set, set]:
     fams = {spec.family} | ({"conv", "conv_winograd"} if spec.family in ("conv", "conv_winograd") else set())
     names = {n for s in specs.specs() if s.family in fams for n in (s.forward, *s.backwards)}
     modules = {"im2col", "im2col_cython"} if spec.family in _POOLS_AND_CONVS else set()
-    return names, modules
+    # The object-style layers implement every family: a layer function has no business calling them.
+    return names, modules | {"layer_modules"}
 
 
 def _limits(args) -> isolate.Limits:

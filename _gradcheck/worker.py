@@ -130,8 +130,8 @@ class ToolkitStandIn(types.ModuleType):
             if isinstance(value, types.ModuleType):
                 return importlib.import_module(f"{modname}.{name}") if f"{modname}.{name}" in _Gate.real \
                     else value
-            if callable(value) and not isinstance(value, type):
-                value = _guard(qual, name, value)
+            if callable(value) and not (isinstance(value, type) and issubclass(value, BaseException)):
+                value = _guard(qual, name, value)  # classes too: an object-style layer is an implementation
         object.__setattr__(self, name, value)
         return value
 
