@@ -363,11 +363,14 @@ class Session:
             raise WorkerLost("ended the grading worker earlier in this layer")
         return self.worker
 
-    def call(self, name, args, rng):
+    def call(self, name, args, rng, of: wire.Handle | None = None):
+        """``name(*args)`` in the worker (``of``: a method of that object); the arguments updated in place."""
         origins: list = []
         tree, arrays = _encode_request(args, origins)
-        reply, out = self._live().request({"op": "call", "fn": name, "args": tree, "rng": rng}, arrays,
-                                          running=name)
+        header = {"op": "call", "fn": name, "args": tree, "rng": rng}
+        if of is not None:
+            header["of"] = of.id
+        reply, out = self._live().request(header, arrays, running=name if of is None else f"{of.type}.{name}")
         if "raised" in reply:
             raise rebuild(reply["raised"])
         if "result" not in reply:
@@ -380,6 +383,17 @@ class Session:
         except wire.ProtocolError as exc:
             raise self._live()._death(f"a malformed reply: {exc}") from None
         return result
+
+    def getattr(self, of: wire.Handle, attr: str):
+        """An attribute of an object the worker holds (arrays and JSON values; other objects as handles)."""
+        reply, out = self._live().request({"op": "getattr", "of": of.id, "name": attr},
+                                          running=f"{of.type}.{attr}")
+        if "raised" in reply:
+            raise rebuild(reply["raised"])
+        try:
+            return wire.decode(reply.get("result"), out, wire.Handle)
+        except wire.ProtocolError as exc:
+            raise self._live()._death(f"a malformed reply: {exc}") from None
 
     def map_first(self, name, args, k, flat_idx, values, shape, rng):
         """``fn(*args')[0]`` for each variant ``args'`` (``args[k].flat[flat_idx[j]] = values[j]``).

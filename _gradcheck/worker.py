@@ -9,8 +9,11 @@ under a private name). It reads requests from the socket ``FD`` and answers each
            the toolkit's own);
 ``job``    the layer now under test: the toolkit's functions of its family become refusals;
 ``call``   ``fn(*args)`` -> the result, and the arguments again if the call changed them;
+``call``   with ``of``: the method ``fn`` of an object held here (a student's model, by handle);
+``getattr`` an attribute of an object held here (a model's ``params``);
 ``map``    ``fn`` called once per variant of one argument (one element set to one value each):
-           the stacked first outputs, for the numeric gradient.
+           the stacked first outputs, for the numeric gradient;
+``used``   the toolkit functions student code ran since the last ``job``.
 
 The worker decides nothing: the grading process judges every array it returns, owns the time limit
 (it kills this process's group) and writes the report. Under the toolkit's names (``layers``,
@@ -339,8 +342,28 @@ class Server:
             if rng is not None:
                 np.random.set_state(saved)
 
+    def _target(self, h):
+        """The callable a request names: a module function, or a method of an object held here."""
+        if "of" in h:
+            obj = self.handle(h["of"], "")
+            fn = getattr(obj, str(h["fn"]), None)
+            if fn is None or not callable(fn):
+                raise wire.ProtocolError(f"no method {h['fn']!r}")
+            return fn
+        return self._fn(h["fn"])
+
+    def op_getattr(self, h, _arrays):
+        obj = self.handle(h["of"], "")
+        try:
+            value = getattr(obj, str(h["name"]))
+            tree, arrays = _encode(value, keep=self.keep)
+        except BaseException as exc:  # noqa: BLE001
+            self.reply({"raised": _exc_info(exc)})
+            return
+        self.reply({"result": tree}, arrays)
+
     def op_call(self, h, arrays):
-        fn = self._fn(h["fn"])
+        fn = self._target(h)
         args, copies = self.fresh_args(h["args"], arrays)
         try:
             result = self._call(fn, args, h.get("rng"))

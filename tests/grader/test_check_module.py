@@ -81,3 +81,38 @@ def test_a_sandwich_on_the_toolkits_layers_is_checked_and_the_report_says_so(tmp
     assert any("affine_relu_forward: the student's code ran the toolkit's layers.affine_backward, "
                "layers.affine_forward, layers.relu_backward, layers.relu_forward" in n for n in rep.notes), rep.notes
     assert any("toolkit's own, imported: not checked" in a for a in rep.not_present)
+
+
+def test_a_students_object_stays_in_the_worker_and_answers_method_calls(tmp_path):
+    """What grading models builds on: a class instantiated in the worker, used through its handle."""
+    import numpy as np
+
+    from _gradcheck import isolate, wire
+    from _gradcheck.cli import build_parser, open_session
+
+    path = _module(tmp_path, "iso_model.py", '''
+        import numpy as np
+
+
+        class TwoLayerNet:
+            def __init__(self, D, H):
+                self.params = {"W1": np.ones((D, H)), "b1": np.zeros(H)}
+
+            def loss(self, X):
+                return X @ self.params["W1"] + self.params["b1"]
+        ''')
+    session, _ = open_session(build_parser().parse_args(["--module", str(path)]))
+    try:
+        manifest = session.open(30)
+        assert manifest == {}  # no layer names asked for; the class is reached by name below
+        session.begin_job(set(), set(), 30)
+        model = session.call("TwoLayerNet", (3, 2), None)
+        assert isinstance(model, wire.Handle) and model.type == "TwoLayerNet"
+        scores = session.call("loss", (np.arange(6.0).reshape(2, 3),), None, of=model)
+        np.testing.assert_array_equal(scores, [[3.0, 3.0], [12.0, 12.0]])
+        params = session.getattr(model, "params")
+        assert set(params) == {"W1", "b1"} and params["W1"].shape == (3, 2)
+        with pytest.raises(isolate.StudentException, match="AttributeError|no attribute"):
+            session.getattr(model, "nothing")
+    finally:
+        session.close()
