@@ -11,7 +11,10 @@ import copy
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 from .purity import changes, snapshot
+from .findings import Finding
 from .state import Analytic, LayerError, Run, layer_call
 
 __all__ = ["probe", "purity", "call_forward", "copy_params"]
@@ -51,6 +54,14 @@ def _as_float_array(v, what: str) -> np.ndarray:
 
 
 def _as_grads(res, n_expected, names, who):
+    try:
+        return _checked_grads(res, n_expected, names, who)
+    except LayerError as exc:
+        exc.who = exc.who or ("backward" if who == "backward" else None)
+        raise
+
+
+def _checked_grads(res, n_expected, names, who):
     if res is None:
         raise LayerError(f"{who} returned None instead of gradients (not implemented yet?)")
     grads = (res,) if isinstance(res, np.ndarray) else tuple(res) if isinstance(res, (tuple, list)) else None
@@ -70,7 +81,7 @@ def _same(a, b) -> bool:
         return False
     scale = max(float(np.max(np.abs(a))) if a.size else 0.0, 1e-300)
     diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
-    return bool(np.all(diff <= 1e-12 * scale) or np.array_equal(a, b, equal_nan=True))
+    return bool(np.all(diff <= CHECKER.same_result * scale) or np.array_equal(a, b, equal_nan=True))
 
 
 def _seedable(params, seed):
@@ -107,8 +118,10 @@ def probe(run: Run) -> bool:
     before_in, before_p = snapshot(ins), snapshot(prm)
     res = layer_call("backward", run.backward, given, cache)
     grads = _as_grads(res, len(run.wrt), run.wnames, "backward")
-    run.mutations += [f"backward mutated dout: {c}" for c in changes(before_dout, given, "dout")]
-    run.mutations += [f"backward mutated the cache: {c}" for c in changes(before_cache, cache, "cache")]
+    run.mutations += [Finding(f"backward mutated dout: {c}", "purity", "backward")
+                      for c in changes(before_dout, given, "dout")]
+    run.mutations += [Finding(f"backward mutated the cache: {c}", "purity", "backward")
+                      for c in changes(before_cache, cache, "cache")]
     run.mutations += _mutated(run, before_in, ins, before_p, prm, "backward", " (through the cache)")
     res = layer_call("backward", run.backward, dout_layer.copy(), cache_again)
     again = _as_grads(res, len(run.wrt), run.wnames, "backward")
@@ -151,18 +164,20 @@ def _nondeterministic_forward(run: Run, out, out_b):
     else:
         diff = np.abs(out.astype(np.float64) - out_b.astype(np.float64))
         what = f"different outputs (max difference {float(np.nanmax(diff)):.3g})"
-    run.check.problems.append(f"non-deterministic forward: two runs on identical inputs give {what}, but this "
-                              f"layer draws no random numbers (uninitialised memory from np.empty, or added "
-                              f"noise?); gradients were not compared")
+    run.check.problems.append(Finding(
+        f"non-deterministic forward: two runs on identical inputs give {what}, but this layer draws no random "
+        f"numbers (uninitialised memory from np.empty, or added noise?); gradients were not compared",
+        "determinism", "forward"))
 
 
 def _mutated(run: Run, before_in, ins, before_p, prm, who: str, how: str) -> list:
     """Changes a call made to the inputs (``before_in``) and params (``before_p``), one phrase each."""
     found = []
     for i, nm in enumerate(run.names):
-        found += [f"{who} mutated input '{nm}'{how}: {c}" for c in changes(before_in[1][i], ins[i], nm)]
+        found += [Finding(f"{who} mutated input '{nm}'{how}: {c}", "purity", who)
+                  for c in changes(before_in[1][i], ins[i], nm)]
     for j, p in enumerate(prm):
-        found += [f"{who} mutated params[{j}]: {c}"
+        found += [Finding(f"{who} mutated params[{j}]: {c}", "purity", who)
                   for c in changes(before_p[1][j], p, f"params[{j}]", allow=run.mutable)]
     return found
 
@@ -185,9 +200,9 @@ def purity(run: Run) -> None:
     for g1, g2, nm in zip(an.grads, an.grads_again, run.wnames):
         if g1.shape == g2.shape and not _same(g1, g2):
             diff = float(np.max(np.abs(g1.astype(np.float64) - g2)))
-            check.problems.append(f"non-deterministic backward: two runs on identical inputs give different "
-                                  f"d{nm} (max difference {diff:.3g}); uninitialised memory (np.empty) or "
-                                  f"random state?")
+            check.problems.append(Finding(f"non-deterministic backward: two runs on identical inputs give "
+                                          f"different d{nm} (max difference {diff:.3g}); uninitialised memory "
+                                          f"(np.empty) or random state?", "determinism", "backward"))
     for g, nm in zip(an.grads, run.wnames):
         # float16 layers compute in float32 (the toolkit's documented promotion): not worth a warning
         promoted = run.rule.dtype == np.float16 and g.dtype == np.float32

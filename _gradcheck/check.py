@@ -24,14 +24,14 @@ For float64 this still demands agreement to 1e-8 of that scale. ``frac`` also ab
 In directional mode the same rule applies to the scalar ``<g, v>``, with ``sum|g * v|`` in place
 of ``max|n|``.
 
-The check runs in phases that hand one :class:`_Run` from step to step::
+The check runs in phases that hand one :class:`state.Run` from step to step::
 
-    _prepare   validate the arguments, pick the rule            -> _Run
-    _probe     forward twice (determinism, seeding), backward twice, watching for mutation
-    _purity    whether backward repeats itself, and the dtypes it returns
-    _compare   the numeric side (directional and/or full) against the analytic gradients
-    _diagnose  one line for each failing input, warnings for vacuous checks
-    _report    what the calls changed (even when a call failed), timing; the filled LayerCheck
+    _prepare                   validate the arguments, pick the rule            -> Run
+    analytic.probe             forward twice (determinism, seeding), backward twice, watching for mutation
+    analytic.purity            whether backward repeats itself, and the dtypes it returns
+    compare.compare            the numeric side (directional and/or full) against the analytic gradients
+    compare.diagnose_failures  one line for each failing input, warnings for vacuous checks
+    _report                    what the calls changed (even when a call failed), timing; the filled LayerCheck
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ from _rules.tolerances import tolerance
 
 from .analytic import probe, purity
 from .compare import compare, diagnose_failures
+from .findings import Finding
 from .result import LayerCheck
 from .state import MUTABLE_KEYS, CheckInterrupted, LayerError, Rule, Run
 
@@ -131,7 +132,7 @@ def check_layer(forward, backward, inputs, params=None, *, dout=None, mode="full
             compare(run)
             diagnose_failures(run)
     except LayerError as exc:
-        run.check.error = str(exc)
+        run.check.error = Finding(str(exc), "error", exc.who or "forward")
     return _report(run, t0)
 
 

@@ -7,30 +7,41 @@ usage errors, reported in one line before any check runs (bad option or value, u
 --json, --plot naming a file, a --module path that does not exist, no toolkit-named function in
 the module).
 
-A student's module is imported after the toolkit's own layers are loaded (``student.Toolkit``),
-so a file named ``layers.py`` next to it, or code replacing ``layers.affine_forward``, cannot
-change the references; each layer runs under a wall-clock limit (``--time-limit``).
+A student's module is never imported by this process: it runs in a disposable worker process
+(``_gradcheck.isolate``, ``_gradcheck.worker``) that only evaluates the calls this process sends and
+returns arrays; this process makes the inputs, the references, the numeric gradients, the verdicts,
+the report and the exit status. Each layer has a wall-clock limit (``--time-limit``), enforced by
+killing the worker, which also runs under resource limits (``--memory-limit``, ``--cpu-limit``,
+``--file-size-limit``, ``--max-procs``); a worker that dies is an ERROR row for its layer and the next
+layer gets a fresh one. In the worker the toolkit's modules are stand-ins: a student function that
+calls the toolkit's own implementation of the layer under test is an ERROR row that says so.
+``check_module(path, isolated=False)`` imports the module in process instead (for trusted code).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import math
 import os
 import sys
+import tempfile
 import time
+import types
 from pathlib import Path
 
 import numpy as np
 
 from _rules.tolerances import TOLERANCES
 
-from . import grid, specs, starter
+from . import grid, isolate, reports, specs, starter
 from . import student as stu
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from .state import describe_exception
 
-__all__ = ["main", "build_parser", "run"]
+__all__ = ["main", "build_parser", "run", "check_module", "ModuleReport"]
 
 JSON_SCHEMA = "cnnkit.gradient_check/1"
 DEFAULT_TIME_LIMIT = 60.0  # seconds per layer (all its layouts); a naive student layer takes ~1 s
@@ -43,9 +54,11 @@ and explains a wrong gradient in one line (a 1/N factor, a sign, a flipped kerne
 
 With --module, check a student's functions that use the toolkit's names (conv_forward_naive /
 conv_backward_naive, affine_forward / affine_backward, max_pool_forward_naive, relu_*,
-batchnorm_*, ...): their gradients, and their forward output against the toolkit's own (loaded
-before the student's code, so nothing the module does can change them). With --starter, write a
-file with those functions' signatures and docstrings to fill in."""
+batchnorm_*, ...): their gradients, and their forward output against the toolkit's own. The
+module's code runs only in a separate worker process, under a time limit per layer and resource
+limits; the references, the numeric gradients, the verdicts and the report stay in this process.
+With --submissions, grade a folder of them into a gradebook. With --starter, write a file with
+those functions' signatures and docstrings to fill in."""
 
 EPILOG = """\
 pass rule: max rel err <= 1e-6 for float64 layers, 1e-3 for float32, 1e-2 for float16 (numeric side
@@ -59,7 +72,10 @@ examples:
   python -m gradient_check --only pool --dtype float32
   python -m gradient_check --starter my_layers.py --only affine,relu
   python -m gradient_check --module my_layers.py --json grades.json --plot failures/
-  cnnkit-check --module layers.py        (the same; use it inside a folder with its own gradient_check.py)"""
+  cnnkit-check --module layers.py        (the same; use it inside a folder with its own gradient_check.py)
+  cnnkit-check --module layers.py --format gradescope --json results.json --junit junit.xml
+  cnnkit-check --submissions subs/ --module layers.py --jobs 2 --gradebook grades.csv
+  cnnkit-check --module layers.py --starter-autograder autograder/"""
 
 
 class _UsageError(Exception):
@@ -95,12 +111,40 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full: every element; directional: random directions; auto: directional, "
                         "then full on failure (default full)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    p.add_argument("--format", choices=("cnnkit", "gradescope"), default="cnnkit",
+                   help="shape of the --json file: cnnkit's own (default) or Gradescope's results.json "
+                        "(one test per layer, 1 point each)")
+    p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE")
+    p.add_argument("--starter-autograder", metavar="DIR",
+                   help="write a Gradescope autograder (setup.sh, run_autograder) that grades --module FILE "
+                        "(a file name inside each submission) into DIR, then exit")
+    p.add_argument("--submissions", metavar="DIR",
+                   help="grade every submission in DIR (a .py file or a folder per student; --module NAME "
+                        "names the file or package inside each folder), each in its own grading process")
+    p.add_argument("--jobs", metavar="N", type=int, default=1, help="with --submissions: grade N at a time (default 1)")
+    p.add_argument("--gradebook", metavar="FILE", default="grades.csv",
+                   help="with --submissions: the CSV gradebook to write (default grades.csv)")
+    p.add_argument("--reports", metavar="DIR",
+                   help="with --submissions: folder for one JSON report per student (default: next to the "
+                        "gradebook, named after it)")
     p.add_argument("--plot", metavar="DIR", help="write a PNG per failing check into DIR")
     p.add_argument("--module", metavar="PATH_OR_NAME",
                    help="check the functions of this module (a .py file, a package folder or an importable name)")
     p.add_argument("--time-limit", metavar="SECONDS", type=float, default=DEFAULT_TIME_LIMIT,
                    help=f"wall-clock limit per layer of a --module (and for its import); 0 = none "
                         f"(default {DEFAULT_TIME_LIMIT:g})")
+    lim = isolate.Limits()
+    p.add_argument("--memory-limit", metavar="MB", type=int, default=lim.memory_mb,
+                   help=f"address-space limit of the process that runs a --module's code; 0 = none "
+                        f"(default {lim.memory_mb})")
+    p.add_argument("--cpu-limit", metavar="SECONDS", type=int, default=lim.cpu_s,
+                   help=f"CPU-time limit of that process over its life; 0 = none (default {lim.cpu_s})")
+    p.add_argument("--file-size-limit", metavar="MB", type=int, default=lim.file_size_mb,
+                   help=f"largest file that process may write; 0 = none (default {lim.file_size_mb})")
+    p.add_argument("--max-procs", metavar="N", type=int, default=lim.extra_procs,
+                   help=f"processes/threads that process may start; 0 = no limit (default {lim.extra_procs})")
+    p.add_argument("--refuse", metavar="MODULES", default="",
+                   help="comma-separated top-level modules a --module may not import (e.g. torch,tensorflow)")
     p.add_argument("--starter", metavar="FILE",
                    help="write a starter file with the layers' signatures and docstrings (bodies raise "
                         "NotImplementedError), then exit; --only selects the layers")
@@ -119,11 +163,36 @@ def validate(args) -> None:
         raise _UsageError(f"--seed must be an integer >= 0, got {args.seed}")
     if not (math.isfinite(args.time_limit) and args.time_limit >= 0):
         raise _UsageError(f"--time-limit must be a number of seconds >= 0 (0 = no limit), got {args.time_limit:g}")
+    for opt, v in (("--memory-limit", args.memory_limit), ("--cpu-limit", args.cpu_limit),
+                   ("--file-size-limit", args.file_size_limit), ("--max-procs", args.max_procs)):
+        if v < 0:
+            raise _UsageError(f"{opt} must be an integer >= 0 (0 = no limit), got {v}")
+    if args.memory_limit and args.memory_limit < 256:
+        raise _UsageError(f"--memory-limit {args.memory_limit} MB is too small for Python and numpy to start; "
+                          f"give at least 256 (or 0 for no limit)")
+    bad = [m for m in _refused(args) if not m.isidentifier()]
+    if bad:
+        raise _UsageError(f"--refuse names a module {bad[0]!r} that is not a top-level module name")
     if args.starter and args.module:
         raise _UsageError("--starter writes a new file and --module checks one: give one of them")
-    for opt, path in (("--json", args.json), ("--starter", args.starter)):
+    if args.submissions is not None:
+        _validate_batch(args)
+    elif args.format == "gradescope" and args.json is None:
+        raise _UsageError("--format gradescope shapes the --json file: give --json FILE (Gradescope reads "
+                          "/autograder/results/results.json)")
+    for opt, path in (("--json", args.json), ("--starter", args.starter), ("--junit", args.junit)):
         if path is not None:
-            _check_new_file(opt, Path(path), overwrite=opt == "--json")
+            _check_new_file(opt, Path(path), overwrite=opt != "--starter")
+    if args.starter_autograder is not None:
+        folder = Path(args.starter_autograder)
+        if not args.module:
+            raise _UsageError("--starter-autograder needs --module FILE: the file each submission holds")
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise _UsageError(f"--starter-autograder {args.starter_autograder!r} exists and is not an empty folder")
+    if args.junit is not None:
+        args.junit_path = str(Path(args.junit).resolve())
+    if args.json is not None:  # resolved before anything else runs: the report lands where it was asked for
+        args.json_path = str(Path(args.json).resolve())
     if args.plot is not None:
         plot = Path(args.plot)
         if plot.exists() and not plot.is_dir():
@@ -143,6 +212,10 @@ def _check_new_file(opt: str, path: Path, overwrite: bool) -> None:
         raise _UsageError(f"{opt} {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise _UsageError(f"{opt} {str(path)!r} cannot be written (permission denied)")
+
+
+def _refused(args) -> list:
+    return [m.strip() for m in (getattr(args, "refuse", "") or "").split(",") if m.strip()]
 
 
 def _only(args) -> list | None:
@@ -173,10 +246,14 @@ def _progress(items, enabled):
     sys.stderr.write("\r" + " " * 30 + "\r")
 
 
-def _error_row(layer: str, what: str, message: str, seconds: float) -> dict:
+def _error_row(layer: str, what: str, message: str, seconds: float, kind: str | None = None) -> dict:
     return {"layer": layer, "input": what, "kind": "gradient", "status": ERROR, "max_rel_error": None,
             "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0, "warnings": [],
-            "diagnosis": message, "time_s": seconds}
+            "diagnosis": message, "diagnosis_kind": kind, "time_s": seconds}
+
+
+def _lost_kind(exc) -> str:
+    return "time_limit" if exc.timed_out else "worker_died"
 
 
 def _check_only(only, args) -> None:
@@ -195,7 +272,7 @@ def _jobs(only, student, toolkit, args):
         mine = []
         for job in jobs:
             fns = [job.forward] + [f for _, f in job.backwards]
-            if all(stu.is_toolkit_function(f, toolkit) for f in fns):
+            if all(getattr(f, "borrowed", None) or stu.is_toolkit_function(f, toolkit) for f in fns):
                 absent.append(f"{job.label} (the module's {job.spec.forward} is the toolkit's own, imported: "
                               f"not checked)")
             else:
@@ -227,6 +304,8 @@ def run(args, toolkit=None) -> tuple[list, list, dict]:
     only = _only(args)
     toolkit = toolkit or stu.Toolkit.load()
     _check_only(only, args)  # usage errors before any student code runs
+    if args.module and getattr(args, "isolated", True):
+        return _run_isolated(args, toolkit, only)
     meta = {"absent": [], "module": None, "notes": list(toolkit.notes)}
     student = None
     if args.module:
@@ -254,6 +333,172 @@ def run(args, toolkit=None) -> tuple[list, list, dict]:
                                  f"the checker put its own back")
     meta["layers"] = len(jobs)
     return rows, checks, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# A student's module in a worker process
+
+CHECKER_NAMES = ("gradient_check", "_gradcheck")
+_POOLS_AND_CONVS = ("conv", "conv_winograd", "max_pool", "avg_pool")
+
+
+def _forbidden(spec) -> tuple[set, set]:
+    """The toolkit's functions a student's code may not call while ``spec``'s layer is checked (its own
+    implementations: the same family, a convolution's every algorithm) and the modules likewise."""
+    fams = {spec.family} | ({"conv", "conv_winograd"} if spec.family in ("conv", "conv_winograd") else set())
+    names = {n for s in specs.specs() if s.family in fams for n in (s.forward, *s.backwards)}
+    modules = {"im2col", "im2col_cython"} if spec.family in _POOLS_AND_CONVS else set()
+    # The object-style layers implement every family: a layer function has no business calling them.
+    return names, modules | {"layer_modules"}
+
+
+def _limits(args) -> isolate.Limits:
+    return isolate.Limits(memory_mb=args.memory_limit, cpu_s=args.cpu_limit, file_size_mb=args.file_size_limit,
+                          extra_procs=args.max_procs)
+
+
+def open_session(args):
+    """A :class:`isolate.Session` for ``args.module`` (raises ``_UsageError`` for a path that does not exist)."""
+    try:
+        kind, target = stu._module_target(args.module)
+    except FileNotFoundError as exc:
+        raise _UsageError(str(exc)) from None
+    folder = target.parent if kind != "name" else None
+    # The folders whose files of toolkit names are the student's own: never the toolkit's own folder (a
+    # grader running from inside the checkout must not hand the student the real layers).
+    paths = [str(p) for p in dict.fromkeys(f for f in (folder, Path.cwd().resolve()) if f is not None)
+             if Path(p).resolve() != stu.ROOT]
+    names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)})
+    # What the worker loads privately behind its stand-ins (every code module of the toolkit but the
+    # checker and the plotting/data helpers, which a layer file has no use for).
+    preload = tuple(dict.fromkeys(stu._PRELOAD + tuple(s.module for s in specs.specs())
+                                  + ("layer_modules", "optim", "solver", "im2col")))
+    session = isolate.Session(
+        args.module, {"kind": kind, "where": str(target)}, paths, names, stu.ROOT,
+        [m for m in preload if m.split(".")[0] not in CHECKER_NAMES], stu.TOOLKIT_NAMES, CHECKER_NAMES,
+        _limits(args), refuse=_refused(args))
+    return session, stu.shadow_notes(stu.shadows([Path(p) for p in paths]))
+
+
+def _run_isolated(args, toolkit, only):
+    """``run`` for ``--module``: the student's code runs only in worker processes (``isolate``)."""
+    session, notes = open_session(args)
+    meta = {"absent": [], "module": session.target["where"] if session.target["kind"] != "name" else args.module,
+            "notes": list(toolkit.notes) + notes, "isolated": True}
+    what = f"importing {args.module} (the module)"
+    try:
+        try:
+            manifest = session.open(args.time_limit)
+        except isolate.ImportFailed as exc:
+            return [_error_row("(import)", "(module)", describe_exception(exc.exc, what), 0.0)], [], meta
+        except isolate.WorkerLost as exc:
+            return [_error_row("(import)", "(module)", exc.message(what), 0.0, _lost_kind(exc))], [], meta
+        if session.replaced:
+            meta["notes"].append(f"importing {args.module} replaced the toolkit's {', '.join(session.replaced)}: "
+                                 f"only in the worker process that ran the student's code; the checker's "
+                                 f"references live in the grading process, which never runs it")
+        student = types.SimpleNamespace(**{n: session.function(n, info.get("borrowed"), info.get("toolkit_file"))
+                                           for n, info in manifest.items()})
+        jobs, meta["absent"] = _jobs(only, student, toolkit, args)
+        rows, checks = [], []
+        for job in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
+            t0 = time.perf_counter()
+            lost = False
+            copied = [f for f in (job.forward, *(b for _, b in job.backwards)) if getattr(f, "toolkit_file", None)]
+            if copied:
+                rows.append(_error_row(job.label, "(layer)", f"{copied[0].__name__} is the toolkit's own "
+                                       f"implementation: its code comes from the toolkit's file "
+                                       f"{copied[0].toolkit_file} (loaded by path?); the grader checks the "
+                                       f"student's code", 0.0))
+                continue
+            try:
+                session.begin_job(*_forbidden(job.spec), args.time_limit)
+                done = _check_job(job, toolkit, args)
+            except isolate.ImportFailed as exc:
+                lost, done = True, ([], [_error_row(job.label, "(layer)", describe_exception(exc.exc, what),
+                                                    time.perf_counter() - t0)])
+            except isolate.WorkerLost as exc:
+                lost, done = True, ([], [_error_row(job.label, "(layer)", exc.message(f"checking {job.label}"),
+                                                    time.perf_counter() - t0, _lost_kind(exc))])
+            used = session.end_job(lost)
+            if used:
+                meta["notes"].append(f"{job.label}: the student's code ran the toolkit's {', '.join(used)} "
+                                     f"(allowed: not the function under test)")
+            checks += done[0]
+            rows += done[1]
+        meta["layers"] = len(jobs)
+        return rows, checks, meta
+    finally:
+        session.close()
+
+
+@dataclasses.dataclass
+class ModuleReport:
+    """What :func:`check_module` found: the report's rows (dicts, as in ``--json``) and its summary."""
+
+    rows: list
+    summary: dict
+    not_present: list
+    notes: list
+    isolated: bool
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.summary["ok"])
+
+    def report(self) -> str:
+        """The table ``cnnkit-check --module`` prints."""
+        return format_table(self.rows)
+
+
+def check_module(path, *, isolated=True, only=None, dtype="float64", seed=0, mode="full",
+                 time_limit=DEFAULT_TIME_LIMIT, extended=False, refuse=()) -> ModuleReport:
+    """Check every function of a student's module that has a toolkit name, as ``--module`` does.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.py`` file, a package folder, or an importable module name.
+    isolated : bool
+        True (the default, and what the command line does): the module is imported and run only in a
+        disposable worker process, under a time limit per layer and resource limits; nothing it does
+        can change the verdict. False: imported into this process, for code you trust (your own).
+    only, dtype, seed, mode, time_limit, extended, refuse
+        As the command line's ``--only`` (a comma-separated string or a list), ``--dtype``, ``--seed``,
+        ``--mode``, ``--time-limit``, ``--extended`` and ``--refuse``.
+
+    Returns
+    -------
+    ModuleReport
+        ``rows`` (one dict per function, input and kind), ``summary`` (counts, ``ok``), ``ok``.
+
+    Raises
+    ------
+    ValueError
+        For an argument the command line would refuse (a path that does not exist, a bad dtype...).
+    """
+    argv = ["--module", str(path), "--dtype", str(dtype), "--seed", str(seed), "--mode", str(mode),
+            "--time-limit", str(time_limit), "--no-progress"]
+    if only:
+        argv += ["--only", only if isinstance(only, str) else ",".join(only)]
+    if extended:
+        argv.append("--extended")
+    if refuse:
+        argv += ["--refuse", refuse if isinstance(refuse, str) else ",".join(refuse)]
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:
+        raise ValueError(f"check_module: invalid arguments {argv}") from None
+    args.isolated = bool(isolated)
+    t0 = time.perf_counter()
+    try:
+        validate(args)
+        rows, checks, meta = run(args)
+    except _UsageError as exc:
+        raise ValueError(str(exc)) from None
+    summary = summarize(rows, checks, time.perf_counter() - t0, meta.get("layers"))
+    return ModuleReport([_jsonable(r) for r in rows], summary, list(meta["absent"]), list(meta["notes"]),
+                        bool(isolated))
 
 
 def _fmt_index(idx):
@@ -308,6 +553,10 @@ def main(argv=None) -> int:
         validate(args)
         if args.starter:
             return _write_starter(args)
+        if args.starter_autograder:
+            return _write_autograder(args)
+        if args.submissions:
+            return _run_submissions(args)
         with _one_blas_thread():
             rows, checks, meta = run(args)
     except _UsageError as exc:
@@ -319,7 +568,84 @@ def main(argv=None) -> int:
         _write_plots(args.plot, checks)
     if args.json:
         _write_json(args, argv, rows, meta, summary)
+    if args.junit:
+        _write_atomically(args.junit_path, reports.junit_xml([_jsonable(r) for r in rows], summary))
     return 0 if summary["ok"] else 1
+
+
+def _validate_batch(args) -> None:
+    folder = Path(args.submissions)
+    if not folder.is_dir():
+        raise _UsageError(f"--submissions {args.submissions!r} is not a folder")
+    if args.jobs < 1:
+        raise _UsageError(f"--jobs must be an integer >= 1, got {args.jobs}")
+    for opt, v in (("--json", args.json), ("--junit", args.junit), ("--plot", args.plot),
+                   ("--starter", args.starter), ("--format gradescope", args.format == "gradescope" or None)):
+        if v is not None:
+            raise _UsageError(f"{opt} is for one module; with --submissions each student gets a JSON report in "
+                              f"--reports DIR and a row in --gradebook FILE")
+    _check_new_file("--gradebook", Path(args.gradebook), overwrite=True)
+    if args.module and (Path(args.module).is_absolute() or ".." in Path(args.module).parts):
+        raise _UsageError(f"--module {args.module!r}: with --submissions give the name of the file or package "
+                          f"inside each submission (e.g. layers.py or cs231n)")
+
+
+def _passthrough(args) -> list:
+    """The grading options every student's grading process gets."""
+    out = ["--dtype", args.dtype, "--seed", str(args.seed), "--mode", args.mode, "--time-limit",
+           str(args.time_limit), "--memory-limit", str(args.memory_limit), "--cpu-limit", str(args.cpu_limit),
+           "--file-size-limit", str(args.file_size_limit), "--max-procs", str(args.max_procs)]
+    if args.only:
+        out += ["--only", args.only]
+    if args.refuse:
+        out += ["--refuse", args.refuse]
+    if args.extended:
+        out.append("--extended")
+    return out
+
+
+def _run_submissions(args) -> int:
+    """Grade a folder of submissions; exit 0 when every one got a report, 1 otherwise."""
+    from . import batch
+
+    t0 = time.perf_counter()
+    gradebook = Path(args.gradebook).resolve()
+    reports_dir = Path(args.reports).resolve() if args.reports else gradebook.with_name(gradebook.stem + "-reports")
+    subs = batch.discover(Path(args.submissions).resolve(), args.module)
+    if not subs:
+        raise _UsageError(f"--submissions {args.submissions!r} holds no submission (.py files or folders)")
+    bound = args.time_limit * (len(specs.specs()) + 2) + 120 if args.time_limit else 24 * 3600
+    results = batch.grade_all(subs, reports_dir, _passthrough(args), args.jobs, bound,
+                              progress=not args.no_progress and sys.stderr.isatty())
+    batch.write_gradebook(gradebook, results)
+    seconds = time.perf_counter() - t0
+    graded = [g for g in results if g.report is not None]
+    passed = [g for g in graded if g.report.get("summary", {}).get("ok")]
+    print(f"graded {len(graded)} of {len(results)} submissions in {seconds:.1f} s ({seconds / len(results):.2f} s "
+          f"per submission, --jobs {args.jobs}): {len(passed)} passed everything")
+    print(f"gradebook: {gradebook}\nreports: {reports_dir}")
+    common = batch.common_failures(results)
+    if common:
+        print("commonest failures (students, layer, diagnosis):")
+        for n, layer, what in common:
+            print(f"  {n:4d}  {layer}: {what}")
+    for g in results:
+        if g.report is None:
+            print(f"not graded: {g.student}: {g.problem}")
+    return 0 if len(graded) == len(results) else 1
+
+
+def _write_autograder(args) -> int:
+    folder = Path(args.starter_autograder)
+    folder.mkdir(parents=True, exist_ok=True)
+    only = f"--only {args.only}" if args.only else ""
+    for name, text in reports.autograder_files(args.module, only).items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o755)
+    print(f"wrote {folder / 'setup.sh'} and {folder / 'run_autograder'}: zip them as a Gradescope autograder; "
+          f"each submission's {args.module} is graded in its own container")
+    return 0
 
 
 def _one_blas_thread():
@@ -396,6 +722,10 @@ def _write_plots(folder, checks) -> None:
 
 
 def _write_json(args, argv, rows, meta, summary) -> None:
+    if args.format == "gradescope":
+        doc = reports.gradescope([_jsonable(r) for r in rows], summary, meta["absent"], meta["notes"])
+        _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()), json.dumps(doc, indent=2))
+        return
     doc = {
         "schema": JSON_SCHEMA,
         "argv": list(sys.argv[1:] if argv is None else argv),
@@ -409,8 +739,22 @@ def _write_json(args, argv, rows, meta, summary) -> None:
         "not_present": meta["absent"],
         "notes": meta["notes"],
     }
-    with open(args.json, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
+    _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()),
+                      json.dumps(doc, indent=2))
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and one rename."""
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".cnnkit-report-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _jsonable(row):

@@ -11,11 +11,14 @@ import time
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 from . import numeric as num
 from .analytic import call_forward, copy_params
 from .diagnose import diagnose, ratio_phrase
+from .findings import Finding
 from .result import InputResult
-from .state import Compared, LayerError, Numeric, Run
+from .state import Compared, LayerError, Numeric, Run, relative_error
 
 __all__ = ["compare", "diagnose_failures"]
 
@@ -49,6 +52,8 @@ def _numeric_side(run: Run) -> Numeric:
             raise LayerError(f"forward output changed shape from {shape} to {out.shape} between calls")
         return out
 
+    if getattr(run.forward, "map_first", None) is not None:
+        forward64.many = _many(run, forward64, arrays64, shape)
     eval_dtype = forward64().dtype
     if eval_dtype != np.float64:
         run.check.warnings.append(f"forward returns {eval_dtype} even for float64 inputs: the numeric "
@@ -61,6 +66,34 @@ def _numeric_side(run: Run) -> Numeric:
     batch = run.inputs[0].shape[0] if run.inputs[0].ndim >= 2 else None
     return Numeric(run=forward64, arrays64=arrays64, eval_dtype=eval_dtype, batch=batch,
                     scale={k: (v if v > 0 else fallback) for k, v in rms.items()})
+
+
+def _many(run: Run, forward64, arrays64, shape):
+    """``many(x, flat_idx, values)``: the forward's outputs (float64, one row per variant) with one element
+    of ``x`` set per variant, batched through a worker; a variant the batch cannot take (it raised,
+    returned something else) is run alone, so that it fails exactly as :func:`forward64` does."""
+
+    def many(x, flat_idx, values):
+        k = next(i for i, a in enumerate(arrays64) if a is x)
+        rows, at = [], 0
+        while at < len(flat_idx):
+            args = [a.copy() for a in arrays64] + list(copy_params(run.params))
+            outs, stop = run.forward.map_first(args, k, flat_idx[at:], values[at:], shape)
+            rows.append(outs)
+            if stop is None:
+                break
+            j = at + stop
+            flat = x.reshape(-1)
+            saved = flat[flat_idx[j]]
+            try:
+                flat[flat_idx[j]] = values[j]
+                rows.append(np.asarray(forward64(), np.float64).reshape(1, -1))
+            finally:
+                flat[flat_idx[j]] = saved
+            at = j + 1
+        return np.concatenate(rows)
+
+    return many
 
 
 def _comparable(g, x, res: InputResult):
@@ -122,10 +155,8 @@ def _judge_directions(run: Run, probes, layer_scale, res: InputResult) -> None:
         if p is None:
             continue
         a, c, gv, noise = p
-        floor = float(rule.floor(max(gv, layer_scale), noise + 16 * rule.eps * gv))
-        err = abs(a - c) / max(abs(a) + abs(c), floor)
-        if not np.isfinite(err):
-            err = np.inf  # a nan/inf forward near x must fail, not compare as "not worse"
+        floor = float(rule.floor(max(gv, layer_scale), noise + CHECKER.rounding_terms * rule.eps * gv))
+        err = float(relative_error(a, c, floor))  # a nan/inf forward near x fails (inf)
         if err > worst[0]:
             worst = (err, a, c)
     if worst[1] is None:
@@ -138,9 +169,11 @@ def _judge_directions(run: Run, probes, layer_scale, res: InputResult) -> None:
     if not res.passed:
         res.diagnosis = "directional derivative <dout, J v> disagrees with <backward(dout), v>"
         ratios = [a / c for a, c, _, _ in (p for p in probes if p is not None) if c != 0]
-        if len(ratios) >= 2 and abs(ratios[0] - 1) > 1e-3 and \
-                all(abs(r - ratios[0]) <= 1e-4 * abs(ratios[0]) for r in ratios):
-            res.diagnosis += f" in every direction by the same factor: {ratio_phrase(ratios[0], run.numeric.batch)}"
+        if len(ratios) >= 2 and abs(ratios[0] - 1) > CHECKER.pattern and \
+                all(abs(r - ratios[0]) <= CHECKER.ratio_agree * abs(ratios[0]) for r in ratios):
+            phrase = ratio_phrase(ratios[0], run.numeric.batch)
+            res.diagnosis = Finding(f"{res.diagnosis} in every direction by the same factor: {phrase}",
+                                    phrase.kind, **phrase.details)
 
 
 def _compare_full(run: Run) -> None:
@@ -150,8 +183,8 @@ def _compare_full(run: Run) -> None:
     for k, g64, res in full:
         t1 = time.perf_counter()
         if mode == "auto":
-            res.warnings.append(f"directional check failed (rel err {res.max_rel_error:.2e}); "
-                                f"full check run to localize")
+            res.warnings.append(Finding(f"directional check failed (rel err {res.max_rel_error:.2e}); "
+                                        f"full check run to localize", "escalated"))
         res.mode = "full"
         res.diagnosis = ""
         probes[k] = num.probe_full(nm.run, nm.arrays64[k], res.h, run.analytic.dout64, nm.eval_eps)
@@ -168,16 +201,15 @@ def _compare_full(run: Run) -> None:
 def _judge_full(run: Run, pr: num.FullProbe, x, g, res: InputResult, layer_scale) -> Compared:
     rule = run.rule
     n = pr.central
-    noise = np.nan_to_num(pr.noise + 16 * rule.eps * pr.abs_sum, nan=0.0, posinf=0.0)
+    noise = np.nan_to_num(pr.noise + CHECKER.rounding_terms * rule.eps * pr.abs_sum, nan=0.0, posinf=0.0)
     floor = rule.floor(max(_finite_max(n), layer_scale), noise)
     diff = np.abs(g - n)
-    err = diff / np.maximum(np.abs(g) + np.abs(n), floor)
-    err = np.where(np.isfinite(err), err, np.inf)  # nan/inf from the forward near x fail
+    err = relative_error(g, n, floor)  # nan/inf from the forward near x fail
     bad = err > rule.rtol
     # A kink within h: the one-sided slopes differ by enough to explain the discrepancy, and the
     # analytic value is one of them (the slope on the kink-free side), up to curvature.
     side = np.minimum(np.abs(g - pr.plus), np.abs(g - pr.minus))
-    side_tol = max(10 * rule.rtol, 1e-3) * np.maximum(np.abs(g) + np.abs(pr.plus) + np.abs(pr.minus), floor)
+    side_tol = _side_rtol(rule.rtol) * np.maximum(np.abs(g) + np.abs(pr.plus) + np.abs(pr.minus), floor)
     kink = bad & (np.abs(pr.plus - pr.minus) >= diff) & (side <= side_tol)
     res.kinks_excluded = int(kink.sum())
     bad &= ~kink
@@ -198,6 +230,11 @@ def _judge_full(run: Run, pr: num.FullProbe, x, g, res: InputResult, layer_scale
     return Compared(res=res, x=x, g=g, probe=pr, bad=bad, kink=kink, floor=floor)
 
 
+def _side_rtol(rtol: float) -> float:
+    """How far a kinked element's analytic value may sit from a one-sided slope (and a tie group's sum)."""
+    return max(CHECKER.kink_side * rtol, CHECKER.kink_side_floor)
+
+
 def _check_ties(run: Run, x, g, h, pr, kink, floor):
     """Move each group of kinked elements that share an output together (pooling ties).
 
@@ -212,8 +249,8 @@ def _check_ties(run: Run, x, g, h, pr, kink, floor):
         if num.is_kinked(p, m, noise, float(np.sum(np.abs(gflat[members])))):
             continue
         a = float(np.sum(gflat[members]))
-        err = abs(a - c) / max(abs(a) + abs(c), fl)
-        if err > max(10 * run.rule.rtol, 1e-3):
+        err = float(relative_error(a, c, fl))
+        if err > _side_rtol(run.rule.rtol):
             idx = [tuple(int(t) for t in np.unravel_index(i, x.shape)) for i in members[:4]]
             return (f"errors only at pooling ties (elements {idx} are tied; moving them together changes "
                     f"the output at slope {c:.6g} but their analytic gradients sum to {a:.6g}): the "

@@ -9,41 +9,49 @@ from __future__ import annotations
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
+from .findings import Finding
+
 __all__ = ["diagnose", "ratio_phrase", "border_message"]
 
 
-def _close(a, b, rel=1e-3) -> bool:
+def _close(a, b, rel=CHECKER.pattern) -> bool:
     """True when ``a`` and ``b`` agree to ``rel`` of their norm (arrays of one shape)."""
     scale = max(np.linalg.norm(a), np.linalg.norm(b))
     return scale > 0 and np.linalg.norm(a - b) <= rel * scale
 
 
-def ratio_phrase(r: float, N: int | None) -> str:
-    """Name a constant factor ``analytic = numeric x r``."""
+def ratio_phrase(r: float, N: int | None) -> Finding:
+    """Name a constant factor ``analytic = numeric x r`` (kind ``batch_factor``, ``sign`` or ``factor``)."""
     def near(target):
-        return abs(r - target) <= 1e-3 * abs(target)
+        return abs(r - target) <= CHECKER.pattern * abs(target)
+
+    def said(text, kind="factor"):
+        return Finding(text, kind, ratio=float(r))
 
     if N and N > 2 and near(1.0 / N):
-        return (f"analytic = numeric x 1/{N} (1/N, N = batch size {N}): an extra division by the batch "
-                f"size in backward (or one missing in forward)")
+        return said(f"analytic = numeric x 1/{N} (1/N, N = batch size {N}): an extra division by the batch "
+                    f"size in backward (or one missing in forward)", "batch_factor")
     if N and N > 2 and near(float(N)):
-        return (f"analytic = numeric x {N} (N = batch size): a missing division by the batch size in "
-                f"backward (or an extra one in forward)")
+        return said(f"analytic = numeric x {N} (N = batch size): a missing division by the batch size in "
+                    f"backward (or an extra one in forward)", "batch_factor")
     if near(-1.0):
-        return "sign error: analytic = -numeric (a minus sign dropped or added in backward)"
+        return said("sign error: analytic = -numeric (a minus sign dropped or added in backward)", "sign")
     if N == 2 and near(0.5):
-        return ("analytic = numeric x 1/2 (= 1/N, N = batch size 2): an extra division by the batch size, "
-                "or a factor 2 missing; re-check with another batch size to tell them apart")
+        return said("analytic = numeric x 1/2 (= 1/N, N = batch size 2): an extra division by the batch size, "
+                    "or a factor 2 missing; re-check with another batch size to tell them apart", "batch_factor")
     if N == 2 and near(2.0):
-        return ("analytic = numeric x 2 (= N, N = batch size 2): a missing division by the batch size, "
-                "or a factor 2 too many; re-check with another batch size to tell them apart")
+        return said("analytic = numeric x 2 (= N, N = batch size 2): a missing division by the batch size, "
+                    "or a factor 2 too many; re-check with another batch size to tell them apart", "batch_factor")
     if near(0.5):
-        return "analytic = numeric x 1/2: a factor 2 missing (e.g. the 2 in d(x^2) = 2x)"
+        return said("analytic = numeric x 1/2: a factor 2 missing (e.g. the 2 in d(x^2) = 2x)")
     if near(2.0):
-        return "analytic = numeric x 2: a factor 2 too many (a term counted twice, or d(x^2) taken as 4x)"
+        return said("analytic = numeric x 2: a factor 2 too many (a term counted twice, or d(x^2) taken as 4x)")
     if near(-0.5) or near(-2.0) or (N and (near(-1.0 / N) or near(-float(N)))):
-        return f"analytic = numeric x {r:.6g}: a sign error combined with a wrong constant factor"
-    return f"analytic = numeric x {r:.6g}: a constant factor wrong everywhere (a scale or hyper-parameter misapplied)"
+        return said(f"analytic = numeric x {r:.6g}: a sign error combined with a wrong constant factor")
+    return said(f"analytic = numeric x {r:.6g}: a constant factor wrong everywhere (a scale or hyper-parameter "
+                f"misapplied)")
 
 
 def _border_width(bad: np.ndarray):
@@ -82,14 +90,15 @@ def _normalized(x, axes):
     return xc / np.where(sd > 0, sd, 1.0)
 
 
-def border_message(b: int, pads: bool | None = None) -> str:
+def border_message(b: int, pads: bool | None = None) -> Finding:
     """Errors within ``b`` of the edge: a padding bug only where the layer pads (``pads``)."""
     where = f"errors only on the border (within {b} of the edge of the last two axes)"
     if pads is False:
-        return (f"{where}; this layout has no padding, so the windows at the edge are mishandled: a loop "
-                f"bound off by one (the last window row or column skipped) or a window cut short")
-    return (f"{where}: padding handling, e.g. windows that touch the padding skipped or the padded gradient "
-            f"cropped wrong")
+        return Finding(f"{where}; this layout has no padding, so the windows at the edge are mishandled: a loop "
+                       f"bound off by one (the last window row or column skipped) or a window cut short",
+                       "border", width=b, pads=False)
+    return Finding(f"{where}: padding handling, e.g. windows that touch the padding skipped or the padded "
+                   f"gradient cropped wrong", "border", width=b, pads=pads)
 
 
 def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, floor=None, pads=None) -> str:
@@ -119,13 +128,13 @@ def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, 
     na = np.linalg.norm(a)
     if nn == 0 and na == 0:
         return "both gradients are zero"
-    if na == 0 or np.max(np.abs(a)) <= 1e-12 * np.max(np.abs(n)):
+    if na == 0 or np.max(np.abs(a)) <= CHECKER.all_zero * np.max(np.abs(n)):
         return f"analytic d{name} is all zeros but the numeric one is not: backward never writes it (or returns a fresh zeros array)"
     if nn == 0:
         return f"numeric d{name} is zero ({name} does not affect the output) but backward returns non-zero values"
     # A constant factor: least-squares ratio, accepted only if it explains the whole array.
     r = float(np.dot(a.ravel(), n.ravel()) / nn ** 2)
-    if abs(r - 1) > 1e-3 and _close(a, r * n):
+    if abs(r - 1) > CHECKER.pattern and _close(a, r * n):
         return ratio_phrase(r, batch)
     if a.ndim >= 2 and a.shape[-1] * a.shape[-2] > 1:
         flipped = n[..., ::-1, ::-1]
@@ -151,15 +160,15 @@ def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, 
     d = a - n
     if x is not None and d.ndim >= 2 and np.linalg.norm(d) > 0:
         axes = (0,) if d.ndim == 2 else (0,) + tuple(range(2, d.ndim))
-        if _close(d, np.broadcast_to(d.mean(axis=axes, keepdims=True), d.shape), 1e-2):
+        if _close(d, np.broadcast_to(d.mean(axis=axes, keepdims=True), d.shape), CHECKER.pattern_loose):
             return (f"analytic - numeric is the same for every sample (constant over the batch axes): a "
                     f"missing or extra batch-mean term, e.g. batchnorm's -mean(dxhat) term")
         xhat = _normalized(np.asarray(x, dtype=np.float64), axes)
         c = (d * xhat).sum(axis=axes, keepdims=True) / np.maximum((xhat * xhat).sum(axis=axes, keepdims=True), 1e-300)
-        if _close(d, c * xhat, 1e-2):
+        if _close(d, c * xhat, CHECKER.pattern_loose):
             return (f"analytic - numeric is, per feature, proportional to the normalized input xhat: the "
                     f"variance path is missing or wrong, e.g. batchnorm's -xhat * mean(dxhat * xhat) term")
-        if _close(d, np.broadcast_to(d.mean(axis=tuple(range(1, d.ndim)), keepdims=True), d.shape), 1e-2):
+        if _close(d, np.broadcast_to(d.mean(axis=tuple(range(1, d.ndim)), keepdims=True), d.shape), CHECKER.pattern_loose):
             return (f"analytic - numeric is the same for every feature of a sample: a missing or extra "
                     f"per-sample mean term, e.g. layer norm's -mean(dxhat) term")
     msg = _misrouted(a, n)
@@ -184,10 +193,10 @@ def _overwritten(a, bad, probe, name, rtol, floor):
         if terms is None:
             continue
         known += 1
-        tol = 1e-6 * (np.max(np.abs(terms)) + abs(av[i])) + (rtol * floor if floor is not None else 0.0)
+        tol = CHECKER.same_values * (np.max(np.abs(terms)) + abs(av[i])) + (rtol * floor if floor is not None else 0.0)
         if np.any(np.abs(terms - av[i]) <= tol):
             matched += 1
-    if known and matched >= 0.8 * known:
+    if known and matched >= CHECKER.overwritten_share * known:
         extra = f"; the {single_ok.size} elements feeding a single output are right" if single_ok.size else ""
         return (f"d{name} keeps only one of the contributions an element receives (it feeds up to "
                 f"{int(fan.max())} outputs){extra}: contributions overwritten with '=' where '+=' is needed")
@@ -196,14 +205,14 @@ def _overwritten(a, bad, probe, name, rtol, floor):
 
 def _misrouted(a, n):
     """The gradient lands on elements the output does not depend on (a wrong mask or argmax)."""
-    tiny_n = 1e-9 * np.max(np.abs(n))
-    tiny_a = 1e-9 * np.max(np.abs(a))
+    tiny_n = CHECKER.stray_zero * np.max(np.abs(n))
+    tiny_a = CHECKER.stray_zero * np.max(np.abs(a))
     zero_n, zero_a = np.abs(n) <= tiny_n, np.abs(a) <= tiny_a
     stray = int(np.sum(zero_n & ~zero_a))
     missed = int(np.sum(~zero_n & zero_a))
     if stray == 0:
         return None
-    same_values = stray == missed and np.allclose(np.sort(a[~zero_a]), np.sort(n[~zero_n]), rtol=1e-6, atol=tiny_n)
+    same_values = stray == missed and np.allclose(np.sort(a[~zero_a]), np.sort(n[~zero_n]), rtol=CHECKER.same_values, atol=tiny_n)
     if same_values:
         return (f"the right values at the wrong elements: GRAD is non-zero at {stray} element(s) that do not "
                 f"affect the output and zero at {missed} that do (wrong routing, e.g. a pooling gradient sent to "

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -36,16 +35,17 @@ import numpy as np
 
 from . import known_bugs
 from . import specs as _specs
-from _rules.tolerances import tolerance
+from _rules.tolerances import CHECKER, tolerance
 
 from .check import check_layer
 from .diagnose import border_message
+from .findings import kind_of
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
-from .state import LayerError, layer_call
+from .state import LayerError, layer_call, relative_error
 
 __all__ = ["Job", "jobs", "check_job", "DROPOUT_FALSE_ALARM"]
 
-DROPOUT_FALSE_ALARM = 1e-6   # probability that a correct dropout fails the kept-fraction bound
+DROPOUT_FALSE_ALARM = CHECKER.dropout_false_alarm  # a correct dropout fails the kept-fraction bound
 _RNG_STATE_SEED = 231        # the fixed state of np.random's global generator during every call
 _RANK = {PASS: 0, NOT_CHECKABLE: 1, FAIL: 2, ERROR: 3}
 
@@ -101,7 +101,12 @@ def jobs(module=None, only=None, extended=False, all_specs=None):
 # --- calling the layer ---------------------------------------------------------------------------
 
 def _pinned(fn):
-    """``fn`` run with np.random's global state fixed, the caller's state restored afterwards."""
+    """``fn`` run with np.random's global state fixed, the caller's state restored afterwards.
+
+    A function that runs in a worker process (``isolate.RemoteFunction``) has that done there.
+    """
+    if hasattr(fn, "pinned"):
+        return fn.pinned(_RNG_STATE_SEED)
     state = np.random.RandomState(_RNG_STATE_SEED).get_state()
 
     def call(*args):
@@ -150,8 +155,9 @@ def _row(function, input_, kind, status, layout, layer, **kw):
     """A report row: ``layer`` is the layer (its forward's name), ``function`` the function to blame."""
     row = {"layer": layer, "function": function, "input": input_, "kind": kind, "status": status,
            "max_rel_error": None, "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0,
-           "warnings": [], "diagnosis": "", "time_s": 0.0, "layout": layout}
+           "warnings": [], "diagnosis": "", "diagnosis_kind": None, "time_s": 0.0, "layout": layout}
     row.update(kw)
+    row["diagnosis_kind"] = row["diagnosis_kind"] or kind_of(row["diagnosis"])
     return row
 
 
@@ -209,8 +215,7 @@ def _judge_forward(row, out, ref, job, lay):
                                f"reference at the {out.dtype} tolerance")
     got = out.astype(np.float64)
     floor = max(rule["frac"] * float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-300)
-    err = np.abs(got - ref) / np.maximum(np.abs(got) + np.abs(ref), floor)
-    err = np.where(np.isfinite(err), err, np.inf)
+    err = relative_error(got, ref, floor)
     w = int(np.argmax(err)) if err.size else 0
     e = float(err.flat[w]) if err.size else 0.0
     row.update(status=PASS if e <= rule["rtol"] else FAIL, max_rel_error=e,
@@ -266,15 +271,15 @@ def _gradient_rows(job, lay, bname, chk, dout, rgrads, mine=None):
     layer = s.name if bname == s.backward else f"{s.name} + {bname}"
     rows = []
     if chk.error or chk.not_checkable:
-        blame = bwd_name if chk.error.startswith("backward") else s.forward
+        blame = bwd_name if getattr(chk.error, "who", None) == "backward" else s.forward
         rows.append(_row(blame, "(layer)", "gradient", chk.status, lay.text, layer,
                          warnings=list(chk.warnings), diagnosis=chk.error or chk.not_checkable, time_s=chk.seconds))
         return rows
     for k, r in enumerate(chk.inputs):
         row = _row(bwd_name, r.name, "gradient", r.status, lay.text, layer)
         # auto mode on the later layouts is the grid's choice, not news: drop its "full check run" note
-        notes = [w for w in r.warnings if not w.startswith("directional check failed")]
-        row.update(r.to_dict(), status=r.status, warnings=notes + chk.warnings)
+        notes = [w for w in r.warnings if kind_of(w) != "escalated"]
+        row.update(r.to_dict(), status=r.status, warnings=notes + chk.warnings, diagnosis_kind=kind_of(r.diagnosis))
         if not r.passed:
             own = r.analytic_grad
             if own is None and mine is not None and k < len(mine):
@@ -282,8 +287,8 @@ def _gradient_rows(job, lay, bname, chk, dout, rgrads, mine=None):
             _explain(row, job, lay, r, own, k, dout, rgrads)
         rows.append(row)
     for p in chk.problems:
-        kind = "purity" if "mutated" in p else "determinism"
-        who = s.forward if p.startswith("forward") else bwd_name
+        kind = kind_of(p) or "purity"
+        who = s.forward if getattr(p, "who", None) == "forward" else bwd_name
         rows.append(_row(who, f"({kind})", kind, FAIL, lay.text, layer, diagnosis=p))
     return rows
 
@@ -302,10 +307,9 @@ def _explain(row, job, lay, r, a, k, dout, rgrads):
         d = np.ones(()) if dout is None else dout
         named = known_bugs.backward_bug(s.family, r.name, a, lay.args, d, correct)
         if named:
-            row["diagnosis"] = named
-    border = re.match(r"errors only on the border \(within (\d+) of the edge", row["diagnosis"])
-    if border and not _pads(s, lay.args):
-        row["diagnosis"] = border_message(int(border.group(1)), pads=False)
+            row["diagnosis"], row["diagnosis_kind"] = named, kind_of(named) or "known_bug"
+    if kind_of(row["diagnosis"]) == "border" and not _pads(s, lay.args):
+        row["diagnosis"] = border_message(row["diagnosis"].details["width"], pads=False)
     if not lay.forward_ok:
         row["diagnosis"] += f" (the output of {s.forward} also differs from the toolkit's: fix it first)"
 
@@ -386,9 +390,9 @@ def _scale_problem(mode, p, o, x, n_bad, n):
         return (f"test mode must return x unchanged, but {n_bad} of {n} outputs differ (e.g. {o:.6g} for "
                 f"x = {x:.6g}): units dropped or rescaled at test time")
     hint = ""
-    if np.isclose(o, x, rtol=1e-6):
+    if np.isclose(o, x, rtol=CHECKER.dropout_scale):
         hint = ": kept units are not divided by p (inverted dropout scales them by 1/p at train time)"
-    elif np.isclose(o, x / (1 - p), rtol=1e-6):
+    elif np.isclose(o, x / (1 - p), rtol=CHECKER.dropout_scale):
         hint = ": scaled by 1/(1 - p), as if p were the DROP probability (p is the probability of KEEPING a unit)"
     return f"{n_bad} of {n} outputs are neither 0 nor x / p (e.g. {o:.6g} for x / p = {x / p:.6g}){hint}"
 
@@ -484,7 +488,7 @@ def _batch_note(group) -> str:
         return ""
     ones = [r for r in group if r.get("_batch") == 1]
     bad = [r for r in group if _RANK[r["status"]] >= _RANK[FAIL]]
-    if "batch size" in bad[0]["diagnosis"] if bad else True:
+    if not bad or bad[0].get("diagnosis_kind") == "batch_factor":
         return ""  # a 1/N or N factor is right at N = 1 by nature: the ratio already says it
     if ones and all(r["status"] == PASS for r in ones) and all((r.get("_batch") or 0) > 1 for r in bad):
         return ("; right on every N = 1 layout, wrong for N > 1: a per-sample term mixed across the batch "

@@ -17,11 +17,13 @@ import numbers
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 from . import known_bugs_rnn
 
 __all__ = ["backward_bug", "forward_bug"]
 
-_REL = 1e-6  # how close a reproduced mistake must be to the student's array (relative, in norm)
+_REL = CHECKER.known_bug  # how close a reproduced mistake must be to the student's array
 
 
 def _matches(got, want) -> bool:

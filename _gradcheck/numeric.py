@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 __all__ = ["step_size", "FullProbe", "probe_full", "probe_direction", "probe_joint"]
 
 # Elements that feed more outputs than this do not keep their per-output contributions
@@ -63,7 +65,8 @@ def probe_full(run, x: np.ndarray, h: float, dout64: np.ndarray, eval_eps: float
     Parameters
     ----------
     run : callable
-        ``run() -> ndarray``: the forward output for the current contents of the inputs.
+        ``run() -> ndarray``: the forward output for the current contents of the inputs. With a
+        ``run.many(x, flat_indices, values)`` attribute, every probe goes in one batch through it.
     x : ndarray of float64, C-contiguous
         The input to probe; perturbed in place and restored bit for bit.
     h : float
@@ -81,16 +84,20 @@ def probe_full(run, x: np.ndarray, h: float, dout64: np.ndarray, eval_eps: float
     res = FullProbe(*(np.zeros(shape) for _ in range(5)), fanout=np.zeros(shape, dtype=np.int64))
     central, plus, minus = res.central.reshape(-1), res.plus.reshape(-1), res.minus.reshape(-1)
     noise, abs_sum, fanout = res.noise.reshape(-1), res.abs_sum.reshape(-1), res.fanout.reshape(-1)
+    batch = _batched(run, x, h) if getattr(run, "many", None) is not None else None
     for i in range(flat.size):
         saved = flat[i]
         up, down = saved + h, saved - h
-        try:
-            flat[i] = up
-            op = _as64(run())
-            flat[i] = down
-            om = _as64(run())
-        finally:
-            flat[i] = saved
+        if batch is not None:
+            op, om = batch[2 * i], batch[2 * i + 1]
+        else:
+            try:
+                flat[i] = up
+                op = _as64(run())
+                flat[i] = down
+                om = _as64(run())
+            finally:
+                flat[i] = saved
         hp, hm = up - saved, saved - down
         changed = np.flatnonzero((op != out0) | (om != out0))
         dp, dm, dc = op[changed] - out0[changed], out0[changed] - om[changed], op[changed] - om[changed]
@@ -106,6 +113,17 @@ def probe_full(run, x: np.ndarray, h: float, dout64: np.ndarray, eval_eps: float
             res.touched[i] = changed
             res.terms[i] = contrib
     return res
+
+
+def _batched(run, x: np.ndarray, h: float) -> np.ndarray:
+    """Every probe of :func:`probe_full` in one batch: rows ``2i`` and ``2i + 1`` are the outputs at
+    ``x_i + h`` and ``x_i - h`` (``run.many(x, flat_indices, values)``, e.g. one request to a worker)."""
+    flat = x.reshape(-1)
+    idx = np.repeat(np.arange(flat.size), 2)
+    values = np.empty(2 * flat.size)
+    values[0::2] = flat + h
+    values[1::2] = flat - h
+    return run.many(x, idx, values)
 
 
 def probe_direction(run, x: np.ndarray, v: np.ndarray, h: float, dout64: np.ndarray, eval_eps: float):
@@ -150,4 +168,5 @@ def probe_joint(run, x: np.ndarray, flat_idx, h: float, dout64: np.ndarray, eval
 
 def is_kinked(plus: float, minus: float, noise: float, scale: float) -> bool:
     """True when the one-sided slopes disagree by more than smooth curvature could explain."""
-    return abs(plus - minus) > 1e-3 * (abs(plus) + abs(minus)) + 1e-6 * scale + 16 * noise
+    return abs(plus - minus) > CHECKER.kink_slope * (abs(plus) + abs(minus)) + CHECKER.kink_scale * scale \
+        + CHECKER.kink_noise * noise

@@ -12,13 +12,15 @@ from typing import Callable
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 from . import numeric as num
 from .result import InputResult, LayerCheck
 
-__all__ = ["CheckInterrupted", "TimeLimitExceeded", "LayerError", "describe_exception", "layer_call", "Rule",
+__all__ = ["relative_error", "CheckInterrupted", "TimeLimitExceeded", "LayerError", "describe_exception", "layer_call", "Rule",
            "Analytic", "Numeric", "Compared", "Run", "MUTABLE_KEYS"]
 
-NOISE_FACTOR = 4.0
+NOISE_FACTOR = CHECKER.noise_factor
 MUTABLE_KEYS = ("running_mean", "running_var")
 
 
@@ -38,7 +40,14 @@ class TimeLimitExceeded(CheckInterrupted):
 
 
 class LayerError(Exception):
-    """The layer raised, or returned something that is not (out, cache) / a gradient tuple."""
+    """The layer raised, or returned something that is not (out, cache) / a gradient tuple.
+
+    ``who``: ``'forward'`` or ``'backward'``, the call to blame (None: the forward, or a loss).
+    """
+
+    def __init__(self, message: str, who: str | None = None):
+        super().__init__(message)
+        self.who = who
 
 
 def describe_exception(exc: BaseException, what: str) -> str:
@@ -67,7 +76,18 @@ def layer_call(what: str, fn, *args):
     except (KeyboardInterrupt, CheckInterrupted):
         raise
     except BaseException as exc:  # noqa: BLE001 - the layer is the thing under test
-        raise LayerError(describe_exception(exc, what)) from (None if isinstance(exc, SystemExit) else exc)
+        raise LayerError(describe_exception(exc, what), who=what if what in ("forward", "backward") else None) \
+            from (None if isinstance(exc, SystemExit) else exc)
+
+
+def relative_error(a, n, floor):
+    """``|a - n| / max(|a| + |n|, floor)``, inf where that is not finite: the checker's one measure.
+
+    Arrays or floats; ``a`` is the value under test, ``n`` the reference (numeric gradient or the
+    toolkit's output), ``floor`` keeps values that are ~0 from failing on noise (``Rule.floor``).
+    """
+    err = np.abs(np.subtract(a, n)) / np.maximum(np.abs(a) + np.abs(n), floor)
+    return np.where(np.isfinite(err), err, np.inf)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,7 +122,7 @@ class Rule:
 
 @dataclass
 class Analytic:
-    """What ``_probe`` saw: the forward output, the gradients, and what the calls changed."""
+    """What ``analytic.probe`` saw: the forward output, the gradients, and what the calls changed."""
 
     out: np.ndarray
     dout64: np.ndarray                       # the dout given to backward, as float64
@@ -127,7 +147,7 @@ class Numeric:
 
 @dataclass
 class Compared:
-    """One input compared in full mode, for ``_diagnose``."""
+    """One input compared in full mode, for ``compare.diagnose_failures``."""
 
     res: InputResult
     x: np.ndarray

@@ -74,3 +74,35 @@ def tolerance(dtype) -> Tolerance:
         raise TypeError(f"no tolerance for dtype {dt}: expected one of "
                         f"{', '.join(str(d) for d in TOLERANCES)} (a real floating dtype)")
     return TOLERANCES.get(np.dtype(dt.type), TOLERANCES[np.dtype(np.float64)])  # any byte order
+
+
+@dataclass(frozen=True)
+class CheckerRules:
+    """The gradient checker's other thresholds: when a pattern fits, when two results are the same.
+
+    Unlike the table above they do not depend on the dtype: they judge float64 quantities the
+    checker computed itself (a ratio, a difference of gradients, one-sided slopes).
+    """
+
+    same_result: float = 1e-12        # two calls agree (max difference / max magnitude): determinism
+    pattern: float = 1e-3             # a diagnosis pattern (ratio, flip, transpose, shift) fits, in norm
+    pattern_loose: float = 1e-2       # a pattern of the difference a - n (a missing mean term) fits
+    ratio_agree: float = 1e-4         # random directions show one and the same factor
+    all_zero: float = 1e-12           # an analytic gradient this small next to the numeric one is "zeros"
+    stray_zero: float = 1e-9          # below this fraction of the max, a gradient element counts as zero
+    same_values: float = 1e-6         # the right values at the wrong places; one contribution kept
+    overwritten_share: float = 0.8    # share of wrong elements one kept contribution must explain
+    known_bug: float = 1e-6           # a reproduced classic mistake matches the student's array, in norm
+    kink_slope: float = 1e-3          # one-sided slopes differing by more than this (relative) ...
+    kink_scale: float = 1e-6          # ... plus this fraction of the layer's scale ...
+    kink_noise: float = 16.0          # ... plus this many times the rounding noise mean a kink
+    kink_side: float = 10.0           # a kinked element's analytic value sits on one side within this x rtol
+    kink_side_floor: float = 1e-3     # ... and at least this (relative)
+    noise_factor: float = 4.0         # the floor is at least this many times the rounding noise / rtol
+    rounding_terms: float = 16.0      # rounding of the analytic side: this many eps per unit of sum|g v|
+    dropout_false_alarm: float = 1e-6  # probability that a correct dropout fails the kept-fraction bound
+    dropout_scale: float = 1e-6       # a dropout output is x, x / p or x / (1 - p) within this (relative)
+
+
+CHECKER = CheckerRules()
+__all__ += ["CheckerRules", "CHECKER"]

@@ -11,7 +11,7 @@ import pytest
 import gradient_check as gc
 from layers import conv_backward_naive, conv_forward_naive
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Blob:

@@ -19,7 +19,7 @@ import pytest
 from _gradcheck import grid, specs
 from _gradcheck.cli import main
 
-STUDENTS = Path(__file__).resolve().parent / "data" / "students"
+STUDENTS = Path(__file__).resolve().parents[1] / "data" / "students"
 
 
 def _load(rel):

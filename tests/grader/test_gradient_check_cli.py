@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 
 from _gradcheck.cli import JSON_SCHEMA, main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data"
 GOOD, BAD = str(DATA / "student_good.py"), str(DATA / "student_bad.py")
 
 

@@ -23,7 +23,7 @@ Every file runs once, in a subprocess: ``python -m gradient_check --module FILE 
 
 Cases today's checker does not yet get right are listed in ``NOT_YET`` with what it says instead,
 and left out of the parametrization (never skipped or xfailed as a pass); /work/notes/corpus-status.md
-is the table. ``CORPUS_ALL=1 python -m pytest tests/test_student_corpus.py`` runs them too.
+is the table. ``CORPUS_ALL=1 python -m pytest tests/grader/test_student_corpus.py`` runs them too.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ import pytest
 from _gradcheck.specs_rnn import ADAPTERS
 from tests._product import SOURCE_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(__file__).resolve().parent / "data" / "students"
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "students"
 TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))  # per run; the checker's own per-layer limit must end a runaway layer well before
 
 # Levels a buggy case can miss: caught (exit 1, its layer failing), named (the wrong function

@@ -1,0 +1,47 @@
+"""Messages that carry their kind: code decides by ``kind``, people read the words.
+
+A :class:`Finding` is a ``str`` (so reports, JSON and ``LayerCheck.problems`` show it as they show
+any message) with a ``kind``, the function it concerns (``who``: ``'forward'``, ``'backward'`` or
+None) and ``details``. The grid blames functions, drops notes and merges rows by these fields;
+nothing searches the wording of a message, so a message can be reworded freely.
+
+Kinds
+-----
+``error``         the layer raised or returned something malformed (``who`` says which call)
+``purity``        a call mutated an input, a param, dout or the cache (``who``)
+``determinism``   two identical calls gave different results (``who``)
+``escalated``     the directional check failed and the full check ran to localize (a note)
+``batch_factor``  analytic = numeric x N or x 1/N, N the batch size (``details['ratio']``)
+``sign``          analytic = -numeric
+``factor``        analytic = numeric x a constant (``details['ratio']``)
+``border``        errors only within ``details['width']`` of the edge
+"""
+
+from __future__ import annotations
+
+__all__ = ["Finding", "kind_of"]
+
+
+class Finding(str):
+    """A message with a ``kind``, the call it concerns (``who``) and ``details`` (see the module docstring)."""
+
+    kind: str
+    who: str | None
+    details: dict
+
+    def __new__(cls, text: str, kind: str, who: str | None = None, **details):
+        self = super().__new__(cls, text)
+        self.kind, self.who, self.details = kind, who, details
+        return self
+
+    def __reduce__(self):
+        return (_rebuild, (str(self), self.kind, self.who, self.details))
+
+
+def _rebuild(text, kind, who, details):
+    return Finding(text, kind, who, **details)
+
+
+def kind_of(message) -> str | None:
+    """The kind of ``message`` if it is a :class:`Finding`, else None (a plain message)."""
+    return getattr(message, "kind", None) if isinstance(message, Finding) else None
