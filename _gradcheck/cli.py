@@ -432,9 +432,13 @@ def _run_isolated(args, toolkit, only):
         session.close()
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class ModuleReport:
-    """What :func:`check_module` found: the report's rows (dicts, as in ``--json``) and its summary."""
+    """What :func:`check_module` found: the report's rows (dicts, as in ``--json``) and its summary.
+
+    In a notebook it shows itself as a table (one row per check, status coloured, the diagnosis);
+    ``repr`` is the one-line verdict, ``report()`` the text table.
+    """
 
     rows: list
     summary: dict
@@ -449,6 +453,31 @@ class ModuleReport:
     def report(self) -> str:
         """The table ``cnnkit-check --module`` prints."""
         return format_table(self.rows)
+
+    def _verdict(self) -> str:
+        s = self.summary
+        return (f"{'OK' if s['ok'] else 'FAILED'}: {s['checks']} checks over {s['layers']} layers: "
+                f"{s['passed']} passed, {s['failed']} failed, {s['errors']} errors, {s['not_checkable']} not checkable")
+
+    def __repr__(self) -> str:
+        where = "worker process" if self.isolated else "this process"
+        return f"<ModuleReport {self._verdict()} (student code ran in a {where})>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        colour = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#cf222e"}
+        cells = []
+        for r in self.rows:
+            raw = str(r.get("status", "")).lower()
+            status = raw if raw == "pass" else raw.upper()
+            err = "-" if r.get("max_rel_error") is None else f"{r['max_rel_error']:.2e}"
+            cells.append(f"<tr><td>{html.escape(str(r.get('layer', '')))}</td><td>{html.escape(str(r.get('input', '')))}</td>"
+                         f"<td><b style=\"color:{colour.get(raw, '#9a6700')}\">{html.escape(status)}</b></td>"
+                         f"<td>{err}</td><td style=\"text-align:left\">{html.escape(str(r.get('diagnosis') or ''))}</td></tr>")
+        head = ("<table><thead><tr><th>layer</th><th>check</th><th>status</th><th>max rel error</th>"
+                "<th>diagnosis</th></tr></thead><tbody>")
+        return f"<p>{html.escape(self._verdict())}</p>" + head + "".join(cells) + "</tbody></table>"
 
 
 def check_module(path, *, isolated=True, only=None, dtype="float64", seed=0, mode="full",

@@ -53,3 +53,17 @@ def test_plot_title_blames_the_backward_when_a_gradient_is_wrong():
     pytest.importorskip("matplotlib")
     fig = check_layer(affine_forward, backward_with_wrong_dw, _inputs()).plot()
     assert fig._suptitle.get_text() == "backward_with_wrong_dw [float64]: FAIL"
+
+
+def test_module_report_shows_a_verdict_line_and_a_table(tmp_path):
+    from gradient_check import check_module
+
+    student = tmp_path / "mine.py"
+    student.write_text("import numpy as np\n\n\ndef relu_forward(x):\n    return np.maximum(x, 0), x\n\n\n"
+                       "def relu_backward(dout, cache):\n    return 2 * dout * (cache > 0)\n")
+    result = check_module(str(student), only="relu")
+    text = repr(result)
+    assert text.startswith("<ModuleReport FAILED: ") and "worker process" in text and "\n" not in text, text
+    page = result._repr_html_()
+    assert page.count("<tr><td>relu_forward</td>") == len(result.rows) >= 2
+    assert '<b style="color:#cf222e">FAIL</b>' in page and "factor" in page
