@@ -26,6 +26,7 @@ import numpy as np
 import optim
 from classifiers._common import check_positive_int, check_seed, random_source
 from coco_utils import sample_coco_minibatch
+from solver import check_solver_arguments
 
 __all__ = ["CaptioningSolver"]
 
@@ -71,14 +72,8 @@ class CaptioningSolver:
 
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
                  num_epochs=10, print_every=10, verbose=True, seed=None, **unknown):
-        if unknown:
-            raise ValueError("Unrecognized arguments " + ", ".join(f'"{k}"' for k in unknown))
-        if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
-            raise TypeError("model must have a .params dict and a .loss(features, captions) method")
+        check_solver_arguments(model, unknown, lr_decay, "features, captions")
         _check_data(data)
-        if (not isinstance(lr_decay, numbers.Real) or isinstance(lr_decay, (bool, np.bool_))
-                or not np.isfinite(lr_decay) or lr_decay <= 0):
-            raise ValueError(f"lr_decay must be a positive finite number, got {lr_decay!r}")
         optim_config = {} if optim_config is None else optim_config
         if not isinstance(optim_config, dict):
             raise TypeError(f"optim_config must be a dict, got {type(optim_config).__name__}")

@@ -79,6 +79,17 @@ def _check_int(name, value, low, allow_none=False):
     return int(value)
 
 
+def check_solver_arguments(model, unknown, lr_decay, loss_signature):
+    """The checks every solver makes first: no unknown keyword, a model with params and loss, a decay > 0."""
+    if unknown:
+        raise ValueError("Unrecognized arguments " + ", ".join(f'"{k}"' for k in unknown))
+    if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
+        raise TypeError(f"model must have a .params dict and a .loss({loss_signature}) method")
+    if (not isinstance(lr_decay, numbers.Real) or isinstance(lr_decay, (bool, np.bool_))
+            or not np.isfinite(lr_decay) or lr_decay <= 0):
+        raise ValueError(f"lr_decay must be a positive finite number, got {lr_decay!r}")
+
+
 def _check_data(data):
     if not isinstance(data, dict):
         raise TypeError(f"data must be a dict, got {type(data).__name__}")
@@ -158,14 +169,8 @@ class Solver:
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0, batch_size=100,
                  num_epochs=10, num_train_samples=1000, num_val_samples=None, checkpoint_name=None,
                  print_every=10, verbose=True, seed=None, progress=False, **unknown):
-        if unknown:
-            raise ValueError("Unrecognized arguments " + ", ".join(f'"{k}"' for k in unknown))
-        if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
-            raise TypeError("model must have a .params dict and a .loss(X, y=None) method")
+        check_solver_arguments(model, unknown, lr_decay, "X, y=None")
         _check_data(data)
-        if (not isinstance(lr_decay, numbers.Real) or isinstance(lr_decay, (bool, np.bool_))
-                or not np.isfinite(lr_decay) or lr_decay <= 0):
-            raise ValueError(f"lr_decay must be a positive finite number, got {lr_decay!r}")
         if optim_config is None:
             optim_config = {}
         if not isinstance(optim_config, dict):
