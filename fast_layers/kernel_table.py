@@ -6,7 +6,10 @@ CS231n name), the argument check both run before any loop (``check``, from
 ``_rules.kernel_args``: it takes the kernel's positional arguments, and the fuzzer checks that
 it alone refuses every bad call the kernel refuses), how to build a small valid call (``example``), whether it takes
 ``parallel=`` (its thread rule: the layers pass ``parallel=True`` only for data of at least
-``tuning.PARALLEL_KERNEL_BYTES``), and which of its arguments it writes into (``writes``).
+``tuning.PARALLEL_KERNEL_BYTES``), which of its arguments it writes into (``writes``), and its
+memory budget (``budget``: the bytes of the array it returns, computed from its arguments before
+it runs; a kernel that writes into an array it is given allocates nothing). The layers' own
+budgets in ``fast_layers._budget`` count these outputs among their buffers.
 
 Adding a kernel: write it in ``im2col_cython.pyx``, its twin in ``_kernels_numpy``, its check
 in ``_rules.kernel_args``, and one row below; ``fast_layers._kernels`` exports it, and the
@@ -69,6 +72,7 @@ class Kernel:
     example: Callable = None   # example(rng, Example) -> list of the positional arguments of a valid call
     threads: bool = False
     writes: tuple = ()
+    budget: Callable = None    # budget(*args) -> bytes the compiled kernel allocates (what it returns)
 
     @property
     def twin(self):
@@ -103,27 +107,52 @@ def _sizes(e):
     return [e.N, e.C, e.H, e.W, e.HH, e.WW]
 
 
+def _bytes(dtype_of, *shape):
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(np.result_type(dtype_of, np.float32)).itemsize
+
+
+def _cols_budget(x, HH, WW, pad, stride, dilation=1, *_):
+    g = kernel_geometry(*x.shape, HH, WW, pad, stride, dilation)
+    return _bytes(x, g.C * g.HH * g.WW, g.N * g.H_out * g.W_out)
+
+
+def _image_budget(cols, N, C, H, W, *_):
+    return _bytes(cols, N, C, H, W)
+
+
+def _pooled_budget(x, HH, WW, stride):
+    g = kernel_args.pool_shape_args(tuple(x.shape), HH, WW, stride)
+    return _bytes(x, g.N, g.C, g.H_out, g.W_out)
+
+
+def _nothing(*_):
+    return 0
+
+
 KERNELS = (
     Kernel("im2col", "im2col_cython", kernel_args.im2col_args,
-           lambda rng, e: [_images(rng, e), e.HH, e.WW, e.pad, e.stride, e.dilation]),
+           lambda rng, e: [_images(rng, e), e.HH, e.WW, e.pad, e.stride, e.dilation], budget=_cols_budget),
     Kernel("col2im", "col2im_cython", kernel_args.col2im_args,
-           lambda rng, e: [_cols2(rng, e), *_sizes(e), e.pad, e.stride, e.dilation]),
+           lambda rng, e: [_cols2(rng, e), *_sizes(e), e.pad, e.stride, e.dilation], budget=_image_budget),
     Kernel("col2im_6d", "col2im_6d_cython", kernel_args.col2im_6d_args,
-           lambda rng, e: [_cols6(rng, e), *_sizes(e), e.pad, e.stride, e.dilation]),
+           lambda rng, e: [_cols6(rng, e), *_sizes(e), e.pad, e.stride, e.dilation], budget=_image_budget),
     Kernel("im2col_6d", "im2col_6d_cython", kernel_args.im2col_6d_args,
            lambda rng, e: [_images(rng, e), e.HH, e.WW, e.pad, e.stride, e.dilation,
-                           np.zeros((e.C, e.HH, e.WW, e.N, *e.out_size()))], threads=True, writes=(6,)),
+                           np.zeros((e.C, e.HH, e.WW, e.N, *e.out_size()))], threads=True, writes=(6,),
+           budget=_nothing),
     Kernel("col2im_6d_add", "col2im_6d_add_cython", kernel_args.col2im_6d_add_args,
            lambda rng, e: [_cols6(rng, e), np.zeros((e.N, e.C, e.H, e.W)), e.pad, e.stride, e.dilation],
-           threads=True, writes=(1,)),
+           threads=True, writes=(1,), budget=_nothing),
     Kernel("max_pool_forward", "max_pool_forward_cython", kernel_args.pool_args,
-           lambda rng, e: [_images(rng, e), e.HH, e.WW, e.stride], threads=True),
+           lambda rng, e: [_images(rng, e), e.HH, e.WW, e.stride], threads=True, budget=_pooled_budget),
     Kernel("max_pool_backward", "max_pool_backward_cython", kernel_args.max_pool_backward_args,
-           lambda rng, e: [_images(rng, e), _pooled(rng, e), e.HH, e.WW, e.stride], threads=True),
+           lambda rng, e: [_images(rng, e), _pooled(rng, e), e.HH, e.WW, e.stride], threads=True,
+           budget=lambda x, dout, *_: _bytes(np.result_type(x, dout), *x.shape)),
     Kernel("avg_pool_forward", "avg_pool_forward_cython", kernel_args.pool_args,
-           lambda rng, e: [_images(rng, e), e.HH, e.WW, e.stride], threads=True),
+           lambda rng, e: [_images(rng, e), e.HH, e.WW, e.stride], threads=True, budget=_pooled_budget),
     Kernel("avg_pool_backward", "avg_pool_backward_cython", kernel_args.avg_pool_backward_args,
-           lambda rng, e: [_pooled(rng, e), (e.N, e.C, e.H, e.W), e.HH, e.WW, e.stride], threads=True),
+           lambda rng, e: [_pooled(rng, e), (e.N, e.C, e.H, e.W), e.HH, e.WW, e.stride], threads=True,
+           budget=lambda dout, x_shape, *_: _bytes(dout, *x_shape)),
 )
 
 # The numpy twins under their compiled names: one test body runs against either implementation.
