@@ -1,0 +1,133 @@
+"""The whole assignment through the real command line: update rules, kNN, stateful layers and models.
+
+Every file (or package folder holding ``GRADE.txt``) under tests/data/students/assignment says in its
+docstring what ``python -m gradient_check --module FILE --json OUT`` must report:
+
+``GRADE: exit=K [fail=NAME[:INPUT]]... [error=NAME[:INPUT]]... [pass=NAME]... [diagnosis=REGEX] [message=REGEX]``
+    the exit status; a failing (ERROR) row whose layer is NAME (and whose input matches the regular
+    expression INPUT, when given; quote a spec with spaces); every
+    row of a ``pass=`` NAME passing, and at least one such row; REGEX (case-insensitive) found in the
+    diagnosis of the first ``fail``/``error`` row named, and ``message`` in the printed report.
+``ARGS: --opt value``
+    extra options for the run.
+
+Each module runs once, in a subprocess from a temporary folder; the runs go two at a time.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "students" / "assignment"
+TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))
+
+
+def _doc(path: Path) -> str:
+    if path.is_dir():
+        return (path / "GRADE.txt").read_text(encoding="utf-8")
+    return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+
+
+def _expect(path: Path) -> dict:
+    out: dict = {"args": []}
+    for line in _doc(path).splitlines():
+        if line.startswith("GRADE:"):
+            for tok in shlex.split(line[len("GRADE:"):]):
+                key, _, value = tok.partition("=")
+                out.setdefault(key, []).append(value)
+        elif line.startswith("ARGS:"):
+            out["args"] = shlex.split(line[len("ARGS:"):])
+    return out
+
+
+def _cases() -> list:
+    files = [p for p in sorted(CORPUS.rglob("*.py")) if "GRADE:" in p.read_text(encoding="utf-8")
+             and not any((q / "GRADE.txt").exists() for q in p.parents if CORPUS in q.parents)]
+    folders = [p.parent for p in sorted(CORPUS.rglob("GRADE.txt"))]
+    return files + folders
+
+
+CASES = _cases()
+
+
+@lru_cache(maxsize=None)
+def _run_all():
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(CASES, pool.map(_run, CASES)))
+
+
+def _run(path: Path) -> dict:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        argv = [sys.executable, "-m", "gradient_check", "--module", str(path), "--json", str(out), "--no-progress",
+                *_expect(path)["args"]]
+        proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+        doc = json.loads(out.read_text()) if out.exists() else None
+    return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "json": doc}
+
+
+def _rows(run, spec):
+    name, _, inp = spec.partition(":")
+    rows = run["json"]["results"] if run["json"] else []
+    return [r for r in rows if r["layer"] == name and (not inp or re.search(inp, r["input"]))]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[str(p.relative_to(CORPUS)) for p in CASES])
+def test_assignment_module_graded_as_its_docstring_says(path):
+    want = _expect(path)
+    run = _run_all()[path]
+    explain = f"\n--- stdout\n{run['stdout']}\n--- stderr\n{run['stderr'][-3000:]}"
+    assert run["rc"] == int(want["exit"][0]), f"exit {run['rc']}" + explain
+    if run["rc"] == 2:  # a usage error: one line on stderr, nothing graded, no report
+        assert run["json"] is None and "Traceback" not in run["stderr"], explain
+        for regex in want.get("message", []):
+            assert re.search(regex, run["stderr"], re.I), f"{regex!r} not in the message" + explain
+        return
+    assert run["json"] is not None, "no JSON report" + explain
+    assert "Traceback" not in run["stderr"], explain
+    named = []
+    for status, key in (("fail", "fail"), ("error", "error")):
+        for spec in want.get(key, []):
+            bad = [r for r in _rows(run, spec) if r["status"] == status]
+            assert bad, f"no {status} row for {spec}" + explain
+            named.append(bad[0])
+    for name in want.get("pass", []):
+        mine = _rows(run, name)
+        assert mine, f"{name} never graded" + explain
+        assert all(r["status"] == "pass" for r in mine), f"{name} not passing" + explain
+    for regex in want.get("diagnosis", []):
+        assert named and re.search(regex, named[0]["diagnosis"] or "", re.I), \
+            f"diagnosis {named[0]['diagnosis'] if named else None!r} does not match {regex!r}" + explain
+    for regex in want.get("message", []):
+        assert re.search(regex, run["stdout"], re.I), f"{regex!r} not in the report" + explain
+    if int(want["exit"][0]) == 0:
+        assert all(r["status"] == "pass" for r in run["json"]["results"]), explain
+
+
+def test_every_bug_file_documents_its_bug_and_the_corpus_covers_each_kind():
+    kinds = {p.parent.name for p in CASES}
+    assert {"optim", "knn", "state", "models"} <= kinds
+    for p in CASES:
+        want = _expect(p)
+        text = _doc(p) if p.is_dir() else p.read_text(encoding="utf-8")
+        if want["exit"] == ["1"]:
+            assert "BUG:" in text and (want.get("fail") or want.get("error")), p
+        elif want["exit"] == ["2"]:
+            assert "BUG:" in text and want.get("message"), p
+        else:
+            assert want.get("pass"), p
