@@ -38,6 +38,7 @@ from _rules.tolerances import TOLERANCES
 
 from . import grade_assignment, grid, isolate, specs, starter
 from . import student as stu
+from .report_warnings import warning_lines
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
 from .state import describe_exception
 
@@ -346,7 +347,8 @@ def _run_isolated(args, toolkit, only):
                                  f"only in the worker process that ran the student's code; the checker's "
                                  f"references live in the grading process, which never runs it")
         student = types.SimpleNamespace(**{n: session.function(n, info.get("borrowed"), info.get("toolkit_file"))
-                                           for n, info in manifest.items()})
+                                           for n, info in manifest.items()
+                                           if not info.get("import_error")})  # issue 20: graded as ERROR rows
         extra = grade_assignment.jobs(manifest, session, args, only)  # hook: issue 20
         jobs, meta["absent"] = _jobs(only, student, toolkit, args, others=bool(extra),
                                      others_absent=grade_assignment.borrowed(manifest))
@@ -375,6 +377,7 @@ def _run_isolated(args, toolkit, only):
             rows += done[1]
         rows += grade_assignment.run_jobs(session, extra, args, isolate, describe_exception)  # hook: issue 20
         meta["notes"] += grade_assignment.notes(extra)
+        rows += grade_assignment.unaccounted(manifest, rows, meta["absent"], only)
         meta["layers"] = len(jobs) + len(extra)
         return rows, checks, meta
     finally:
@@ -553,8 +556,8 @@ def _print_report(args, rows, meta, summary) -> None:
             tag = r["status"] if r["status"] != PASS else "note"
             if r.get("diagnosis"):
                 print(f"{tag}: {_what(r)}: {r['diagnosis']}")
-            for w in r.get("warnings", []):
-                print(f"warning: {r['layer']} {r['input']}: {w}")
+        for line in warning_lines(rows):  # hook: issue 20 (one line per layer, not per row)
+            print(line)
     if summary["kinks_excluded"]:
         print(f"* {summary['kinks_excluded']} element(s) within h of a kink (ReLU at 0, pooling near-tie, SVM "
               f"margin) were excluded from the comparison")

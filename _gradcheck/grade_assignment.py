@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from . import grade_knn, grade_models, grade_optim, grade_state, specs
-from .grade_common import error_row
+from .grade_common import AssignmentJob, error_row
 
 __all__ = ["NAMES", "jobs", "run_jobs"]
 
@@ -20,13 +20,23 @@ NAMES = tuple(grade_optim.RULES) + (grade_knn.CLASS,) + grade_state.NAMES + grad
 
 def jobs(manifest: dict, session, args, only=None) -> list:
     """The assignment jobs for the names the student's module defines (``only``: substrings to keep)."""
-    own = _own(manifest)
+    own = _own({n: v for n, v in manifest.items() if not v.get("import_error")})
+    found_errors = [AssignmentJob(n, lambda n=n, v=v: [_import_error_row(n, v["import_error"])])
+                    for n, v in manifest.items() if v.get("import_error")]
     found = (grade_optim.jobs(own, session, args.seed) + grade_knn.jobs(own, session, args.seed)
              + grade_state.jobs(own, session, args.seed, _family_names)
              + grade_models.jobs(own, session, args.seed))
+    found = found_errors + found
     if only:
         found = [j for j in found if any(o in j.label for o in only)]
     return found
+
+
+def _import_error_row(name, err) -> dict:
+    err = err if isinstance(err, dict) else {}
+    what = f"{err.get('type', 'Exception')}: {err.get('message', '')}".strip()
+    return error_row(name, "(import)", "item", f"{name} is defined in {err.get('file', 'a file of the package')}, "
+                                                f"which raised while it was imported ({what[:300]}): not graded")
 
 
 def _family_names(forward: str) -> set:
@@ -46,6 +56,29 @@ def borrowed(manifest: dict) -> list:
             f"{v.get('borrowed') or v.get('toolkit_file')}: not checked)"
             for n, v in manifest.items() if n in NAMES and n not in grade_state.NAMES  # layers: the grid's
             and (v.get("borrowed") or v.get("toolkit_file"))]
+
+
+def unaccounted(manifest: dict, rows: list, absent: list, only=None) -> list:
+    """ERROR rows for toolkit-named functions and classes of the module that no row or note mentions (a
+    backward without its forward, say): everything named is accounted for."""
+    import re
+
+    said = " ".join([str(r.get(k) or "") for r in rows for k in ("layer", "function", "input", "diagnosis")]
+                    + [str(a) for a in absent])
+    out = []
+    for name, info in manifest.items():
+        if info.get("borrowed") or info.get("toolkit_file"):
+            continue  # the toolkit's own, imported: not the student's to account for
+        if only and not any(o in name for o in only):
+            continue  # not selected by --only
+        # a backward is graded (or reported) with its layer's forward, under the forward's name
+        aliases = {name} | {s.forward for s in specs.specs() if name in s.backwards}
+        if any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", said) for n in aliases):
+            continue
+        out.append(error_row(name, "(not graded)", "item",
+                             f"{name} has a toolkit name but could not be graded: the function or class it "
+                             f"belongs with is not in the module (e.g. a backward without its forward)"))
+    return out
 
 
 def notes(found) -> list:

@@ -42,18 +42,19 @@ def row(layer, input_, kind, status=PASS, function=None, **kw) -> dict:
     return out
 
 
-def rel_errors(got, ref, dtype=np.float64):
-    """Elementwise ``|a-r| / max(|a|+|r|, floor)`` with the pass rule of ``dtype`` (floor = frac x max|r|)."""
+def rel_errors(got, ref, dtype=np.float64, scale=0.0):
+    """Elementwise ``|a-r| / max(|a|+|r|, floor)`` with the pass rule of ``dtype`` (floor = frac x the larger
+    of max|r| and ``scale``, e.g. a model's largest gradient when this one is ~0)."""
     t = tolerance(dtype)
     got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
-    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    scale = max(float(np.max(np.abs(ref))) if ref.size else 0.0, scale)
     floor = max(t.grad_frac * scale, 1e-300)
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.abs(got - ref) / np.maximum(np.abs(got) + np.abs(ref), floor)
     return np.where(np.isfinite(err), err, np.inf), t.grad_rtol
 
 
-def judge(r: dict, got, ref, dtype=np.float64, what="value") -> bool:
+def judge(r: dict, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
     """Fill ``r`` with the comparison of ``got`` (the student's) against ``ref``; True if it passes."""
     ref = np.asarray(ref, np.float64)
     try:
@@ -67,7 +68,7 @@ def judge(r: dict, got, ref, dtype=np.float64, what="value") -> bool:
     if got.shape != ref.shape:
         r.update(status=FAIL, diagnosis=f"{what} has shape {got.shape}, expected {ref.shape}")
         return False
-    err, rtol = rel_errors(got, ref, dtype)
+    err, rtol = rel_errors(got, ref, dtype, scale)
     w = int(np.argmax(err)) if err.size else 0
     e = float(err.flat[w]) if err.size else 0.0
     r.update(status=PASS if e <= rtol else FAIL, max_rel_error=e,

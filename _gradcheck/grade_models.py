@@ -33,7 +33,7 @@ from _rules.tolerances import tolerance
 from .grade_common import StudentRaised, AssignmentJob, call_student, close, error_row, judge, reference_module, \
     row
 from .grade_remote import construct
-from .result import FAIL, PASS
+from .result import ERROR, FAIL, PASS
 
 __all__ = ["CLASSES", "CONFIGS", "jobs", "grade_model", "layers_note"]
 
@@ -93,6 +93,9 @@ def _params_like(ref_params, rng):
 # ---------------------------------------------------------------------------------------------
 
 def _check_params(r, got, ref_params, kw):
+    if isinstance(got, dict) and not got:
+        r.update(status=ERROR, diagnosis="model.params is empty after __init__: not implemented yet")
+        return False
     if not isinstance(got, dict):
         r.update(status=FAIL, diagnosis=f"model.params must be a dict of arrays, got {type(got).__name__}")
         return False
@@ -354,7 +357,7 @@ def _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss,
                                   f"loss(X, y) with the dropout mask fixed)"
             rows.append(rg)
             continue
-        if not judge(rg, g, ref_grads[name], what=f"d{name}"):
+        if not judge(rg, g, ref_grads[name], what=f"d{name}", scale=scale):
             why = _explain_grad(name, g, ref_grads[name], data_grads[name], params, reg, n)
             own = "it matches the numeric gradient of the model's own loss, so the loss itself differs" if own_ok \
                 else f"it is not the gradient of the model's own loss either (rel err {own_err:.2e})"

@@ -268,6 +268,8 @@ def grade_rule(rule: str, student_fn, seed: int = 0) -> list:
                                   + (" (not implemented yet?)" if stub else "")
                                   + "; the course's update rules return (next_w, config)")]
             next_w, returned = out
+            if next_w is None:
+                return [error_row(rule, "(steps)", KIND, f"{what} returned next_w = None: not implemented yet")]
             if not isinstance(returned, dict):
                 return [row(rule, "(config)", KIND, FAIL, diagnosis=f"{what} returned a config of type "
                             f"{type(returned).__name__}; it must return the config dict for the next step")]

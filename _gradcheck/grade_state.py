@@ -111,7 +111,7 @@ def _grade_batchnorm(name, fn, ref_fn, seed):
         got_hist = []
         for k, x in enumerate(xs):
             what = f"{name} (train call {k + 1} of {len(xs)} on one bn_param, {scen} scenario)"
-            call_student(fn, x.copy(), gamma.copy(), beta.copy(), *extra, param, what=what)
+            _implemented(call_student(fn, x.copy(), gamma.copy(), beta.copy(), *extra, param, what=what), name)
             got_hist.append((copy.deepcopy(param.get("running_mean")), copy.deepcopy(param.get("running_var"))))
         want = _running(name, param0, xs)
         for q, i in (("running_mean", 0), ("running_var", 1)):
@@ -225,8 +225,8 @@ def _grade_stateless(name, fn, ref_fn, seed):
     for scen, param0 in _scenarios(name, rng, xs[0].shape[1]):
         param = copy.deepcopy(param0)
         for k, x in enumerate(xs):
-            call_student(fn, x.copy(), gamma.copy(), beta.copy(), *extra, param,
-                         what=f"{name} (call {k + 1} of {len(xs)} on one {pname})")
+            _implemented(call_student(fn, x.copy(), gamma.copy(), beta.copy(), *extra, param,
+                                      what=f"{name} (call {k + 1} of {len(xs)} on one {pname})"), name)
         added = sorted(str(k) for k, v in param.items()
                        if k not in param0 and isinstance(v, (np.ndarray, np.generic, float)))
         if added and r_keep["status"] == PASS:
@@ -251,6 +251,13 @@ def _grade_stateless(name, fn, ref_fn, seed):
                                        f"fresh dict: it must normalize each example by its own statistics, always"
                                        + (f"; it reads the {', '.join(added)} it kept" if added else ""))
     return [r_keep, r_test]
+
+
+def _implemented(out, name):
+    """Refuse a stub's answer: ``None`` or ``(None, ...)`` means the body is still to be written."""
+    if out is None or (isinstance(out, (tuple, list)) and out and out[0] is None):
+        raise StudentRaised(f"{name} returns None for its output: not implemented yet")
+    return out
 
 
 def grade(name, fn, seed=0) -> list:

@@ -50,7 +50,10 @@ def describe_exception(exc: BaseException, what: str) -> str:
         return f"{what} called exit() / sys.exit({exc.code!r}): student code must return, not end the program"
     if isinstance(exc, NotImplementedError):
         return f"{what} is not implemented yet (it raises NotImplementedError{': ' + str(exc) if str(exc) else ''})"
-    return f"{what} raised {type(exc).__name__}: {exc}"
+    text = f"{what} raised {type(exc).__name__}: {exc}"
+    if type(exc).__name__ in ("AttributeError", "TypeError") and "'NoneType'" in str(exc):  # hook: issue 20
+        text += " (a value the starter code leaves as None is still None: not implemented yet?)"
+    return text
 
 
 def layer_call(what: str, fn, *args):

@@ -209,7 +209,7 @@ def _refuse_hard_exit(code=0):
     raise SystemExit(code)
 
 
-def _import_student(target: dict):
+def _import_student(target: dict, names=()):
     kind, where = target["kind"], target["where"]
     if kind == "name":
         return importlib.import_module(where)
@@ -224,7 +224,44 @@ def _import_student(target: dict):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # a package's relative imports look itself up here
     spec.loader.exec_module(module)
-    return module
+    return _package_namespace(module, name, path, names) if kind == "package" else module
+
+
+def _package_namespace(package, pkgname: str, path: Path, names):
+    """The package's names and those its submodules define (issue 20: a course's ``cs231n/`` with
+    ``layers.py``, ``optim.py``, ``classifiers/fc_net.py``...). A submodule is imported only if its text
+    defines one of ``names``; the first definition of a name is kept (the package's own first). A
+    submodule that raises on import is recorded for each name it defines."""
+    import re
+
+    ns = types.ModuleType(pkgname)
+    ns.__dict__.update({n: getattr(package, n) for n in names if hasattr(package, n)})
+    errors = {}
+    pattern = re.compile(r"^(?:def|class)\s+(" + "|".join(map(re.escape, names)) + r")\b", re.M) if names else None
+    for file in sorted(path.rglob("*.py")):
+        rel = file.relative_to(path)
+        if pattern is None or rel.name == "__init__.py" or "__pycache__" in rel.parts or len(rel.parts) > 3 \
+                or not all(part.isidentifier() for part in rel.with_suffix("").parts):
+            continue
+        try:
+            defined = [n for n in dict.fromkeys(pattern.findall(file.read_text(encoding="utf-8", errors="replace")))
+                       if n not in ns.__dict__]
+        except OSError:
+            continue
+        if not defined:
+            continue
+        try:
+            sub = importlib.import_module(pkgname + "." + ".".join(rel.with_suffix("").parts))
+        except BaseException as exc:  # noqa: BLE001 - an ERROR row for each name the file defines
+            for n in defined:
+                errors.setdefault(n, {"file": str(rel), **_exc_info(exc)})
+            continue
+        for n in defined:
+            if getattr(sub, n, None) is not None:
+                ns.__dict__.setdefault(n, getattr(sub, n))
+                ns.__dict__.setdefault("__cnnkit_where__", {})[n] = str(rel)
+    ns.__cnnkit_import_errors__ = errors
+    return ns
 
 
 def _manifest(module, names, root: str) -> dict:
@@ -247,9 +284,12 @@ def _manifest(module, names, root: str) -> dict:
             borrowed = next((f"{c.__module__}.{c.__qualname__}" for c in fn.__mro__
                              if c.__module__ in _Gate.real and getattr(_Gate.real[c.__module__], c.__name__, None)
                              is c), None)
-        out[name] = {"borrowed": borrowed, "toolkit_file": toolkit_file}
+        out[name] = {"borrowed": borrowed, "toolkit_file": toolkit_file,
+                     "file": getattr(module, "__cnnkit_where__", {}).get(name)}
         if isinstance(fn, type):
             out[name]["layers"] = _layers_of(fn, names)
+    for name, err in getattr(module, "__cnnkit_import_errors__", {}).items():
+        out.setdefault(name, {"import_error": err})
     return out
 
 
@@ -319,7 +359,7 @@ class Server:
         importlib.invalidate_caches()
         os._exit = _refuse_hard_exit  # os._exit ends as an exit() does: an ERROR row, not a silent death
         try:
-            self.module = _import_student(h["target"])
+            self.module = _import_student(h["target"], h["names"])
         except BaseException as exc:  # noqa: BLE001 - anything at all becomes the import's ERROR row
             self.reply({"raised": _exc_info(exc)})
             return

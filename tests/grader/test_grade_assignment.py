@@ -3,13 +3,16 @@
 Every file (or package folder holding ``GRADE.txt``) under tests/data/students/assignment says in its
 docstring what ``python -m gradient_check --module FILE --json OUT`` must report:
 
-``GRADE: exit=K [fail=NAME[:INPUT]]... [error=NAME[:INPUT]]... [pass=NAME]... [diagnosis=REGEX] [message=REGEX]``
+``GRADE: exit=K [fail=NAME[:INPUT]]... [error=NAME[:INPUT]]... [pass=NAME]... [diagnosis=REGEX] [message=REGEX]
+[nodiag=REGEX] [onewarning=LAYER]...``
     the exit status; a failing (ERROR) row whose layer is NAME (and whose input matches the regular
     expression INPUT, when given; quote a spec with spaces); every
     row of a ``pass=`` NAME passing, and at least one such row; REGEX (case-insensitive) found in the
-    diagnosis of the first ``fail``/``error`` row named, and ``message`` in the printed report.
+    diagnosis of the first ``fail``/``error`` row named, and ``message`` in the printed report;
+    ``nodiag`` in no diagnosis of a row that does not pass; one ``warning:`` line for each ``onewarning``.
 ``ARGS: --opt value``
-    extra options for the run.
+    extra options for the run. A folder case (``GRADE.txt``) runs from its folder and names its module
+    here (``--module cs231n``), as a student runs it from the assignment folder.
 
 Each module runs once, in a subprocess from a temporary folder; the runs go two at a time.
 """
@@ -74,9 +77,12 @@ def _run(path: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        argv = [sys.executable, "-m", "gradient_check", "--module", str(path), "--json", str(out), "--no-progress",
+        # A folder case names its module in ARGS and runs from that folder (a course's assignment folder).
+        module = [] if path.is_dir() else ["--module", str(path)]
+        argv = [sys.executable, "-m", "gradient_check", *module, "--json", str(out), "--no-progress",
                 *_expect(path)["args"]]
-        proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+        proc = subprocess.run(argv, cwd=path if path.is_dir() else tmp, env=env, capture_output=True, text=True,
+                              timeout=TIMEOUT_S)
         doc = json.loads(out.read_text()) if out.exists() else None
     return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "json": doc}
 
@@ -115,13 +121,19 @@ def test_assignment_module_graded_as_its_docstring_says(path):
             f"diagnosis {named[0]['diagnosis'] if named else None!r} does not match {regex!r}" + explain
     for regex in want.get("message", []):
         assert re.search(regex, run["stdout"], re.I), f"{regex!r} not in the report" + explain
+    for regex in want.get("nodiag", []):
+        said = [r["diagnosis"] for r in run["json"]["results"] if r["status"] != "pass"]
+        assert not any(re.search(regex, d or "") for d in said), f"{regex!r} said in {said}" + explain
+    for layer in want.get("onewarning", []):
+        lines = [ln for ln in run["stdout"].splitlines() if ln.startswith(f"warning: {layer}")]
+        assert len(lines) == 1, f"{len(lines)} warning lines for {layer}" + explain
     if int(want["exit"][0]) == 0:
         assert all(r["status"] == "pass" for r in run["json"]["results"]), explain
 
 
 def test_every_bug_file_documents_its_bug_and_the_corpus_covers_each_kind():
     kinds = {p.parent.name for p in CASES}
-    assert {"optim", "knn", "state", "models"} <= kinds
+    assert {"optim", "knn", "state", "models", "package", "messages"} <= kinds
     for p in CASES:
         want = _expect(p)
         text = _doc(p) if p.is_dir() else p.read_text(encoding="utf-8")
@@ -131,3 +143,23 @@ def test_every_bug_file_documents_its_bug_and_the_corpus_covers_each_kind():
             assert "BUG:" in text and want.get("message"), p
         else:
             assert want.get("pass"), p
+
+
+def test_starter_for_update_rules_knn_and_models_reports_each_as_not_implemented(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    gen = subprocess.run([sys.executable, "-m", "gradient_check", "--starter", "mine.py", "--only", "optim,knn,models"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert gen.returncode == 0, gen.stdout + gen.stderr
+    text = (tmp_path / "mine.py").read_text(encoding="utf-8")
+    for name in ("def sgd_momentum(w, dw, config=None)", "def adam(", "class KNearestNeighbor",
+                 "def compute_distances_no_loops(self, X)", "class FullyConnectedNet", "dtype=np.float32",
+                 "class ThreeLayerConvNet", "class TwoLayerNet"):
+        assert name in text, name
+    proc = subprocess.run([sys.executable, "-m", "gradient_check", "--module", "mine.py", "--json", "out.json",
+                           "--no-progress"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    rows = json.loads((tmp_path / "out.json").read_text())["results"]
+    graded = {r["layer"] for r in rows}
+    assert {"sgd", "sgd_momentum", "rmsprop", "adam", "KNearestNeighbor", "TwoLayerNet", "FullyConnectedNet",
+            "ThreeLayerConvNet"} <= graded, graded
+    assert rows and all(r["status"] == "error" and "not implemented yet" in r["diagnosis"] for r in rows), proc.stdout
