@@ -1,4 +1,4 @@
-"""Group norm that forms the groups from interleaved channels.
+r"""Group norm that forms the groups from interleaved channels.
 
 BUG: spatial_groupnorm_forward reshapes x to (N, C // G, G, H, W) and takes the statistics over
 axes (1, 3, 4), so group g holds channels g, g + G, g + 2G... instead of the contiguous block

@@ -1,4 +1,4 @@
-"""Assignment 1's naive SVM loss whose regularization gradient forgets the factor 2.
+r"""Assignment 1's naive SVM loss whose regularization gradient forgets the factor 2.
 
 BUG: svm_loss_naive adds reg * np.sum(W * W) to the loss but reg * W (not 2 * reg * W) to dW.
 GRADE: exit=1 fail=svm_loss_naive:W diagnosis="reg \* W where the loss"
