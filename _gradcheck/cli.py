@@ -377,6 +377,7 @@ def _run_isolated(args, toolkit, only):
             rows += done[1]
         rows += grade_assignment.run_jobs(session, extra, args, isolate, describe_exception)  # hook: issue 20
         meta["notes"] += grade_assignment.notes(extra)
+        meta["absent"] = grade_assignment.adjust_absent(meta["absent"], extra)
         rows += grade_assignment.unaccounted(manifest, rows, meta["absent"], only)
         meta["layers"] = len(jobs) + len(extra)
         return rows, checks, meta

@@ -81,6 +81,19 @@ def unaccounted(manifest: dict, rows: list, absent: list, only=None) -> list:
     return out
 
 
+def adjust_absent(absent: list, found) -> list:
+    """The "not present" labels, where a forward graded here for its state across calls says so instead
+    of only that its backward is missing."""
+    graded = {j.label.split(" ")[0] for j in found}
+    out = []
+    for label in absent:
+        name = label.split(" ")[0]
+        if name in graded and "(no " in label:
+            label = label.rstrip(")") + f"; only its state across calls was graded)"
+        out.append(label)
+    return out
+
+
 def notes(found) -> list:
     """The jobs' notes for the report, each once."""
     return list(dict.fromkeys(j.note for j in found if j.note))
@@ -100,7 +113,9 @@ def run_jobs(session, found, args, isolate_mod, describe) -> list:
             rows.append(error_row(job.label, "(item)", "item", describe(exc.exc, f"importing {args.module}")))
         except isolate_mod.WorkerLost as exc:
             lost = True
-            r = error_row(job.label, "(item)", "item", exc.message(f"checking {job.label}"))
+            layer, _, config = job.label.partition(" [")  # "FullyConnectedNet [2 hidden, reg 0.2]"
+            r = error_row(layer, f"{config.rstrip(']')}: (item)" if config else "(item)", "item",
+                          exc.message(f"checking {job.label}"))
             r["time_s"] = time.perf_counter() - t0
             rows.append(r)
         session.end_job(lost)

@@ -387,7 +387,7 @@ def layers_note(cls, info) -> str | None:
     if own and toolkit:
         return f"{cls} is graded on the student's own {', '.join(own[:6])} and the toolkit's " \
                f"{', '.join(toolkit[:6])}{', ...' if len(toolkit) > 6 else ''}"
-    return f"{cls}'s module names no layer function directly (it reaches them through a module)"
+    return f"{cls}'s module has no layer function under a toolkit name (its own or imported by name)"
 
 
 def jobs(manifest: dict, session, seed: int) -> list:
