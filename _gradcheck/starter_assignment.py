@@ -1,7 +1,8 @@
 """``--starter FILE --only NAMES`` for the rest of an assignment: update rules, kNN and model classes.
 
 ``--only sgd_momentum,adam`` (or ``optim``), ``--only KNearestNeighbor`` (or ``knn``), ``--only
-FullyConnectedNet`` (or ``models`` for the three model classes) add the toolkit's signatures and
+FullyConnectedNet`` (or ``models`` for the three model classes), ``--only linear`` (``LinearSVM``,
+``Softmax``) add the toolkit's signatures and
 docstrings with bodies that raise ``NotImplementedError``; the grader reports each untouched one as
 "not implemented yet". Without ``--only`` the starter holds the layers only (one file per course
 module, as the course splits them).
@@ -21,9 +22,12 @@ CLASSES = {"KNearestNeighbor": ("classifiers.k_nearest_neighbor", ("train", "pre
                                                                     "compute_distances_no_loops", "predict_labels")),
            "TwoLayerNet": ("classifiers.fc_net", ("__init__", "loss")),
            "FullyConnectedNet": ("classifiers.fc_net", ("__init__", "loss")),
-           "ThreeLayerConvNet": ("classifiers.cnn", ("__init__", "loss"))}
+           "ThreeLayerConvNet": ("classifiers.cnn", ("__init__", "loss")),
+           "LinearSVM": ("classifiers.linear_classifier", ("train", "predict", "loss")),
+           "Softmax": ("classifiers.linear_classifier", ("train", "predict", "loss"))}
 GROUPS = {"optim": RULES, "knn": ("KNearestNeighbor",), "models": ("TwoLayerNet", "FullyConnectedNet",
-                                                                    "ThreeLayerConvNet")}
+                                                                    "ThreeLayerConvNet"),
+          "linear": ("LinearSVM", "Softmax")}
 
 
 def pick(only) -> list:

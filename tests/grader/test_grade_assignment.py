@@ -133,7 +133,7 @@ def test_assignment_module_graded_as_its_docstring_says(path):
 
 def test_every_bug_file_documents_its_bug_and_the_corpus_covers_each_kind():
     kinds = {p.parent.name for p in CASES}
-    assert {"optim", "knn", "state", "models", "package", "messages"} <= kinds
+    assert {"optim", "knn", "state", "models", "package", "messages", "linear"} <= kinds
     for p in CASES:
         want = _expect(p)
         text = _doc(p) if p.is_dir() else p.read_text(encoding="utf-8")
@@ -147,13 +147,13 @@ def test_every_bug_file_documents_its_bug_and_the_corpus_covers_each_kind():
 
 def test_starter_for_update_rules_knn_and_models_reports_each_as_not_implemented(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    gen = subprocess.run([sys.executable, "-m", "gradient_check", "--starter", "mine.py", "--only", "optim,knn,models"],
+    gen = subprocess.run([sys.executable, "-m", "gradient_check", "--starter", "mine.py", "--only", "optim,knn,models,linear"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert gen.returncode == 0, gen.stdout + gen.stderr
     text = (tmp_path / "mine.py").read_text(encoding="utf-8")
     for name in ("def sgd_momentum(w, dw, config=None)", "def adam(", "class KNearestNeighbor",
                  "def compute_distances_no_loops(self, X)", "class FullyConnectedNet", "dtype=np.float32",
-                 "class ThreeLayerConvNet", "class TwoLayerNet"):
+                 "class ThreeLayerConvNet", "class TwoLayerNet", "class LinearSVM", "class Softmax"):
         assert name in text, name
     proc = subprocess.run([sys.executable, "-m", "gradient_check", "--module", "mine.py", "--json", "out.json",
                            "--no-progress"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -161,5 +161,5 @@ def test_starter_for_update_rules_knn_and_models_reports_each_as_not_implemented
     rows = json.loads((tmp_path / "out.json").read_text())["results"]
     graded = {r["layer"] for r in rows}
     assert {"sgd", "sgd_momentum", "rmsprop", "adam", "KNearestNeighbor", "TwoLayerNet", "FullyConnectedNet",
-            "ThreeLayerConvNet"} <= graded, graded
+            "ThreeLayerConvNet", "LinearSVM", "Softmax"} <= graded, graded
     assert rows and all(r["status"] == "error" and "not implemented yet" in r["diagnosis"] for r in rows), proc.stdout
