@@ -14,7 +14,8 @@ docstring what ``python -m gradient_check --module FILE --json OUT`` must report
     extra options for the run. A folder case (``GRADE.txt``) runs from its folder and names its module
     here (``--module cs231n``), as a student runs it from the assignment folder.
 
-Each module runs once, in a subprocess from a temporary folder; the runs go two at a time.
+Each module runs once, in a subprocess from a temporary folder; the runs go two at a time (marked
+``slow``: ``python -m pytest tests/grader/test_grade_assignment.py`` runs them, ``-m "not slow"`` does not).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def _rows(run, spec):
     return [r for r in rows if r["layer"] == name and (not inp or re.search(inp, r["input"]))]
 
 
+# ~60 CLI runs, two at a time (~20 s idle, ~70 s on the shared machine): `slow`, like the corpus' runs.
+@pytest.mark.slow
 @pytest.mark.parametrize("path", CASES, ids=[str(p.relative_to(CORPUS)) for p in CASES])
 def test_assignment_module_graded_as_its_docstring_says(path):
     want = _expect(path)
@@ -145,6 +148,7 @@ def test_every_bug_file_documents_its_bug_and_the_corpus_covers_each_kind():
             assert want.get("pass"), p
 
 
+@pytest.mark.slow
 def test_starter_for_update_rules_knn_and_models_reports_each_as_not_implemented(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     gen = subprocess.run([sys.executable, "-m", "gradient_check", "--starter", "mine.py", "--only", "optim,knn,models,linear"],
