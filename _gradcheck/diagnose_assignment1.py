@@ -76,3 +76,65 @@ def groupnorm_forward(family: str, out, args) -> str:
                 "are consecutive channels, group g = channels g*C/G ... (g+1)*C/G - 1 (reshape x to "
                 "(N, G, C // G, H, W))")
     return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Batchnorm / layernorm dx: which of the three terms is missing or wrong
+
+_NORM_TERMS = ("the dout term", "the mean term -sum(dout)/N", "the variance term -xhat * sum(dout * xhat)/N",
+               "-sum(dout * xhat)/N (dgamma without its factor xhat)")
+
+
+def norm_backward_dx(family: str, name: str, analytic, args, dout, correct) -> str:
+    """Explain a wrong batchnorm/layernorm ``dx`` by its terms, or ''.
+
+    ``dx = gamma / (N std) * (N dout - sum(dout) - xhat * sum(dout * xhat))`` (sums over the normalized
+    axis, N its length): the student's ``dx`` minus the reference's is fitted exactly by whole multiples
+    of these terms (and of ``sum(dout * xhat)`` without ``xhat``), which names what was dropped or mixed.
+    """
+    if family not in ("batchnorm", "layernorm") or name != "x" or correct is None or len(args) < 4:
+        return ""
+    try:
+        x = np.asarray(args[0], np.float64)
+        gamma = np.asarray(args[1], np.float64)
+        eps = float((args[3] if isinstance(args[3], dict) else {}).get("eps", 1e-5))
+        a, c = np.asarray(analytic, np.float64), np.asarray(correct, np.float64)
+        g = np.broadcast_to(np.asarray(dout, np.float64), x.shape)
+    except (TypeError, ValueError):
+        return ""
+    if x.ndim != 2 or a.shape != x.shape or c.shape != x.shape:
+        return ""
+    axis = 0 if family == "batchnorm" else 1
+    n = x.shape[axis]
+    std = np.sqrt(x.var(axis=axis, keepdims=True) + eps)
+    xhat = (x - x.mean(axis=axis, keepdims=True)) / std
+    gd = g * gamma  # dxhat
+    scale = 1.0 / (n * std)
+    terms = [scale * n * gd,
+             -scale * np.broadcast_to(gd.sum(axis=axis, keepdims=True), x.shape),
+             -scale * xhat * (gd * xhat).sum(axis=axis, keepdims=True),
+             -scale * np.broadcast_to((gd * xhat).sum(axis=axis, keepdims=True), x.shape)]
+    other = 1 - axis  # the right statistics, the sums over the wrong axis (a norm copied from the other)
+    wrong = (gd - gd.mean(axis=other, keepdims=True) - xhat * (gd * xhat).mean(axis=other, keepdims=True)) / std
+    if close(a, wrong):
+        return (f"the sums in dx run over axis {other} ({'the batch' if other == 0 else 'the features'}); "
+                f"{'layer norm' if axis == 1 else 'batchnorm'} normalizes over axis {axis} "
+                f"({'each example' if axis == 1 else 'the batch'}), so its dx sums over that axis")
+    d = (a - c).reshape(-1)
+    basis = np.stack([t.reshape(-1) for t in terms], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, d, rcond=None)
+    k = np.round(coef * 2) / 2
+    if not np.any(k) or not close(basis @ k, d):
+        return ""
+    said = []
+    for i, ki in enumerate(k):
+        if ki == -1 and i in (1, 2):
+            said.append(f"{_NORM_TERMS[i]} is missing")
+        elif ki == 1 and i == 3 and k[2] == -1:
+            said[-1:] = ["the variance term uses sum(dout * xhat) without the factor xhat (dgamma where "
+                         "xhat * dgamma is due)"]
+        elif ki:
+            said.append(f"{_NORM_TERMS[i]} is counted {1 + ki if i < 3 else ki:g} times")
+    where = "over the batch (axis 0)" if axis == 0 else "over each example's features (axis 1)"
+    return f"dx = gamma / (N std) * (N dout - sum(dout) - xhat * sum(dout * xhat)), sums {where}: " + \
+        "; ".join(said)

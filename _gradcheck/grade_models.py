@@ -328,12 +328,11 @@ def _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss,
     data_loss, data_grads = ref_data.loss(X.copy(), y.copy())
     n = X.shape[0]
     scale = max(float(np.max(np.abs(v))) for v in ref_grads.values())
-    r = row(cls, tag + "loss", KIND)
-    if dropout:
-        r.update(status=PASS, diagnosis="")  # the mask decides the loss: judged through its gradients below
-    elif judge(r, np.asarray(loss), np.asarray(ref_loss), what="loss") is False:
-        r["diagnosis"] = _explain_loss(loss, ref_loss, data_loss, params, reg)
-    rows.append(r)
+    if not dropout:  # with dropout the mask decides the loss: judged through its gradients below, no row
+        r = row(cls, tag + "loss", KIND)
+        if judge(r, np.asarray(loss), np.asarray(ref_loss), what="loss") is False:
+            r["diagnosis"] = _explain_loss(loss, ref_loss, data_loss, params, reg)
+        rows.append(r)
     for name in params:
         rg = row(cls, tag + f"d{name}", KIND)
         g = grads.get(name)

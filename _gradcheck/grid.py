@@ -307,7 +307,8 @@ def _explain(row, job, lay, r, a, k, dout, rgrads):
     if a is not None:
         d = np.ones(()) if dout is None else dout
         named = known_bugs.backward_bug(s.family, r.name, a, lay.args, d, correct) \
-            or diagnose_assignment1.linear_loss_gradient(s.family, r.name, a, lay.args, correct)  # hook: issue 20
+            or diagnose_assignment1.linear_loss_gradient(s.family, r.name, a, lay.args, correct) \
+            or diagnose_assignment1.norm_backward_dx(s.family, r.name, a, lay.args, d, correct)  # hook: issue 20
         if named:
             row["diagnosis"] = named
     border = re.match(r"errors only on the border \(within (\d+) of the edge", row["diagnosis"])
