@@ -167,4 +167,4 @@ def jobs(manifest: dict, session, seed: int) -> list:
     """One job for the student's ``KNearestNeighbor`` class, if its module defines one."""
     if CLASS not in manifest:
         return []
-    return [AssignmentJob(CLASS, lambda: grade_knn(session, METHODS, seed), set(METHODS))]
+    return [AssignmentJob(CLASS, lambda: grade_knn(session, METHODS, seed), set(METHODS) | {CLASS})]

@@ -94,5 +94,5 @@ def _timed(rows, t0):
 
 
 def jobs(manifest: dict, session, seed: int) -> list:
-    return [AssignmentJob(cls, lambda cls=cls: grade_linear(session, cls, seed), set())
+    return [AssignmentJob(cls, lambda cls=cls: grade_linear(session, cls, seed), {cls})
             for cls in CLASSES if cls in manifest]

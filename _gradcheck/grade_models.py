@@ -397,6 +397,6 @@ def jobs(manifest: dict, session, seed: int) -> list:
         for label, kw in CONFIGS[cls]:
             out.append(AssignmentJob(f"{cls} [{label}]",
                                      lambda cls=cls, label=label, kw=kw: grade_model(session, cls, label, kw, seed),
-                                     set(), note=layers_note(cls, manifest[cls])))
+                                     {cls}, note=layers_note(cls, manifest[cls])))
     return out
 

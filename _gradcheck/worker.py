@@ -107,6 +107,26 @@ def _guard(qualname: str, name: str, fn):
     return guarded
 
 
+def _guard_class(qualname: str, name: str, cls):
+    """The toolkit's class behind a subclass that refuses to be built while its name is under test (a
+    student model that wraps the toolkit's model of the same name; issue 20)."""
+    top = qualname.split(".")[0]
+
+    def __init__(self, *args, **kwargs):
+        if name in _Gate.forbid or top in _Gate.forbid_modules:
+            raise BorrowedToolkitCode(f"it calls the toolkit's own implementation {qualname} (the class under "
+                                      f"test); the grader checks the student's code, so write it yourself")
+        cls.__init__(self, *args, **kwargs)
+
+    try:
+        guarded = type(cls)(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__,
+                                                   "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+    except TypeError:
+        return cls
+    _STAND_INS[id(guarded)] = (guarded, qualname)
+    return guarded
+
+
 class ToolkitStandIn(types.ModuleType):
     """What ``import layers`` (or any toolkit name) gives student code in the worker."""
 
@@ -130,6 +150,8 @@ class ToolkitStandIn(types.ModuleType):
                     else value
             if callable(value) and not isinstance(value, type):
                 value = _guard(qual, name, value)
+            elif isinstance(value, type) and not issubclass(value, BaseException):
+                value = _guard_class(qual, name, value)
         object.__setattr__(self, name, value)
         return value
 
