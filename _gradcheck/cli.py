@@ -36,8 +36,9 @@ import numpy as np
 
 from _rules.tolerances import TOLERANCES
 
-from . import grid, isolate, reports, specs, starter
+from . import grade_assignment, grid, isolate, reports, specs, starter
 from . import student as stu
+from .report_warnings import warning_lines
 from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
 from .state import describe_exception
 
@@ -258,14 +259,16 @@ def _lost_kind(exc) -> str:
 
 def _check_only(only, args) -> None:
     """Refuse an ``--only`` that matches no layer of the toolkit (before any student code runs)."""
-    if only and not any(grid.jobs(None, only, extended=args.extended)):
+    if only and not any(grid.jobs(None, only, extended=args.extended)) \
+            and not any(o in n for o in only for n in grade_assignment.NAMES):  # hook: issue 20
         raise _UsageError(f"--only {args.only!r} matches no registered layer; names are: "
                           + ", ".join(sorted(s.name for s in specs.specs())))
 
 
-def _jobs(only, student, toolkit, args):
+def _jobs(only, student, toolkit, args, others=False, others_absent=()):
     """The layers to check (``grid.Job``) and labels of what is not there."""
     jobs, absent = grid.jobs(student, only, extended=args.extended)
+    absent += list(others_absent)
     if only and not jobs and not absent:
         _check_only(only, args)
     if student is not None:
@@ -278,10 +281,11 @@ def _jobs(only, student, toolkit, args):
             else:
                 mine.append(job)
         jobs = mine
-    if student is not None and not jobs:
+    if student is not None and not jobs and not others:  # others: assignment items (issue 20)
         raise _UsageError(f"--module {args.module}: no function with a toolkit name found (expected e.g. "
                           f"conv_forward_naive/conv_backward_naive, affine_forward/affine_backward; functions "
-                          f"imported from the toolkit do not count)")
+                          f"imported from the toolkit do not count)"
+                          + (f"; found only the toolkit's own: {'; '.join(absent)}" if absent else ""))
     return jobs, absent
 
 
@@ -368,7 +372,7 @@ def open_session(args):
     # grader running from inside the checkout must not hand the student the real layers).
     paths = [str(p) for p in dict.fromkeys(f for f in (folder, Path.cwd().resolve()) if f is not None)
              if Path(p).resolve() != stu.ROOT]
-    names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)})
+    names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)} | set(grade_assignment.NAMES))
     # What the worker loads privately behind its stand-ins (every code module of the toolkit but the
     # checker and the plotting/data helpers, which a layer file has no use for).
     preload = tuple(dict.fromkeys(stu._PRELOAD + tuple(s.module for s in specs.specs())
@@ -398,8 +402,11 @@ def _run_isolated(args, toolkit, only):
                                  f"only in the worker process that ran the student's code; the checker's "
                                  f"references live in the grading process, which never runs it")
         student = types.SimpleNamespace(**{n: session.function(n, info.get("borrowed"), info.get("toolkit_file"))
-                                           for n, info in manifest.items()})
-        jobs, meta["absent"] = _jobs(only, student, toolkit, args)
+                                           for n, info in manifest.items()
+                                           if not info.get("import_error")})  # issue 20: graded as ERROR rows
+        extra = grade_assignment.jobs(manifest, session, args, only)  # hook: issue 20
+        jobs, meta["absent"] = _jobs(only, student, toolkit, args, others=bool(extra),
+                                     others_absent=grade_assignment.borrowed(manifest))
         rows, checks = [], []
         for job in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
             t0 = time.perf_counter()
@@ -426,7 +433,11 @@ def _run_isolated(args, toolkit, only):
                                      f"(allowed: not the function under test)")
             checks += done[0]
             rows += done[1]
-        meta["layers"] = len(jobs)
+        rows += grade_assignment.run_jobs(session, extra, args, isolate, describe_exception)  # hook: issue 20
+        meta["notes"] += grade_assignment.notes(extra)
+        meta["absent"] = grade_assignment.adjust_absent(meta["absent"], extra)
+        rows += grade_assignment.unaccounted(manifest, rows, meta["absent"], only)
+        meta["layers"] = len(jobs) + len(extra)
         return rows, checks, meta
     finally:
         session.close()
@@ -714,8 +725,8 @@ def _print_report(args, rows, meta, summary) -> None:
             tag = r["status"] if r["status"] != PASS else "note"
             if r.get("diagnosis"):
                 print(f"{tag}: {_what(r)}: {r['diagnosis']}")
-            for w in r.get("warnings", []):
-                print(f"warning: {r['layer']} {r['input']}: {w}")
+        for line in warning_lines(rows):  # hook: issue 20 (one line per layer, not per row)
+            print(line)
     if summary["kinks_excluded"]:
         print(f"* {summary['kinks_excluded']} element(s) within h of a kink (ReLU at 0, pooling near-tie, SVM "
               f"margin) were excluded from the comparison")

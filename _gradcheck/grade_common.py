@@ -1,0 +1,128 @@
+"""What the assignment graders (update rules, kNN, stateful layers, models) share.
+
+A grader of this family is an :class:`AssignmentJob`: a label, the student's names it needs, the
+toolkit functions the student's code may not borrow meanwhile, and ``run(session, args)`` returning
+report rows (the same dicts as the layer grid's rows, with ``kind`` saying what was compared).
+The student's code runs only in the worker (through :class:`_gradcheck.isolate.Session`); the
+references are the toolkit's own modules, loaded here from the toolkit's folder.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from _rules.tolerances import tolerance
+
+from .result import ERROR, FAIL, PASS
+from .state import describe_exception
+
+__all__ = ["AssignmentJob", "row", "judge", "reference_module", "call_student", "StudentRaised"]
+
+
+@dataclass
+class AssignmentJob:
+    """One graded item: ``run(session, args) -> rows``."""
+
+    label: str
+    run: Callable
+    forbid: set = field(default_factory=set)
+    note: str | None = None      # for the report's notes (e.g. whose layers a model runs on)
+
+
+def row(layer, input_, kind, status=PASS, function=None, **kw) -> dict:
+    """A report row (the keys of the layer grid's rows)."""
+    out = {"layer": layer, "function": function or layer, "input": input_, "kind": kind, "status": status,
+           "max_rel_error": None, "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0,
+           "warnings": [], "diagnosis": "", "time_s": 0.0, "layout": None}
+    out.update(kw)
+    return out
+
+
+def rel_errors(got, ref, dtype=np.float64, scale=0.0):
+    """Elementwise ``|a-r| / max(|a|+|r|, floor)`` with the pass rule of ``dtype`` (floor = frac x the larger
+    of max|r| and ``scale``, e.g. a model's largest gradient when this one is ~0)."""
+    t = tolerance(dtype)
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    scale = max(float(np.max(np.abs(ref))) if ref.size else 0.0, scale)
+    floor = max(t.grad_frac * scale, 1e-300)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(got - ref) / np.maximum(np.abs(got) + np.abs(ref), floor)
+    return np.where(np.isfinite(err), err, np.inf), t.grad_rtol
+
+
+def judge(r: dict, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
+    """Fill ``r`` with the comparison of ``got`` (the student's) against ``ref``; True if it passes."""
+    ref = np.asarray(ref, np.float64)
+    try:
+        got = np.asarray(got)
+        ok_type = got.dtype.kind in "biuf"
+    except Exception:  # noqa: BLE001 - anything the student returned
+        ok_type = False
+    if not ok_type:
+        r.update(status=FAIL, diagnosis=f"{what} must be a numeric array, got {type(got).__name__}")
+        return False
+    if got.shape != ref.shape:
+        r.update(status=FAIL, diagnosis=f"{what} has shape {got.shape}, expected {ref.shape}")
+        return False
+    err, rtol = rel_errors(got, ref, dtype, scale)
+    w = int(np.argmax(err)) if err.size else 0
+    e = float(err.flat[w]) if err.size else 0.0
+    r.update(status=PASS if e <= rtol else FAIL, max_rel_error=e,
+             worst_index=[int(i) for i in np.unravel_index(w, ref.shape)] if ref.ndim else [],
+             analytic=float(np.asarray(got, np.float64).flat[w]) if got.size else None,
+             numeric=float(ref.flat[w]) if ref.size else None)
+    return r["status"] == PASS
+
+
+def close(got, ref, dtype=np.float64) -> bool:
+    """Whether ``got`` matches ``ref`` under the pass rule (shape included)."""
+    try:
+        got = np.asarray(got, np.float64)
+    except (TypeError, ValueError):
+        return False
+    ref = np.asarray(ref, np.float64)
+    if got.shape != ref.shape:
+        return False
+    err, rtol = rel_errors(got, ref, dtype)
+    return bool(err.size == 0 or float(err.max()) <= rtol)
+
+
+def reference_module(name: str):
+    """The toolkit's own module ``name``, imported from the toolkit's folder (never a student's file)."""
+    from . import student as stu
+
+    return stu.Toolkit.load((name,)).modules[name]
+
+
+class StudentRaised(Exception):
+    """The student's code raised (or returned nothing usable); ``str`` is the one-line description."""
+
+
+def call_student(fn, *args, what: str, **kwargs):
+    """``fn(*args, **kwargs)``; a student exception becomes :class:`StudentRaised` (worker loss propagates)."""
+    from .state import CheckInterrupted
+
+    try:
+        return fn(*args, **kwargs)
+    except CheckInterrupted:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the student's code is what is under test
+        if isinstance(exc, NotImplementedError):
+            raise StudentRaised(f"{what} is not implemented yet (it raises NotImplementedError)") from None
+        raise StudentRaised(describe_exception(exc, what)) from None
+
+
+def timed(rows: list, t0: float) -> list:
+    """Spread the elapsed time since ``t0`` over ``rows`` (each gets its share)."""
+    dt = (time.perf_counter() - t0) / max(1, len(rows))
+    for r in rows:
+        r["time_s"] = dt
+    return rows
+
+
+def error_row(layer, input_, kind, message, function=None) -> dict:
+    return row(layer, input_, kind, ERROR, function=function, diagnosis=message)
