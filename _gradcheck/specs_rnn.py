@@ -44,6 +44,15 @@ class _Adapted:
     def __code__(self):
         return getattr(self.__wrapped__, "__code__", None)
 
+    @property
+    def borrowed(self):
+        """What the grader's worker found about the wrapped function (the toolkit's own, imported?)."""
+        return getattr(self.__wrapped__, "borrowed", None)
+
+    @property
+    def toolkit_file(self):
+        return getattr(self.__wrapped__, "toolkit_file", None)
+
     def __call__(self, *args):
         return self._convert(self.__wrapped__, *args)
 

@@ -104,7 +104,7 @@ def test_a_students_object_stays_in_the_worker_and_answers_method_calls(tmp_path
     session, _ = open_session(build_parser().parse_args(["--module", str(path)]))
     try:
         manifest = session.open(30)
-        assert manifest == {}  # no layer names asked for; the class is reached by name below
+        assert set(manifest) == {"TwoLayerNet"}  # a model name the assignment grader asks for; no layer
         session.begin_job(set(), set(), 30)
         model = session.call("TwoLayerNet", (3, 2), None)
         assert isinstance(model, wire.Handle) and model.type == "TwoLayerNet"
