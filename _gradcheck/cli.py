@@ -265,6 +265,27 @@ def _check_only(only, args) -> None:
                           + ", ".join(sorted(s.name for s in specs.specs())))
 
 
+# Files of a course package whose functions the numpy checker does not grade when it grades the
+# package: the one the course hands out complete (running its own compiled extension), and the
+# PyTorch versions of the layers (``rnn_layers_pytorch.py``), which take tensors.
+COURSE_READY_MADE = {"fast_layers.py": "the course's ready-made {file}"}
+COURSE_PYTORCH_SUFFIX = "_pytorch.py"
+
+
+def _course_ready_made(manifest) -> dict:
+    """``{name: why}`` for the functions a package defines in a file the numpy checker leaves alone."""
+    out = {}
+    for n, info in manifest.items():
+        file = info.get("file")
+        if not isinstance(file, str):
+            continue
+        if Path(file).name in COURSE_READY_MADE:
+            out[n] = COURSE_READY_MADE[Path(file).name].format(file=file)
+        elif file.endswith(COURSE_PYTORCH_SUFFIX):
+            out[n] = f"{file}, written for PyTorch tensors"
+    return out
+
+
 def _jobs(only, student, toolkit, args, others=False, others_absent=()):
     """The layers to check (``grid.Job``) and labels of what is not there."""
     jobs, absent = grid.jobs(student, only, extended=args.extended)
@@ -401,12 +422,16 @@ def _run_isolated(args, toolkit, only):
             meta["notes"].append(f"importing {args.module} replaced the toolkit's {', '.join(session.replaced)}: "
                                  f"only in the worker process that ran the student's code; the checker's "
                                  f"references live in the grading process, which never runs it")
+        ready_made = _course_ready_made(manifest)
+        manifest = {n: info for n, info in manifest.items() if n not in ready_made}
         student = types.SimpleNamespace(**{n: session.function(n, info.get("borrowed"), info.get("toolkit_file"))
                                            for n, info in manifest.items()
                                            if not info.get("import_error")})  # issue 20: graded as ERROR rows
         extra = grade_assignment.jobs(manifest, session, args, only)  # hook: issue 20
-        jobs, meta["absent"] = _jobs(only, student, toolkit, args, others=bool(extra),
+        jobs, meta["absent"] = _jobs(only, student, toolkit, args, others=bool(extra) or bool(ready_made),
                                      others_absent=grade_assignment.borrowed(manifest))
+        meta["absent"] += [f"{n} (in {why}: not graded; give that file to --module to grade it)"
+                           for n, why in sorted(ready_made.items()) if not only or any(o in n for o in only)]
         rows, checks = [], []
         for job in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
             t0 = time.perf_counter()

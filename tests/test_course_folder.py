@@ -111,3 +111,43 @@ def test_a_course_folder_prints_no_notes_about_names_it_shares_with_the_toolkit(
         assert notes == [], notes
         assert all(len(line) <= 400 for line in proc.stdout.splitlines()), "an overlong line in the report"
         assert "Traceback" not in proc.stdout + proc.stderr
+
+
+AFFINE_RIGHT = '''
+import numpy as np
+
+
+def affine_forward(x, w, b):
+    out = x.reshape(x.shape[0], -1) @ w + b
+    return out, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T @ dout
+    return dx, dw, dout.sum(axis=0)
+'''
+
+
+def test_a_package_grades_the_students_files_not_the_courses_ready_made_or_pytorch_ones(tmp_path):
+    package = tmp_path / "cs231n"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "layers.py").write_text(AFFINE_RIGHT)
+    # The course's own fast layers call its compiled extension, absent here; its PyTorch file takes tensors.
+    (package / "fast_layers.py").write_text("def max_pool_forward_fast(x, pool_param):\n    return im2col(x)\n\n\n"
+                                            "def max_pool_backward_fast(dout, cache):\n    return im2col(dout)\n")
+    (package / "rnn_layers_pytorch.py").write_text(
+        "def temporal_softmax_loss(x, y, mask, verbose=False):\n    raise TypeError('input must be Tensor')\n")
+    proc = _check(tmp_path, "--module", "cs231n", "--json", "out.json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert {r["layer"] for r in doc["results"]} == {"affine_forward"}
+    lines = proc.stdout.splitlines()
+    assert any("max_pool_forward_fast (in the course's ready-made fast_layers.py: not graded" in x for x in lines)
+    assert any("temporal_softmax_loss (in rnn_layers_pytorch.py, written for PyTorch tensors: not graded" in x
+               for x in lines)
+    # Given by itself, the course's file is graded (and its errors shown).
+    alone = _check(tmp_path, "--module", "cs231n/fast_layers.py")
+    assert alone.returncode == 1 and "NameError" in alone.stdout
