@@ -405,6 +405,31 @@ def open_session(args):
     return session, stu.shadow_notes(stu.shadows([Path(p) for p in paths]))
 
 
+def _run_isolated_job(job, session, toolkit, args, meta, what):
+    """One layer of a ``--module`` run in the worker: ``(checks, rows)``; a lost worker is an ERROR row."""
+    t0 = time.perf_counter()
+    lost = False
+    copied = [f for f in (job.forward, *(b for _, b in job.backwards)) if getattr(f, "toolkit_file", None)]
+    if copied:
+        return [], [_error_row(job.label, "(layer)", f"{copied[0].__name__} is the toolkit's own implementation: "
+                               f"its code comes from the toolkit's file {copied[0].toolkit_file} (loaded by "
+                               f"path?); the grader checks the student's code", 0.0)]
+    try:
+        session.begin_job(*_forbidden(job.spec), args.time_limit)
+        done = _check_job(job, toolkit, args)
+    except isolate.ImportFailed as exc:
+        lost, done = True, ([], [_error_row(job.label, "(layer)", describe_exception(exc.exc, what),
+                                            time.perf_counter() - t0)])
+    except isolate.WorkerLost as exc:
+        lost, done = True, ([], [_error_row(job.label, "(layer)", exc.message(f"checking {job.label}"),
+                                            time.perf_counter() - t0, _lost_kind(exc))])
+    used = session.end_job(lost)
+    if used:
+        meta["notes"].append(f"{job.label}: the student's code ran the toolkit's {', '.join(used)} "
+                             f"(allowed: not the function under test)")
+    return done
+
+
 def _run_isolated(args, toolkit, only):
     """``run`` for ``--module``: the student's code runs only in worker processes (``isolate``)."""
     session, notes = open_session(args)
@@ -434,30 +459,9 @@ def _run_isolated(args, toolkit, only):
                            for n, why in sorted(ready_made.items()) if not only or any(o in n for o in only)]
         rows, checks = [], []
         for job in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
-            t0 = time.perf_counter()
-            lost = False
-            copied = [f for f in (job.forward, *(b for _, b in job.backwards)) if getattr(f, "toolkit_file", None)]
-            if copied:
-                rows.append(_error_row(job.label, "(layer)", f"{copied[0].__name__} is the toolkit's own "
-                                       f"implementation: its code comes from the toolkit's file "
-                                       f"{copied[0].toolkit_file} (loaded by path?); the grader checks the "
-                                       f"student's code", 0.0))
-                continue
-            try:
-                session.begin_job(*_forbidden(job.spec), args.time_limit)
-                done = _check_job(job, toolkit, args)
-            except isolate.ImportFailed as exc:
-                lost, done = True, ([], [_error_row(job.label, "(layer)", describe_exception(exc.exc, what),
-                                                    time.perf_counter() - t0)])
-            except isolate.WorkerLost as exc:
-                lost, done = True, ([], [_error_row(job.label, "(layer)", exc.message(f"checking {job.label}"),
-                                                    time.perf_counter() - t0, _lost_kind(exc))])
-            used = session.end_job(lost)
-            if used:
-                meta["notes"].append(f"{job.label}: the student's code ran the toolkit's {', '.join(used)} "
-                                     f"(allowed: not the function under test)")
-            checks += done[0]
-            rows += done[1]
+            job_checks, job_rows = _run_isolated_job(job, session, toolkit, args, meta, what)
+            checks += job_checks
+            rows += job_rows
         rows += grade_assignment.run_jobs(session, extra, args, isolate, describe_exception)  # hook: issue 20
         meta["notes"] += grade_assignment.notes(extra)
         meta["absent"] = grade_assignment.adjust_absent(meta["absent"], extra)
@@ -716,9 +720,9 @@ def _write_autograder(args) -> int:
 def _one_blas_thread():
     """Limit BLAS to one thread if threadpoolctl is installed (gradient_check.py sets the env instead).
 
-    The checks evaluate tiny layers thousands of times; BLAS threads only add contention there
-    (measured 2-4x slower on a busy 2-core machine). The console script and ``python -m
-    _gradcheck`` import numpy before any environment variable could be set.
+    The checks evaluate tiny layers thousands of times, where BLAS threads only contend
+    (``benchmarks/RESULTS.md``). The console script and ``python -m _gradcheck`` import numpy before
+    any environment variable could be set.
     """
     try:
         from threadpoolctl import threadpool_limits

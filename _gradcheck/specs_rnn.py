@@ -22,6 +22,8 @@ it at import time, so either may be imported first.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["build_specs", "ADAPTERS", "FAMILIES"]
@@ -162,90 +164,90 @@ def temporal_loss_args(N, T, V, mask="padding"):
 FAMILIES = ("rnn_step", "rnn", "lstm_step", "lstm", "word_embedding", "temporal_affine", "temporal_softmax")
 
 
+def _layouts(Layout) -> dict:
+    """Each recurrent family's layouts. Letters as in layers/rnn.py; N, T, D, H (and V, M) distinct
+    where it matters, N = 1 and T = 1 covered."""
+    return {
+        "rnn_step": (
+            Layout(cell_args(3, 4, 5, 1), api=True),
+            Layout(cell_args(1, 3, 2, 1)),                      # N = 1
+            Layout(cell_args(4, 2, 6, 1)),                      # H > D
+            Layout(cell_args(2, 5, 1, 1)),                      # H = 1
+        ),
+        "rnn": (
+            Layout(sequence_args(2, 3, 4, 5, 1), api=True),
+            Layout(sequence_args(1, 4, 2, 3, 1)),               # N = 1
+            Layout(sequence_args(3, 1, 3, 2, 1)),               # T = 1: no gradient through time
+            Layout(sequence_args(2, 6, 3, 4, 1)),               # longer sequence
+        ),
+        "lstm_step": (
+            Layout(cell_args(3, 4, 5, 4, with_c=True), api=True),
+            Layout(cell_args(1, 3, 2, 4, with_c=True)),
+            Layout(cell_args(4, 2, 3, 4, with_c=True)),
+        ),
+        "lstm": (
+            Layout(sequence_args(2, 3, 4, 5, 4), api=True),
+            Layout(sequence_args(1, 4, 2, 3, 4)),
+            Layout(sequence_args(3, 1, 3, 2, 4)),               # T = 1
+            Layout(sequence_args(2, 5, 3, 2, 4)),
+        ),
+        "word_embedding": (
+            Layout(embedding_args(5, 3, 2, 4), api=True),      # 8 words from 5: repeats
+            Layout(embedding_args(7, 2, 1, 3)),                # N = 1
+            Layout(embedding_args(3, 4, 3, 5)),                # many repeats
+            Layout(embedding_args(12, 3, 2, 2)),               # a vocabulary larger than the batch: unused rows
+        ),
+        "temporal_affine": (
+            Layout(temporal_affine_args(2, 3, 4, 5), api=True),
+            Layout(temporal_affine_args(1, 4, 3, 2)),
+            Layout(temporal_affine_args(3, 1, 2, 6)),          # T = 1
+        ),
+        "temporal_softmax": (
+            Layout(temporal_loss_args(4, 5, 6), api=True),     # padded captions, one row fully padded
+            Layout(temporal_loss_args(3, 4, 5, "random")),
+            Layout(temporal_loss_args(2, 3, 4, "ones")),
+            Layout(temporal_loss_args(1, 6, 3)),                # N = 1, no padding
+            Layout(temporal_loss_args(5, 2, 7, "random")),
+        ),
+    }
+
+
+def _pair(LayerSpec, name, family, args, layouts, fast=False, loss=False):
+    """The reference layer ``name`` (``rnn`` -> rnn_forward/rnn_backward) or its fast twin."""
+    suffix = "_fast" if fast else ""
+    forward = (name if loss else f"{name}_forward") + suffix
+    backward = None if loss else f"{name}_backward{suffix}"
+    reference = (name if loss else f"{name}_forward") if fast else None
+    twin = (name if loss else f"{name}_forward") + ("" if fast else "_fast")
+    compatible = () if loss or name.endswith("_step") else (twin,)
+    return LayerSpec(forward, "fast_layers" if fast else "layers", family, forward, backward, args, layouts,
+                     reference=reference, compatible_caches=compatible)
+
+
 def build_specs():
     """The recurrent layers' ``LayerSpec`` tuple (called by ``_gradcheck.specs`` once its classes exist)."""
     from .specs import Layout, LayerSpec, data, inp
 
-    # --- the layouts ---------------------------------------------------------------------------------
-    # Letters as in layers/rnn.py; N, T, D, H (and V, M) distinct where it matters, N = 1 and T = 1 covered.
-
-    rnn_step_layouts = (
-        Layout(cell_args(3, 4, 5, 1), api=True),
-        Layout(cell_args(1, 3, 2, 1)),                      # N = 1
-        Layout(cell_args(4, 2, 6, 1)),                      # H > D
-        Layout(cell_args(2, 5, 1, 1)),                      # H = 1
-    )
-    rnn_layouts = (
-        Layout(sequence_args(2, 3, 4, 5, 1), api=True),
-        Layout(sequence_args(1, 4, 2, 3, 1)),               # N = 1
-        Layout(sequence_args(3, 1, 3, 2, 1)),               # T = 1: no gradient through time
-        Layout(sequence_args(2, 6, 3, 4, 1)),               # longer sequence
-    )
-    lstm_step_layouts = (
-        Layout(cell_args(3, 4, 5, 4, with_c=True), api=True),
-        Layout(cell_args(1, 3, 2, 4, with_c=True)),
-        Layout(cell_args(4, 2, 3, 4, with_c=True)),
-    )
-    lstm_layouts = (
-        Layout(sequence_args(2, 3, 4, 5, 4), api=True),
-        Layout(sequence_args(1, 4, 2, 3, 4)),
-        Layout(sequence_args(3, 1, 3, 2, 4)),               # T = 1
-        Layout(sequence_args(2, 5, 3, 2, 4)),
-    )
-    embedding_layouts = (
-        Layout(embedding_args(5, 3, 2, 4), api=True),      # 8 words from 5: repeats
-        Layout(embedding_args(7, 2, 1, 3)),                # N = 1
-        Layout(embedding_args(3, 4, 3, 5)),                # many repeats
-        Layout(embedding_args(12, 3, 2, 2)),               # a vocabulary larger than the batch: unused rows
-    )
-    temporal_affine_layouts = (
-        Layout(temporal_affine_args(2, 3, 4, 5), api=True),
-        Layout(temporal_affine_args(1, 4, 3, 2)),
-        Layout(temporal_affine_args(3, 1, 2, 6)),          # T = 1
-    )
-    temporal_softmax_layouts = (
-        Layout(temporal_loss_args(4, 5, 6), api=True),     # padded captions, one row fully padded
-        Layout(temporal_loss_args(3, 4, 5, "random")),
-        Layout(temporal_loss_args(2, 3, 4, "ones")),
-        Layout(temporal_loss_args(1, 6, 3)),                # N = 1, no padding
-        Layout(temporal_loss_args(5, 2, 7, "random")),
-    )
-
-
-    # --- the specifications --------------------------------------------------------------------------
-
+    lay = _layouts(Layout)
     step = (inp("x", 2), inp("prev_h", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
     lstm_step = (inp("x", 2), inp("prev_h", 2), inp("prev_c", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
     sequence = (inp("x", 3), inp("h0", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))
     embedding = (inp("W", 2), data("x"))  # x of any shape: sample() embeds one word per caption, (N,)
     temporal_affine = (inp("x", 3), inp("w", 2), inp("b", 1))
     temporal_softmax = (inp("x", 3), data("y", 2), data("mask", 2))
-
-
-    def _pair(name, family, args, layouts, module="layers", fast=False, loss=False):
-        """The reference layer ``name`` (``rnn`` -> rnn_forward/rnn_backward) or its fast twin."""
-        suffix = "_fast" if fast else ""
-        forward = (name if loss else f"{name}_forward") + suffix
-        backward = None if loss else f"{name}_backward{suffix}"
-        reference = (name if loss else f"{name}_forward") if fast else None
-        twin = (name if loss else f"{name}_forward") + ("" if fast else "_fast")
-        compatible = () if loss or name.endswith("_step") else (twin,)
-        return LayerSpec(forward, "fast_layers" if fast else module, family, forward, backward, args, layouts,
-                         reference=reference, compatible_caches=compatible)
-
-
+    pair = functools.partial(_pair, LayerSpec)
     return (
-        _pair("rnn_step", "rnn_step", step, rnn_step_layouts),
-        _pair("rnn", "rnn", sequence, rnn_layouts),
-        _pair("rnn", "rnn", sequence, rnn_layouts, fast=True),
-        _pair("lstm_step", "lstm_step", lstm_step, lstm_step_layouts),
-        _pair("lstm", "lstm", sequence, lstm_layouts),
-        _pair("lstm", "lstm", sequence, lstm_layouts, fast=True),
-        _pair("word_embedding", "word_embedding", embedding, embedding_layouts),
-        _pair("word_embedding", "word_embedding", embedding, embedding_layouts, fast=True),
-        _pair("temporal_affine", "temporal_affine", temporal_affine, temporal_affine_layouts),
-        _pair("temporal_affine", "temporal_affine", temporal_affine, temporal_affine_layouts, fast=True),
-        _pair("temporal_softmax_loss", "temporal_softmax", temporal_softmax, temporal_softmax_layouts, loss=True),
-        _pair("temporal_softmax_loss", "temporal_softmax", temporal_softmax, temporal_softmax_layouts, loss=True,
-              fast=True),
+        pair("rnn_step", "rnn_step", step, lay["rnn_step"]),
+        pair("rnn", "rnn", sequence, lay["rnn"]),
+        pair("rnn", "rnn", sequence, lay["rnn"], fast=True),
+        pair("lstm_step", "lstm_step", lstm_step, lay["lstm_step"]),
+        pair("lstm", "lstm", sequence, lay["lstm"]),
+        pair("lstm", "lstm", sequence, lay["lstm"], fast=True),
+        pair("word_embedding", "word_embedding", embedding, lay["word_embedding"]),
+        pair("word_embedding", "word_embedding", embedding, lay["word_embedding"], fast=True),
+        pair("temporal_affine", "temporal_affine", temporal_affine, lay["temporal_affine"]),
+        pair("temporal_affine", "temporal_affine", temporal_affine, lay["temporal_affine"], fast=True),
+        pair("temporal_softmax_loss", "temporal_softmax", temporal_softmax, lay["temporal_softmax"], loss=True),
+        pair("temporal_softmax_loss", "temporal_softmax", temporal_softmax, lay["temporal_softmax"], loss=True,
+             fast=True),
     )
