@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -94,6 +95,10 @@ def shadowing_problem() -> str | None:
         if kind != "installed":
             return f"CNNKIT_TEST_INSTALLED=1 but cnnkit is {kind!r} (expected a wheel or sdist install)"
         origin = product_origin()
+        # A venv may sit inside the checkout (README's `.venv`): its site-packages is an install.
+        installed = {Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib")}
+        if origin in installed:
+            return None
         for root in {TESTS_ROOT, SOURCE_ROOT}:
             if origin == root or root in origin.parents:
                 return f"CNNKIT_TEST_INSTALLED=1 but layers was imported from {origin}, inside {root}"

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 CHECKOUT = Path(os.environ.get("CNNKIT_CHECKOUT") or SOURCE_ROOT)
 
-BUILD_OUTPUTS = shutil.ignore_patterns("build", "dist", "*.egg-info", "*.c", "*.so", "__pycache__", ".hypothesis",
+BUILD_OUTPUTS = shutil.ignore_patterns("build", "dist", "*.egg-info", "*.c", "*.so", "__pycache__", ".hypothesis", ".venv",
                                        ".pytest_cache", ".git")
 
 
