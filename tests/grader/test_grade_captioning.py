@@ -26,7 +26,7 @@ TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))
 CELLS = ("rnn", "lstm")
 GRADS = ("dW_embed", "dW_proj", "db_proj", "dWx", "dWh", "db", "dW_vocab", "db_vocab")
 FILES = ("correct_course_way", "mask_ignored", "captions_not_shifted", "h0_not_projected",
-         "own_softmax_ignores_mask", "delegates_to_toolkit")
+         "own_softmax_ignores_mask", "delegates_to_toolkit", "starter_not_implemented")
 
 
 @lru_cache(maxsize=None)
@@ -123,3 +123,15 @@ def test_wrapping_the_toolkits_model_is_an_error_not_a_pass():
     assert set(rows) == {f"{c}: (init)" for c in CELLS}, explain
     assert all(r["status"] == "error" and "toolkit's own implementation" in r["diagnosis"]
                for r in rows.values()), explain
+
+
+@pytest.mark.slow
+def test_course_starter_is_not_implemented_yet_and_nothing_of_loss_or_sample_passes():
+    run, rows, explain = _model_rows("starter_not_implemented")
+    assert run["rc"] == 1, explain
+    assert set(rows) == {f"{c}: {w}" for c in CELLS for w in ("(params)", "loss", "sample")}, explain
+    for cell in CELLS:
+        assert rows[f"{cell}: (params)"]["status"] == "pass", explain   # the course hands __init__ out done
+        for what in ("loss", "sample"):
+            r = rows[f"{cell}: {what}"]
+            assert r["status"] == "error" and "not implemented yet" in r["diagnosis"], explain
