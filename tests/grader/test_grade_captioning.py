@@ -26,7 +26,8 @@ TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))
 CELLS = ("rnn", "lstm")
 GRADS = ("dW_embed", "dW_proj", "db_proj", "dWx", "dWh", "db", "dW_vocab", "db_vocab")
 FILES = ("correct_course_way", "mask_ignored", "captions_not_shifted", "h0_not_projected",
-         "own_softmax_ignores_mask", "delegates_to_toolkit", "starter_not_implemented")
+         "own_softmax_ignores_mask", "delegates_to_toolkit", "starter_not_implemented", "package",
+         "package_bptt_bug")
 
 
 @lru_cache(maxsize=None)
@@ -39,9 +40,11 @@ def _run(name):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        argv = [sys.executable, "-m", "gradient_check", "--module", str(STUDENTS / f"{name}.py"), "--json",
-                str(out), "--no-progress"]
-        proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+        folder = STUDENTS / name   # a course-shaped folder runs from itself, as a student runs it
+        module = "cs231n" if folder.is_dir() else str(STUDENTS / f"{name}.py")
+        argv = [sys.executable, "-m", "gradient_check", "--module", module, "--json", str(out), "--no-progress"]
+        proc = subprocess.run(argv, cwd=folder if folder.is_dir() else tmp, env=env, capture_output=True,
+                              text=True, timeout=TIMEOUT_S)
         doc = json.loads(out.read_text()) if out.exists() else None
     return {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "json": doc}
 
@@ -135,3 +138,26 @@ def test_course_starter_is_not_implemented_yet_and_nothing_of_loss_or_sample_pas
         for what in ("loss", "sample"):
             r = rows[f"{cell}: {what}"]
             assert r["status"] == "error" and "not implemented yet" in r["diagnosis"], explain
+
+
+@pytest.mark.slow
+def test_course_package_model_is_graded_on_its_own_recurrent_layers():
+    run, rows, explain = _model_rows("package")
+    assert run["rc"] == 0, explain
+    assert set(rows) == _expected_labels(), explain
+    assert all(r["status"] == "pass" for r in run["json"]["results"]), explain
+    assert "CaptioningRNN is graded on the student's own layers" in run["stdout"], explain
+    graded = {r["layer"] for r in run["json"]["results"]}
+    assert {"rnn_forward", "lstm_forward", "temporal_softmax_loss"} <= graded, explain
+
+
+@pytest.mark.slow
+def test_package_with_a_broken_rnn_backward_fails_the_rnn_models_gradients_only():
+    run, rows, explain = _model_rows("package_bptt_bug")
+    assert run["rc"] == 1, explain
+    assert any(r["layer"] == "rnn_forward" and r["status"] == "fail" for r in run["json"]["results"]), explain
+    assert rows["rnn: loss"]["status"] == "pass" and rows["rnn: sample"]["status"] == "pass", explain
+    for g in ("dW_embed", "dW_proj", "db_proj", "dWx", "dWh", "db"):
+        r = rows[f"rnn: {g}"]
+        assert r["status"] == "fail" and "not the gradient of the model's own loss" in r["diagnosis"], g + explain
+    assert all(r["status"] == "pass" for k, r in rows.items() if k.startswith("lstm")), explain
