@@ -148,7 +148,13 @@ def grade_captioning(session, label, kw, seed=0) -> list:
     except StudentRaised as exc:
         rows.append(error_row(CLASS, tag + "(loss)", KIND, str(exc)))
     try:
-        rows.append(_sample_row(obj, ref, tag, features, seed))
+        # Larger weights and more images than the loss's: greedy captions that vary from word to word and
+        # image to image, so that a sampler feeding back the wrong word or state shows.
+        sample_params = {k: 4 * v for k, v in params.items()}
+        for k, v in sample_params.items():
+            obj.set_item("params", k, v.copy())
+        ref.params.update({k: v.copy() for k, v in sample_params.items()})
+        rows.append(_sample_row(obj, ref, tag, rng.normal(0, 1, (6, features.shape[1])), seed))
     except StudentRaised as exc:
         rows.append(error_row(CLASS, tag + "sample", KIND, str(exc)))
     return timed(rows, t0)
@@ -202,9 +208,9 @@ def _loss_rows(obj, ref, tag, params, features, captions, cell, seed):
     for name in PARAM_ORDER:
         rg = row(CLASS, tag + f"d{name}", KIND)
         g = grads.get(name)
-        if g is None or np.shape(g) != params[name].shape:
-            rg.update(status=FAIL, diagnosis=f"grads has no entry {name!r}" if g is None else
-                      f"grads[{name!r}] has shape {np.shape(g)}, expected {params[name].shape}")
+        problem = _grad_problem(name, g, params[name].shape)
+        if problem:
+            rg.update(status=FAIL, diagnosis=problem)
             rows.append(rg)
             continue
         own_err, _, _ = _compare_numeric(obj, features, captions, params, name, g, seed, scale)
@@ -219,6 +225,21 @@ def _loss_rows(obj, ref, tag, params, features, captions, cell, seed):
                                 f"(rel err {own_err:.2e}): the loss is wrong")
         rows.append(rg)
     return rows
+
+
+def _grad_problem(name, g, shape):
+    if g is None:
+        return f"grads has no entry {name!r}"
+    try:
+        arr = np.asarray(g)
+        numeric = arr.dtype.kind in "biuf"
+    except Exception:  # noqa: BLE001 - anything the student returned
+        arr, numeric = None, False
+    if not numeric:
+        return f"grads[{name!r}] must be a numeric array, got {type(g).__name__}"
+    if arr.shape != shape:
+        return f"grads[{name!r}] has shape {arr.shape}, expected {shape}"
+    return None
 
 
 def _sample_row(obj, ref, tag, features, seed):
@@ -249,6 +270,9 @@ def _sample_row(obj, ref, tag, features, seed):
     elif np.array_equal(arr, _sample_from_zero_h0(ref, features)):
         r["diagnosis"] = "sample starts from h0 = 0: the initial hidden state must be the projected features " \
                          "features @ W_proj + b_proj"
+    elif np.array_equal(arr, _sample_reading_start(ref, features)):
+        r["diagnosis"] = "sample reads the <START> word at every step: each step must read the word generated " \
+                         "at the step before (the argmax of its scores)"
     elif np.array_equal(arr[:, 1:], want[:, :-1]) and np.all(arr[:, 0] == WORDS["<START>"]):
         r["diagnosis"] = "sample's captions begin with <START>: return the generated words only"
     else:
@@ -266,6 +290,23 @@ def _sample_from_zero_h0(ref, features):
         return ref.sample(features.copy(), MAX_LENGTH)
     finally:
         ref.params.update(saved)
+
+
+def _sample_reading_start(ref, features):
+    """The greedy captions of a sampler that never feeds its words back."""
+    L = reference_module("layers")
+    p = ref.params
+    h, _ = L.affine_forward(features, p["W_proj"], p["b_proj"])
+    c = np.zeros_like(h)
+    x = p["W_embed"][np.full(features.shape[0], WORDS["<START>"])]
+    out = []
+    for _ in range(MAX_LENGTH):
+        if ref.cell_type == "rnn":
+            h, _ = L.rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
+        else:
+            h, c, _ = L.lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
+        out.append(np.argmax(h @ p["W_vocab"] + p["b_vocab"], axis=1))
+    return np.stack(out, axis=1)
 
 
 def jobs(manifest: dict, session, seed: int) -> list:

@@ -27,7 +27,7 @@ CELLS = ("rnn", "lstm")
 GRADS = ("dW_embed", "dW_proj", "db_proj", "dWx", "dWh", "db", "dW_vocab", "db_vocab")
 FILES = ("correct_course_way", "mask_ignored", "captions_not_shifted", "h0_not_projected",
          "own_softmax_ignores_mask", "delegates_to_toolkit", "starter_not_implemented", "package",
-         "package_bptt_bug")
+         "package_bptt_bug", "sample_feeds_start", "returns_junk")
 
 
 @lru_cache(maxsize=None)
@@ -161,3 +161,27 @@ def test_package_with_a_broken_rnn_backward_fails_the_rnn_models_gradients_only(
         r = rows[f"rnn: {g}"]
         assert r["status"] == "fail" and "not the gradient of the model's own loss" in r["diagnosis"], g + explain
     assert all(r["status"] == "pass" for k, r in rows.items() if k.startswith("lstm")), explain
+
+
+@pytest.mark.slow
+def test_sampler_that_never_feeds_its_words_back_fails_sample_only():
+    run, rows, explain = _model_rows("sample_feeds_start")
+    assert run["rc"] == 1, explain
+    for cell in CELLS:
+        r = rows[f"{cell}: sample"]
+        assert r["status"] == "fail" and "reads the <START> word at every step" in r["diagnosis"], explain
+    assert all(r["status"] == "pass" for k, r in rows.items() if not k.endswith("sample")), explain
+
+
+@pytest.mark.slow
+def test_values_that_are_not_numbers_fail_their_rows_without_crashing_the_grader():
+    run, rows, explain = _model_rows("returns_junk")
+    assert run["rc"] == 1, explain
+    assert set(rows) == _expected_labels(), explain
+    for cell in CELLS:
+        assert rows[f"{cell}: loss"]["status"] == "fail", explain
+        assert "must be a numeric array" in rows[f"{cell}: dWh"]["diagnosis"], explain
+        assert "must be a numeric array" in rows[f"{cell}: db"]["diagnosis"], explain
+        assert "no entry 'W_vocab'" in rows[f"{cell}: dW_vocab"]["diagnosis"], explain
+        assert "array of word indices" in rows[f"{cell}: sample"]["diagnosis"], explain
+    assert not any(r["status"] == "pass" for k, r in rows.items() if not k.endswith("(params)")), explain
