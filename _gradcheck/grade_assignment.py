@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 
-from . import grade_knn, grade_linear, grade_models, grade_optim, grade_state, specs
+from . import grade_captioning, grade_knn, grade_linear, grade_models, grade_optim, grade_state, specs
 from .grade_common import AssignmentJob, error_row
 
 __all__ = ["NAMES", "jobs", "run_jobs"]
 
 NAMES = tuple(grade_optim.RULES) + (grade_knn.CLASS,) + grade_state.NAMES + grade_models.CLASSES \
-    + tuple(grade_linear.CLASSES)
+    + tuple(grade_linear.CLASSES) + (grade_captioning.CLASS,)
 
 
 def jobs(manifest: dict, session, args, only=None) -> list:
@@ -26,7 +26,8 @@ def jobs(manifest: dict, session, args, only=None) -> list:
                     for n, v in manifest.items() if v.get("import_error")]
     found = (grade_optim.jobs(own, session, args.seed) + grade_knn.jobs(own, session, args.seed)
              + grade_state.jobs(own, session, args.seed, _family_names)
-             + grade_models.jobs(own, session, args.seed) + grade_linear.jobs(own, session, args.seed))
+             + grade_models.jobs(own, session, args.seed) + grade_linear.jobs(own, session, args.seed)
+             + grade_captioning.jobs(own, session, args.seed))
     found = found_errors + found
     if only:
         found = [j for j in found if any(o in j.label for o in only)]
