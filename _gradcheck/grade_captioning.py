@@ -26,7 +26,7 @@ from _rules.tolerances import tolerance
 
 from .grade_common import StudentRaised, AssignmentJob, call_student, error_row, judge, reference_module, row, \
     timed
-from .grade_models import _compare_numeric, _loss_and_grads, layers_note
+from .grade_models import _compare_numeric, _loss_and_grads, layers_note, params_are_a_dict
 from .grade_remote import construct
 from .result import ERROR, FAIL
 
@@ -161,11 +161,7 @@ def grade_captioning(session, label, kw, seed=0) -> list:
 
 
 def _check_params(r, got, ref_params) -> bool:
-    if isinstance(got, dict) and not got:
-        r.update(status=ERROR, diagnosis="model.params is empty after __init__: not implemented yet")
-        return False
-    if not isinstance(got, dict):
-        r.update(status=FAIL, diagnosis=f"model.params must be a dict of arrays, got {type(got).__name__}")
+    if not params_are_a_dict(r, got):
         return False
     problems = []
     missing = [k for k in ref_params if k not in got]

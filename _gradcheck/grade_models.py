@@ -92,12 +92,19 @@ def _params_like(ref_params, rng):
 
 # ---------------------------------------------------------------------------------------------
 
-def _check_params(r, got, ref_params, kw):
+def params_are_a_dict(r, got) -> bool:
+    """False, with ``r``'s status and diagnosis set, unless ``model.params`` is a non-empty dict."""
     if isinstance(got, dict) and not got:
         r.update(status=ERROR, diagnosis="model.params is empty after __init__: not implemented yet")
         return False
     if not isinstance(got, dict):
         r.update(status=FAIL, diagnosis=f"model.params must be a dict of arrays, got {type(got).__name__}")
+        return False
+    return True
+
+
+def _check_params(r, got, ref_params, kw):
+    if not params_are_a_dict(r, got):
         return False
     missing = [k for k in ref_params if k not in got]
     extra = [k for k in got if k not in ref_params]

@@ -55,14 +55,7 @@ class RemoteObject:
                         running=f"{self.label}.{method}")
 
     def get(self, attr: str):
-        reply, out = self.session._live().request({"op": "getattr", "on": self.handle.id, "attr": attr},
-                                                  running=f"{self.label}.{attr}")
-        if "raised" in reply:
-            raise rebuild(reply["raised"])
-        try:
-            return wire.decode(reply.get("result"), out, wire.Handle)
-        except wire.ProtocolError as exc:
-            raise self.session._live()._death(f"a malformed reply: {exc}") from None
+        return self.session.getattr(self.handle, attr)
 
     def set_item(self, attr: str, key, value) -> None:
         tree, arrays = wire.encode(value)

@@ -467,12 +467,8 @@ class Server:
 
     # -- objects kept here, by handle (issue 20): attributes, items, and losses for numeric gradients
     def op_getattr(self, h, _arrays):
-        # Two spellings of one request: {"on", "attr"} (the assignment grader) and {"of", "name"}.
         try:
-            if "on" in h:
-                value = getattr(self.handle(h["on"], None), _public(h["attr"]))
-            else:
-                value = getattr(self.handle(h["of"], ""), _public(h["name"]))
+            value = getattr(self.handle(h["of"], ""), _public(h["name"]))
             tree, out = _encode(value, keep=self.keep)
         except BaseException as exc:  # noqa: BLE001 - a student's property may raise anything
             self.reply({"raised": _exc_info(exc)})
