@@ -265,10 +265,14 @@ def _check_only(only, args) -> None:
                           + ", ".join(sorted(s.name for s in specs.specs())))
 
 
-# Files of a course package whose functions the numpy checker does not grade when it grades the
-# package: the one the course hands out complete (running its own compiled extension), and the
-# PyTorch versions of the layers (``rnn_layers_pytorch.py``), which take tensors.
-COURSE_READY_MADE = {"fast_layers.py": "the course's ready-made {file}"}
+# What the numpy checker does not grade when it grades a whole course package: the file the course
+# hands out complete (running its own compiled extension), the sandwiches its layer_utils.py ships
+# written (a student's own additions there are graded), and the PyTorch versions of the layers
+# (``rnn_layers_pytorch.py``), which take tensors.
+COURSE_READY_MADE = {"fast_layers.py": None,
+                     "layer_utils.py": {f"{family}_{way}" for family in ("affine_relu", "conv_relu",
+                                                                          "conv_bn_relu", "conv_relu_pool")
+                                        for way in ("forward", "backward")}}
 COURSE_PYTORCH_SUFFIX = "_pytorch.py"
 
 
@@ -279,8 +283,9 @@ def _course_ready_made(manifest) -> dict:
         file = info.get("file")
         if not isinstance(file, str):
             continue
-        if Path(file).name in COURSE_READY_MADE:
-            out[n] = COURSE_READY_MADE[Path(file).name].format(file=file)
+        given = COURSE_READY_MADE.get(Path(file).name, ())
+        if given is None or n in given:
+            out[n] = f"the course's ready-made {file}"
         elif file.endswith(COURSE_PYTORCH_SUFFIX):
             out[n] = f"{file}, written for PyTorch tensors"
     return out

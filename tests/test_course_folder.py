@@ -140,12 +140,22 @@ def test_a_package_grades_the_students_files_not_the_courses_ready_made_or_pytor
                                             "def max_pool_backward_fast(dout, cache):\n    return im2col(dout)\n")
     (package / "rnn_layers_pytorch.py").write_text(
         "def temporal_softmax_loss(x, y, mask, verbose=False):\n    raise TypeError('input must be Tensor')\n")
+    # The sandwiches the course ships written reach its fast layers; a student's own addition is graded.
+    (package / "layer_utils.py").write_text(
+        "from .layers import *\nfrom .fast_layers import *\n\n\n"
+        "def conv_relu_pool_forward(x, w, b, conv_param, pool_param):\n    return max_pool_forward_fast(x, pool_param)\n\n\n"
+        "def conv_relu_pool_backward(dout, cache):\n    return max_pool_backward_fast(dout, cache)\n\n\n"
+        "def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):\n    return None, None\n\n\n"
+        "def affine_ln_relu_backward(dout, cache):\n    return None, None, None, None, None\n")
     proc = _check(tmp_path, "--module", "cs231n", "--json", "out.json")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 1, proc.stdout + proc.stderr
     doc = json.loads((tmp_path / "out.json").read_text())
-    assert {r["layer"] for r in doc["results"]} == {"affine_forward"}
+    assert {r["layer"] for r in doc["results"]} == {"affine_forward", "affine_ln_relu_forward"}
+    assert {r["status"] for r in doc["results"] if r["layer"] == "affine_forward"} == {"pass"}
+    assert {r["status"] for r in doc["results"] if r["layer"] == "affine_ln_relu_forward"} == {"error"}
     lines = proc.stdout.splitlines()
     assert any("max_pool_forward_fast (in the course's ready-made fast_layers.py: not graded" in x for x in lines)
+    assert any("conv_relu_pool_forward (in the course's ready-made layer_utils.py: not graded" in x for x in lines)
     assert any("temporal_softmax_loss (in rnn_layers_pytorch.py, written for PyTorch tensors: not graded" in x
                for x in lines)
     # Given by itself, the course's file is graded (and its errors shown).
