@@ -13,33 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import wire
-from .isolate import _apply, _encode_request, rebuild
+from .isolate import rebuild
 
 __all__ = ["RemoteObject", "construct"]
 
 _MAP_VARIANTS = 4096   # variants per batched request
 
 
-def _request(session, header, args, running):
-    origins: list = []
-    tree, arrays = _encode_request(list(args), origins)
-    header = dict(header, args=tree)
-    reply, out = session._live().request(header, arrays, running=running)
-    if "raised" in reply:
-        raise rebuild(reply["raised"])
-    try:
-        result = wire.decode(reply.get("result"), out, wire.Handle, origins)
-        if reply.get("args") is not None:
-            _apply(list(args), wire.decode(reply["args"], out, wire.Handle, origins))
-    except wire.ProtocolError as exc:
-        raise session._live()._death(f"a malformed reply: {exc}") from None
-    return result
-
-
 def construct(session, cls_name: str, rng=None, **kwargs):
     """``cls_name(**kwargs)`` in the worker: a :class:`RemoteObject` (or whatever it returned)."""
-    out = _request(session, {"op": "call", "fn": cls_name, "rng": rng, "kw": True}, [kwargs],
-                   running=f"{cls_name}(...)")
+    out = session.call(cls_name, [], rng, kwargs=kwargs)
     return RemoteObject(session, out, cls_name) if isinstance(out, wire.Handle) else out
 
 
@@ -50,9 +33,7 @@ class RemoteObject:
         self.session, self.handle, self.label = session, handle, label
 
     def call(self, method: str, *args, rng=None, **kwargs):
-        header = {"op": "call", "fn": method, "on": self.handle.id, "rng": rng, "kw": bool(kwargs)}
-        return _request(self.session, header, list(args) + ([kwargs] if kwargs else []),
-                        running=f"{self.label}.{method}")
+        return self.session.call(method, list(args), rng, of=self.handle, kwargs=kwargs)
 
     def get(self, attr: str):
         return self.session.getattr(self.handle, attr)
@@ -60,7 +41,7 @@ class RemoteObject:
     def set_item(self, attr: str, key, value) -> None:
         tree, arrays = wire.encode(value)
         reply, _ = self.session._live().request(
-            {"op": "setitem", "on": self.handle.id, "attr": attr, "key": key, "value": tree}, arrays,
+            {"op": "setitem", "of": self.handle.id, "attr": attr, "key": key, "value": tree}, arrays,
             running=f"{self.label}.{attr}[{key!r}] = ...")
         if "raised" in reply:
             raise rebuild(reply["raised"])
@@ -74,7 +55,7 @@ class RemoteObject:
             chunk = slice(at, at + _MAP_VARIANTS)
             tree, arrays = wire.encode(list(args))
             reply, out = self.session._live().request(
-                {"op": "map_loss", "on": self.handle.id, "fn": method, "attr": attr, "key": key, "args": tree,
+                {"op": "map_loss", "of": self.handle.id, "fn": method, "attr": attr, "key": key, "args": tree,
                  "rng": rng},
                 arrays + [base, np.asarray(flat_idx[chunk], np.int64), np.asarray(values[chunk], np.float64)],
                 running=f"{self.label}.{method}")

@@ -363,11 +363,13 @@ class Session:
             raise WorkerLost("ended the grading worker earlier in this layer")
         return self.worker
 
-    def call(self, name, args, rng, of: wire.Handle | None = None):
-        """``name(*args)`` in the worker (``of``: a method of that object); the arguments updated in place."""
+    def call(self, name, args, rng, of: wire.Handle | None = None, kwargs: dict | None = None):
+        """``name(*args, **kwargs)`` in the worker (``of``: a method of that object); the arguments
+        updated in place."""
+        args = list(args) + ([kwargs] if kwargs else [])
         origins: list = []
         tree, arrays = _encode_request(args, origins)
-        header = {"op": "call", "fn": name, "args": tree, "rng": rng}
+        header = {"op": "call", "fn": name, "args": tree, "rng": rng, "kw": bool(kwargs)}
         if of is not None:
             header["of"] = of.id
         reply, out = self._live().request(header, arrays, running=name if of is None else f"{of.type}.{name}")

@@ -30,7 +30,6 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
-import math
 import os
 import socket
 import sys
@@ -422,24 +421,14 @@ class Server:
             if rng is not None:
                 np.random.set_state(saved)
 
-    def _target(self, h):
-        """The callable a request names: a module function, or a method of an object held here."""
-        if "of" in h:
-            obj = self.handle(h["of"], "")
-            fn = getattr(obj, str(h["fn"]), None)
-            if fn is None or not callable(fn):
-                raise wire.ProtocolError(f"no method {h['fn']!r}")
-            return fn
-        return self._fn(h["fn"])
-
     def op_call(self, h, arrays):
-        # A module function or a method named with "of" (the object protocol), or with "on" (the
-        # assignment grader's objects, resolved below with its keyword arguments).
-        fn = self._target(h) if h.get("on") is None else None
+        # A module function, or (with "of") a method of an object kept here: a student's model or
+        # classifier, whose missing method is the student's AttributeError, not a protocol error.
+        fn = self._fn(h["fn"]) if "of" not in h else None
         args, copies = self.fresh_args(h["args"], arrays)
         try:
-            if fn is None:  # a method of an object kept here (issue 20: a student's model or classifier)
-                fn = getattr(self.handle(h["on"], None), _public(h["fn"]))
+            if fn is None:
+                fn = getattr(self.handle(h["of"], ""), _public(h["fn"]))
             kw = args[-1] if h.get("kw") and args and isinstance(args[-1], dict) else None
             result = self._call(fn, args[:-1] if kw is not None else args, h.get("rng"), kw)
         except BaseException as exc:  # noqa: BLE001
@@ -478,7 +467,7 @@ class Server:
     def op_setitem(self, h, arrays):
         value = _decode(h["value"], [a.copy() for a in arrays], self.handle)
         try:
-            getattr(self.handle(h["on"], None), _public(h["attr"]))[h["key"]] = value
+            getattr(self.handle(h["of"], ""), _public(h["attr"]))[h["key"]] = value
         except BaseException as exc:  # noqa: BLE001
             self.reply({"raised": _exc_info(exc)})
             return
@@ -486,7 +475,7 @@ class Server:
 
     def op_map_loss(self, h, arrays):
         """``obj.<fn>(*args)[0]`` with ``obj.<attr>[key]`` set to each variant (one element changed)."""
-        obj = self.handle(h["on"], None)
+        obj = self.handle(h["of"], "")
         idx, vals, base = arrays[-2], arrays[-1], arrays[-3]
         outs, stop = np.empty(len(idx)), None
         for j in range(len(idx)):
