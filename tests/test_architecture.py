@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._product import SOURCE_ROOT as ROOT, TESTS_ROOT
+from tests._product import SOURCE_ROOT as ROOT, TESTS_ROOT, product_names
 
 # Level of every top-level module or package of the project. A module may import from its
 # own level or below.
@@ -58,7 +58,6 @@ LEVEL_NAMES = {
 }
 # Folders of scripts and notebooks that use the toolkit from the top; no project module imports them.
 TOP_USERS = {"notebooks": 4, "benchmarks": 5}
-NOT_PROJECT_CODE = {"setup", "tests", "build", "dist", "notebooks", "benchmarks"}
 
 # `from x import`, `import x` and `cimport x` in a .pyx file (not Python syntax, so no ast).
 _PYX_IMPORT = re.compile(r"^\s*(?:from\s+(?P<from>[\w.]+)\s+c?import\b|c?import\s+(?P<imp>[\w.]+))")
@@ -66,15 +65,7 @@ _PYX_IMPORT = re.compile(r"^\s*(?:from\s+(?P<from>[\w.]+)\s+c?import\b|c?import\
 
 def project_modules():
     """Top-level names of the project's importable code found in the repository root."""
-    names = set()
-    for p in ROOT.iterdir():
-        if p.name.startswith(".") or p.stem in NOT_PROJECT_CODE:
-            continue
-        if p.is_dir() and (p / "__init__.py").exists():
-            names.add(p.name)
-        elif p.is_file() and p.suffix in (".py", ".pyx"):
-            names.add(p.stem)
-    return names
+    return set(product_names(ROOT))
 
 
 def imports_in_python(source: str, filename: str):
