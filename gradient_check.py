@@ -240,7 +240,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
 # The layer checker (check_layer, LayerCheck) and the command line live in the private package
 # _gradcheck; they are re-exported here so that `from gradient_check import check_layer` works.
 from _gradcheck import InputResult, LayerCheck, check_layer  # noqa: E402
-from _gradcheck.cli import ModuleReport, check_module, main  # noqa: E402
+from _gradcheck.grader.cli import ModuleReport, check_module, main  # noqa: E402
 
 __all__ += ["check_layer", "LayerCheck", "InputResult", "main", "check_module", "ModuleReport"]
 

@@ -7,7 +7,7 @@ Useful inside a folder that holds another ``gradient_check.py`` (the course's), 
 
 import sys
 
-from _gradcheck.cli import main
+from _gradcheck.grader.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -30,7 +30,7 @@ The check runs in phases that hand one :class:`state.Run` from step to step::
     analytic.probe             forward twice (determinism, seeding), backward twice, watching for mutation
     analytic.purity            whether backward repeats itself, and the dtypes it returns
     compare.compare            the numeric side (directional and/or full) against the analytic gradients
-    compare.diagnose_failures  one line for each failing input, warnings for vacuous checks
+    phase.diagnose_failures    one line for each failing input, warnings for vacuous checks
     _report                    what the calls changed (even when a call failed), timing; the filled LayerCheck
 """
 from __future__ import annotations
@@ -44,11 +44,12 @@ import numpy as np
 
 from _rules.tolerances import tolerance
 
-from .analytic import probe, purity
-from .compare import compare, diagnose_failures
-from .findings import Finding
-from .result import LayerCheck
-from .state import MUTABLE_KEYS, CheckInterrupted, LayerError, Rule, Run
+from _gradcheck.core.analytic import probe, purity
+from _gradcheck.core.compare import compare
+from _gradcheck.core.findings import Finding
+from _gradcheck.core.result import LayerCheck
+from _gradcheck.core.state import MUTABLE_KEYS, CheckInterrupted, LayerError, Rule, Run
+from _gradcheck.diagnose.phase import diagnose_failures
 
 __all__ = ["check_layer", "CheckInterrupted"]
 

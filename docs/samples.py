@@ -40,7 +40,7 @@ def _run(argv, cwd, code=None):
     if code is not None:
         cmd = [sys.executable, "-c", code]
     else:
-        launcher = "import sys; sys.argv[0] = 'cnnkit-check'; from _gradcheck.cli import main; sys.exit(main())"
+        launcher = "import sys; sys.argv[0] = 'cnnkit-check'; from _gradcheck.grader.cli import main; sys.exit(main())"
         cmd = [sys.executable, "-c", launcher, *argv]
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode not in (0, 1):

@@ -1,4 +1,4 @@
-"""The test matrices' view of the layer specifications (``_gradcheck/specs.py``).
+"""The test matrices' view of the layer specifications (``_gradcheck/grader/specs.py``).
 
 Nothing here describes a layer: every name below is derived from the specifications, so a layer
 added there (with an ``api=True`` layout) is covered by the API, no-mutation, invalid-input,
@@ -18,14 +18,14 @@ import importlib
 
 import numpy as np
 
-from _gradcheck import specs as _specs
+from _gradcheck.grader import specs as _specs
 
 
 def _callable(name, spec, module=None):
     fn = _specs.resolve(name, spec.module, module)
     if fn is None:
         raise LookupError(f"specification {spec.name!r} names {spec.module}.{name}, which does not exist: fix the "
-                          f"LayerSpec in _gradcheck/specs.py or export the function from {spec.module}")
+                          f"LayerSpec in _gradcheck/grader/specs.py or export the function from {spec.module}")
     return fn
 
 

@@ -251,3 +251,77 @@ def test_readme_layout_lists_every_module_on_its_level():
     assert not wrong, (f"docs/architecture.md's Layout section disagrees with LEVELS in tests/test_architecture.py "
                        f"(name: the levels the doc lists it under): {wrong}")
     assert None in listed.get("benchmarks", set()), "docs/architecture.md's Layout should list benchmarks/ below the levels"
+
+
+# --- inside the checker: core <- diagnose <- check <- grader -------------------------------------
+
+# Level of each part of the private package _gradcheck (its docstring says what each part does).
+GRADCHECK_PARTS = {"core": 0, "diagnose": 1, "check": 2, "grader": 3}
+
+
+def gradcheck_part(relpath: Path):
+    """The part a file under ``_gradcheck/`` belongs to (None for the package's own __init__/__main__)."""
+    first = relpath.parts[1].removesuffix(".py")
+    return first if first in GRADCHECK_PARTS else None
+
+
+def gradcheck_imports(source: str, relpath: Path):
+    """``(line, part)`` for every import of ``_gradcheck.<part>``, absolute or relative, at any depth."""
+    package = list(relpath.with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(ast.parse(source, str(relpath))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names = [module] if node.module else [f"{module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "_gradcheck" and len(parts) > 1 and parts[1] in GRADCHECK_PARTS:
+                found.append((node.lineno, parts[1]))
+    return sorted(found)
+
+
+def gradcheck_upward_imports(source: str, relpath: Path):
+    own = gradcheck_part(relpath)
+    if own is None:
+        return []
+    return [f"{relpath}:{line}: {own} imports _gradcheck.{part}, a later part (core <- diagnose <- check <- grader)"
+            for line, part in gradcheck_imports(source, relpath) if GRADCHECK_PARTS[part] > GRADCHECK_PARTS[own]]
+
+
+def test_every_file_of_the_checker_is_in_one_part():
+    files = sorted(p.relative_to(ROOT) for p in (ROOT / "_gradcheck").rglob("*.py"))
+    stray = [str(p) for p in files if gradcheck_part(p) is None and p.name not in ("__init__.py", "__main__.py")]
+    assert len(files) > 30 and not stray, stray
+    for part in ("core", "diagnose", "grader", "grader/assignment"):
+        doc = ast.get_docstring(ast.parse((ROOT / "_gradcheck" / part / "__init__.py").read_text())) or ""
+        assert len(doc.split()) >= 40, f"_gradcheck/{part}/__init__.py needs its one-paragraph docstring"
+
+
+def test_the_checker_parts_import_one_way():
+    problems = []
+    for path in sorted((ROOT / "_gradcheck").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        problems += gradcheck_upward_imports(path.read_text(), rel)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_parts_check_sees_upward_and_relative_imports():
+    source = ("from _gradcheck.core import numeric\n"
+              "def f():\n    from ..grader import grid\n"
+              "from .. import check\n")
+    assert gradcheck_upward_imports(source, Path("_gradcheck/diagnose/x.py")) == [
+        "_gradcheck/diagnose/x.py:3: diagnose imports _gradcheck.grader, a later part (core <- diagnose <- check <- grader)",
+        "_gradcheck/diagnose/x.py:4: diagnose imports _gradcheck.check, a later part (core <- diagnose <- check <- grader)"]
+
+
+def test_the_worker_imports_nothing_of_the_checker():
+    # The worker runs student code; it loads only the wire format, by file path (grader/worker.py's docstring).
+    source = (ROOT / "_gradcheck" / "grader" / "worker.py").read_text()
+    rel = Path("_gradcheck/grader/worker.py")
+    assert gradcheck_imports(source, rel) == []
+    assert not [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom) and n.level]

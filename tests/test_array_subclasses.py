@@ -9,7 +9,7 @@
   or string is expected give exactly the result of the Python value (``pad=np.array(1)`` too, never
   "len() of unsized object").
 
-The layers come from the layer specifications (``_gradcheck/specs.py`` through
+The layers come from the layer specifications (``_gradcheck/grader/specs.py`` through
 ``tests/_api_registry.py``), so a new layer is probed without editing this file. Every probe adds
 to the "subclass probes" / "numpy scalar probes" counts of the run's summary.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _gradcheck.specs import DATA, INPUT, VALUE
+from _gradcheck.grader.specs import DATA, INPUT, VALUE
 from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, build
 from tests.conftest import count_case
 

@@ -21,7 +21,7 @@ def _console_script(tmp_path):
     """What pip's launcher for the cnnkit-check entry point does, under the same file name."""
     launcher = tmp_path / "bin" / "cnnkit-check"
     launcher.parent.mkdir(exist_ok=True)
-    launcher.write_text("import sys\nfrom _gradcheck.cli import main\nsys.exit(main())\n")
+    launcher.write_text("import sys\nfrom _gradcheck.grader.cli import main\nsys.exit(main())\n")
     return (str(launcher),)
 
 

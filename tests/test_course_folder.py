@@ -86,7 +86,7 @@ def _course(tmp_path):
 
 
 def _check(folder, *args):
-    launcher = "import sys; sys.argv[0] = 'cnnkit-check'; from _gradcheck.cli import main; sys.exit(main())"
+    launcher = "import sys; sys.argv[0] = 'cnnkit-check'; from _gradcheck.grader.cli import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", launcher, *args, "--no-progress"], cwd=folder, env=subprocess_env(),
                           capture_output=True, text=True, timeout=600)
 

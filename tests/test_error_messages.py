@@ -28,7 +28,7 @@ import traceback
 import numpy as np
 import pytest
 
-from _gradcheck.specs import DATA, INPUT, VALUE
+from _gradcheck.grader.specs import DATA, INPUT, VALUE
 from tests._api_registry import BACKWARDS, FORWARDS, LOSSES, build
 from tests._product import product_names
 from tests.conftest import count_case

@@ -1,6 +1,6 @@
 """Invalid input into every public layer function raises ValueError/TypeError with a message.
 
-Built from the layer specifications (``_gradcheck/specs.py``, through ``tests/_api_registry.py``),
+Built from the layer specifications (``_gradcheck/grader/specs.py``, through ``tests/_api_registry.py``),
 so every exported function is covered:
 
 * every array argument of every forward and loss replaced by a list, None, or a complex, object,
@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _gradcheck.specs import DATA, PARAM, PARAM_KEYS
+from _gradcheck.grader.specs import DATA, PARAM, PARAM_KEYS
 from tests._api_registry import BACKWARDS, COMPATIBLE_CACHES, FORWARDS, LOSSES, SPEC, build
 from tests._strategies import conv_configs, pool_configs
 from tests.conftest import assert_close, count_case, max_examples
@@ -57,7 +57,7 @@ BAD_PARAM_VALUES = {
 
 def test_every_param_kind_has_bad_values():
     missing = sorted(set(PARAM_KEYS) - set(BAD_PARAM_VALUES))
-    assert not missing, (f"parameter kinds {missing} (declared in _gradcheck/specs.py PARAM_KEYS) have no bad "
+    assert not missing, (f"parameter kinds {missing} (declared in _gradcheck/grader/specs.py PARAM_KEYS) have no bad "
                          f"values: add them to BAD_PARAM_VALUES in tests/test_invalid_inputs.py")
 
 

@@ -1,4 +1,4 @@
-"""_gradcheck/known_bugs_rnn.py: each recurrent mistake, computed here independently, is named; right answers are not."""
+"""_gradcheck/diagnose/known_bugs_rnn.py: each recurrent mistake, computed here independently, is named; right answers are not."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import layers as L
-from _gradcheck import known_bugs
+from _gradcheck.diagnose import known_bugs
 
 
 def _sequence(rng, N=2, T=4, D=3, H=4, gates=1):

@@ -6,7 +6,7 @@ shape, strides, dtype, dict keys), except the running statistics batchnorm docum
 cache and ``dout`` are unchanged after the backward; a second backward on the same cache gives
 bit-identical gradients; and the global ``np.random`` state is never touched. The public
 kernels are checked the same way. The layers and their arguments come from the layer
-specifications (``_gradcheck/specs.py``, through ``tests/_api_registry.py``); the first test fails,
+specifications (``_gradcheck/grader/specs.py``, through ``tests/_api_registry.py``); the first test fails,
 naming the entry to add, if an exported function has no specification.
 """
 

@@ -1,4 +1,4 @@
-"""The layer specifications (``_gradcheck/specs.py``): each layer declared once, read by everyone.
+"""The layer specifications (``_gradcheck/grader/specs.py``): each layer declared once, read by everyone.
 
 * every specification is well formed and resolves to real functions, every exported layer
   function has one, and every fast twin agrees with its reference on every layout;
@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _gradcheck import grid, specs
-from _gradcheck.cli import main
+from _gradcheck.grader import grid
+from _gradcheck.grader import specs
+from _gradcheck.grader.cli import main
 from tests import toy_layer
 from tests._api_registry import missing_entries, tables
 from tests.conftest import assert_close
@@ -108,12 +109,12 @@ def test_a_malformed_spec_is_refused_with_a_message():
     lay = (specs.Layout(specs.array_args((2, 3)), api=True),)
     with pytest.raises(ValueError, match="inputs must come first"):
         specs.LayerSpec("f", "m", "f", "f", "b", (specs.value("G"), specs.inp("x")), lay)
-    with pytest.raises(ValueError, match="PARAM_KEYS in _gradcheck/specs.py"):
+    with pytest.raises(ValueError, match="PARAM_KEYS in _gradcheck/grader/specs.py"):
         specs.LayerSpec("f", "m", "f", "f", "b", (specs.inp("x"), specs.param("p", "leaky")), lay)
     with pytest.raises(ValueError, match="api=True"):
         specs.LayerSpec("f", "m", "f", "f", "b", (specs.inp("x"),), (specs.Layout(specs.array_args((2,))),))
     with pytest.raises(specs.SpecNotFound, match=r"add a LayerSpec\('swish_forward', \.\.\.\) to SPECS in "
-                                                 r"_gradcheck/specs.py"):
+                                                 r"_gradcheck/grader/specs.py"):
         specs.spec("swish_forward")
 
 
@@ -169,7 +170,7 @@ def test_a_layer_exported_without_a_spec_fails_with_what_to_add():
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out[-3000:]
     assert "errors during collection" not in out and "KeyError" not in out
-    assert "layers.leaky_relu_forward" in out and "add a LayerSpec naming it to SPECS in _gradcheck/specs.py" in out
+    assert "layers.leaky_relu_forward" in out and "add a LayerSpec naming it to SPECS in _gradcheck/grader/specs.py" in out
 
 
 def test_missing_entries_name_the_file_and_the_entry(monkeypatch):
@@ -180,5 +181,5 @@ def test_missing_entries_name_the_file_and_the_entry(monkeypatch):
     msgs = missing_entries()
     assert len(msgs) == 1
     assert msgs[0].startswith("layers.leaky_relu_forward (exported in ") and "layers/__init__.py" in msgs[0]
-    assert "add a LayerSpec naming it to SPECS in _gradcheck/specs.py" in msgs[0]
+    assert "add a LayerSpec naming it to SPECS in _gradcheck/grader/specs.py" in msgs[0]
     assert missing_entries(specs.SPECS + (toy_layer.LEAKY_SPEC,)) == []

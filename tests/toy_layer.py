@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from _gradcheck import specs
+from _gradcheck.grader import specs
 
 SLOPE = 0.1
 

@@ -12,7 +12,8 @@ import pytest
 import layer_utils
 import layers
 import fast_layers
-from _gradcheck import grid, specs
+from _gradcheck.grader import grid
+from _gradcheck.grader import specs
 from gradient_check import LayerCheck, check_layer
 
 CONV = {"stride": 1, "pad": 1}
@@ -577,7 +578,7 @@ def test_every_spec_resolves_to_a_toolkit_function():
     (-2.0, 3, "sign error combined"), (1.7, 3, "x 1.7: a constant factor"),
 ])
 def test_ratio_phrases(ratio, batch, expected):
-    from _gradcheck.diagnose import ratio_phrase
+    from _gradcheck.diagnose.patterns import ratio_phrase
 
     assert expected in ratio_phrase(ratio, batch)
 

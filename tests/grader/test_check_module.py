@@ -87,8 +87,9 @@ def test_a_students_object_stays_in_the_worker_and_answers_method_calls(tmp_path
     """What grading models builds on: a class instantiated in the worker, used through its handle."""
     import numpy as np
 
-    from _gradcheck import isolate, wire
-    from _gradcheck.cli import build_parser, open_session
+    from _gradcheck.grader import isolate
+    from _gradcheck.grader import wire
+    from _gradcheck.grader.cli import build_parser, open_session
 
     path = _module(tmp_path, "iso_model.py", '''
         import numpy as np

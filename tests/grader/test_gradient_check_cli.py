@@ -13,7 +13,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from _gradcheck.cli import JSON_SCHEMA, main  # noqa: E402
+from _gradcheck.grader.cli import JSON_SCHEMA, main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -150,7 +150,7 @@ def test_bad_option_exits_two(capsys):
 
 
 def test_progress_falls_back_to_a_plain_counter_without_tqdm(capsys, monkeypatch):
-    from _gradcheck import cli
+    from _gradcheck.grader import cli
 
     monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `from tqdm import tqdm` raise ImportError
     assert list(cli._progress(["a", "b", "c"], True)) == ["a", "b", "c"]

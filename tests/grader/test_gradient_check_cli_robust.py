@@ -263,7 +263,7 @@ def test_console_entry_inside_a_folder_with_its_own_gradient_check(tmp_path):
     # What pip's console-script launcher does: import the entry point with its own folder first on sys.path.
     launcher = tmp_path / "bin" / "cnnkit-check"
     launcher.parent.mkdir()
-    launcher.write_text("import sys\nfrom _gradcheck.cli import main\nsys.exit(main())\n")
+    launcher.write_text("import sys\nfrom _gradcheck.grader.cli import main\nsys.exit(main())\n")
     proc = cli(folder, "--module", "layers.py", "--json", "out.json", "--no-progress", entry=(str(launcher),))
     assert proc.returncode == 1, explain(proc)
     doc = report(folder / "out.json")
@@ -333,7 +333,7 @@ def test_usage_errors_exit_two_with_one_line_before_any_check(tmp_path, args, me
 
 def test_reference_guard_refuses_to_compare_a_layer_with_itself():
     import layers
-    from _gradcheck import student as stu
+    from _gradcheck.grader import student as stu
 
     toolkit = stu.Toolkit.load()
 
@@ -351,7 +351,7 @@ def test_a_shadow_imported_before_the_checker_is_replaced_by_the_toolkits_own(tm
     fake = tmp_path / "shadow" / "layers.py"
     student(fake.parent, "layers.py", "affine_forward = None\n")
     script = ("import sys; sys.path.insert(0, sys.argv[1]); import layers; assert layers.affine_forward is None; "
-              "from _gradcheck.cli import main; sys.exit(main(['--only', 'affine_forward', '--no-progress']))")
+              "from _gradcheck.grader.cli import main; sys.exit(main(['--only', 'affine_forward', '--no-progress']))")
     proc = cli(tmp_path, str(fake.parent), entry=("-c", script))
     assert proc.returncode == 0, explain(proc)
     assert "had been imported before the checker; the toolkit's own" in proc.stdout

@@ -1,4 +1,4 @@
-"""The geometry grid, dropout's mask-free check and the named diagnoses (``_gradcheck/grid.py``).
+"""The geometry grid, dropout's mask-free check and the named diagnoses (``_gradcheck/grader/grid.py``).
 
 Student modules come from the corpus (``tests/data/students``) or are written here as small
 variations of a correct layer; each is checked in process with ``grid.jobs`` / ``grid.check_job``
@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _gradcheck import grid, specs
-from _gradcheck.cli import main
+from _gradcheck.grader import grid
+from _gradcheck.grader import specs
+from _gradcheck.grader.cli import main
 
 STUDENTS = Path(__file__).resolve().parents[1] / "data" / "students"
 
@@ -149,7 +150,7 @@ def test_border_errors_of_a_pool_are_not_called_padding_bugs():
 
 
 def test_border_errors_of_a_padded_conv_are_padding_bugs():
-    from _gradcheck.diagnose import border_message, diagnose
+    from _gradcheck.diagnose.patterns import border_message, diagnose
 
     n = np.random.default_rng(0).standard_normal((2, 3, 6, 6))
     a = n.copy()

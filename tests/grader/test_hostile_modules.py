@@ -120,7 +120,7 @@ def test_the_grading_process_never_imports_the_student_module(tmp_path):
         '''), encoding="utf-8")
     script = textwrap.dedent(f'''
         import json, os, sys
-        from _gradcheck.cli import main
+        from _gradcheck.grader.cli import main
         code = main(["--module", {str(module)!r}, "--no-progress"])
         mine = [n for n, m in list(sys.modules.items()) if getattr(m, "__file__", None) == {str(module)!r}]
         print(json.dumps({{"pid": os.getpid(), "code": code, "mine": mine}}))

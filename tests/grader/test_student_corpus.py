@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from _gradcheck.specs_rnn import ADAPTERS
+from _gradcheck.grader.specs_rnn import ADAPTERS
 from tests._product import SOURCE_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -517,7 +517,7 @@ _ORACLE = {
     "svm_loss_vectorized": ((), _linear_loss_layouts),
     "softmax_loss_naive": ((), _linear_loss_layouts),
     "softmax_loss_vectorized": ((), _linear_loss_layouts),
-    # the recurrent layers in the checker's call form (_gradcheck/specs_rnn.py ADAPTERS): the embedding
+    # the recurrent layers in the checker's call form (_gradcheck/grader/specs_rnn.py ADAPTERS): the embedding
     # takes (W, x), the LSTM step's two outputs are stacked
     "rnn_step_forward": (("rnn_step_backward",), _rnn_layouts(1, step=True)),
     "rnn_forward": (("rnn_backward",), _rnn_layouts(1)),

@@ -1,4 +1,4 @@
-"""The grader's wire format (_gradcheck/wire.py): what crosses from the worker is only data, bounded first."""
+"""The grader's wire format (_gradcheck/grader/wire.py): what crosses from the worker is only data, bounded first."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 
-from _gradcheck import wire
+from _gradcheck.grader import wire
 
 
 def _roundtrip(obj):

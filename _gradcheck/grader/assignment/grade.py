@@ -1,7 +1,7 @@
 """Grading what an assignment holds besides layers: update rules, kNN, stateful layers, models.
 
 The command line (``--module``) asks the worker for the names in :data:`NAMES` along with the
-layers', builds one :class:`~_gradcheck.grade_common.AssignmentJob` per item found (:func:`jobs`)
+layers', builds one :class:`~_gradcheck.grader.assignment.common.AssignmentJob` per item found (:func:`jobs`)
 and runs each under the layer time limit in the worker session (:func:`run_jobs`): a job's student
 calls go to the worker; its references, comparisons and diagnoses stay in the grading process.
 """
@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import time
 
-from . import grade_captioning, grade_knn, grade_linear, grade_models, grade_optim, grade_state, specs
-from .grade_common import AssignmentJob, error_row
+from _gradcheck.grader import specs
+from _gradcheck.grader.assignment import captioning as grade_captioning
+from _gradcheck.grader.assignment import knn as grade_knn
+from _gradcheck.grader.assignment import linear as grade_linear
+from _gradcheck.grader.assignment import models as grade_models
+from _gradcheck.grader.assignment import optim as grade_optim
+from _gradcheck.grader.assignment import state as grade_state
+from _gradcheck.grader.assignment.common import AssignmentJob, error_row
 
 __all__ = ["NAMES", "jobs", "run_jobs"]
 

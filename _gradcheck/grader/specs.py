@@ -15,7 +15,7 @@ A :class:`LayerSpec` says everything the rest of the toolkit needs to know about
 * whether it is random (dropout), has kinks (ReLU, max pool, SVM), zero-pads its input, which
   naive reference a fast twin must agree with, and which ``bn_param`` keys its forward may replace.
 
-Who reads it: ``_gradcheck.grid`` (what ``python -m gradient_check`` checks, for the toolkit and
+Who reads it: ``_gradcheck.grader.grid`` (what ``python -m gradient_check`` checks, for the toolkit and
 for a student's module: one layer on all its layouts), ``--starter`` and the test matrices
 through ``tests/_api_registry.py``. Adding a layer: write the pair, add one
 ``LayerSpec`` to ``SPECS`` below, export the pair from its package's ``__init__``.
@@ -144,7 +144,7 @@ class LayerSpec:
         for a in self.args:
             if a.role == PARAM and a.kind not in PARAM_KEYS:
                 raise ValueError(f"spec {self.name!r}: param {a.name!r} has kind {a.kind!r}; known kinds are "
-                                 f"{sorted(PARAM_KEYS)} (add the new kind to PARAM_KEYS in _gradcheck/specs.py)")
+                                 f"{sorted(PARAM_KEYS)} (add the new kind to PARAM_KEYS in _gradcheck/grader/specs.py)")
         if not self.layouts or not any(lay.api for lay in self.layouts):
             raise ValueError(f"spec {self.name!r}: needs at least one layout with api=True")
 
@@ -561,7 +561,7 @@ SPECS: tuple[LayerSpec, ...] = (
 )
 
 
-from . import specs_rnn as _specs_rnn  # noqa: E402  (the recurrent layers, in a file of their own)
+from _gradcheck.grader import specs_rnn as _specs_rnn  # noqa: E402  (the recurrent layers, in a file of their own)
 
 SPECS = SPECS + _specs_rnn.build_specs()
 
@@ -581,7 +581,7 @@ def spec(name: str, extra=()) -> LayerSpec:
         if s.name == name:
             return s
     raise SpecNotFound(f"no layer specification named {name!r}: add a LayerSpec({name!r}, ...) to SPECS in "
-                       f"_gradcheck/specs.py (see 'Adding a layer' in README.md)")
+                       f"_gradcheck/grader/specs.py (see 'Adding a layer' in README.md)")
 
 
 def _layer_like(name: str) -> bool:
@@ -601,4 +601,4 @@ def missing_specs(module, all_specs=None) -> list:
     init = getattr(module, "__file__", where) or where
     missing = sorted(n for n in names if _layer_like(n) and callable(getattr(module, n, None)) and n not in known)
     return [f"{where}.{n} (exported in {init}) has no specification: add a LayerSpec naming it to SPECS in "
-            f"_gradcheck/specs.py (see 'Adding a layer' in README.md)" for n in missing]
+            f"_gradcheck/grader/specs.py (see 'Adding a layer' in README.md)" for n in missing]

@@ -1,6 +1,6 @@
 """Grading a student's ``CaptioningRNN`` (assignment 3), with a tanh RNN and with an LSTM, in float64.
 
-The model is built in the worker (:mod:`_gradcheck.grade_remote`) on whatever recurrent layers its
+The model is built in the worker (:mod:`_gradcheck.grader.assignment.remote`) on whatever recurrent layers its
 module provides (its own, or the toolkit's it imports), and checked here against the toolkit's
 ``classifiers.rnn.CaptioningRNN`` built with the same arguments and given the same parameters:
 
@@ -24,11 +24,11 @@ import numpy as np
 
 from _rules.tolerances import tolerance
 
-from .grade_common import StudentRaised, AssignmentJob, call_student, error_row, judge, reference_module, row, \
-    timed
-from .grade_models import _compare_numeric, _loss_and_grads, layers_note, params_are_a_dict
-from .grade_remote import construct
-from .result import ERROR, FAIL
+from _gradcheck.core.result import ERROR, FAIL
+from _gradcheck.grader.assignment.common import (
+    StudentRaised, AssignmentJob, call_student, error_row, judge, reference_module, row, timed)
+from _gradcheck.grader.assignment.models import _compare_numeric, _loss_and_grads, layers_note, params_are_a_dict
+from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASS", "CONFIGS", "jobs", "grade_captioning"]
 

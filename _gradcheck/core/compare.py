@@ -1,8 +1,9 @@
-"""The numeric side of a check (phases *compare* and *diagnose*).
+"""The numeric side of a check (phase *compare*).
 
 ``compare`` re-runs the forward on float64 copies of the inputs, probes random directions
-and/or every element, and judges each input by the pass rule (``check`` module docstring);
-``diagnose_failures`` explains each failing input in one line and flags vacuous checks.
+and/or every element, and judges each input by the pass rule (``check`` module docstring). What
+it finds about a failure (the compared arrays, the directional ratios) is left on the ``Run`` for
+the *diagnose* phase (:mod:`_gradcheck.diagnose.phase`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import numpy as np
 
 from _rules.tolerances import CHECKER
 
-from . import numeric as num
-from .analytic import call_forward, copy_params
-from .diagnose import diagnose, ratio_phrase
-from .findings import Finding
-from .result import InputResult
-from .state import Compared, LayerError, Numeric, Run, relative_error
+from _gradcheck.core import numeric as num
+from _gradcheck.core.analytic import call_forward, copy_params
+from _gradcheck.core.findings import Finding
+from _gradcheck.core.measure import relative_error
+from _gradcheck.core.result import InputResult
+from _gradcheck.core.state import Compared, LayerError, Numeric, Run
 
-__all__ = ["compare", "diagnose_failures"]
+__all__ = ["compare"]
 
 _DIRECTIONS = 3          # random directions per input in directional mode
 _KINK_RETRIES = 5        # fresh directions tried when one crosses a kink
@@ -168,12 +169,7 @@ def _judge_directions(run: Run, probes, layer_scale, res: InputResult) -> None:
     res.passed = worst[0] <= rule.rtol
     if not res.passed:
         res.diagnosis = "directional derivative <dout, J v> disagrees with <backward(dout), v>"
-        ratios = [a / c for a, c, _, _ in (p for p in probes if p is not None) if c != 0]
-        if len(ratios) >= 2 and abs(ratios[0] - 1) > CHECKER.pattern and \
-                all(abs(r - ratios[0]) <= CHECKER.ratio_agree * abs(ratios[0]) for r in ratios):
-            phrase = ratio_phrase(ratios[0], run.numeric.batch)
-            res.diagnosis = Finding(f"{res.diagnosis} in every direction by the same factor: {phrase}",
-                                    phrase.kind, **phrase.details)
+        run.direction_ratios.append((res, [a / c for a, c, _, _ in (p for p in probes if p is not None) if c != 0]))
 
 
 def _compare_full(run: Run) -> None:
@@ -280,23 +276,4 @@ def _tie_groups(kink, touched) -> list:
         groups.setdefault(find(i), []).append(i)
     return [m for m in groups.values() if len(m) >= 2]
 
-
-
-def diagnose_failures(run: Run) -> None:
-    for c in run.compared:
-        res, nm = c.res, c.res.name
-        n = c.probe.central
-        nonfinite = int(np.sum(~np.isfinite(n)))
-        if nonfinite and not res.diagnosis:
-            res.diagnosis = (f"the numeric gradient is nan/inf at {nonfinite} element(s) of {nm}: the forward "
-                             f"is not finite within h of x (log/sqrt/division of a value near 0?)")
-        if not res.passed and not res.diagnosis:
-            res.diagnosis = diagnose(c.g, np.where(c.kink, c.g, n), c.bad, name=nm, x=c.x, batch=run.numeric.batch,
-                                     probe=c.probe, rtol=run.rule.rtol, floor=float(np.max(c.floor)))
-        tiny = run.rule.rtol * float(np.min(c.floor))
-        if np.max(np.abs(c.g)) <= tiny and np.max(np.abs(n)) <= tiny:
-            res.warnings.append(f"vacuous: analytic and numeric d{nm} are both ~0 everywhere, so this check "
-                                f"proves nothing (every ReLU input negative? a bias followed by a normalization?)")
-        elif res.kinks_excluded and res.kinks_excluded == c.x.size:
-            res.warnings.append(f"vacuous: every element of {nm} is within h of a kink; nothing was compared")
 

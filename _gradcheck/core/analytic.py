@@ -13,9 +13,9 @@ import numpy as np
 
 from _rules.tolerances import CHECKER
 
-from .purity import changes, snapshot
-from .findings import Finding
-from .state import Analytic, LayerError, Run, layer_call
+from _gradcheck.core.findings import Finding
+from _gradcheck.core.purity import changes, snapshot
+from _gradcheck.core.state import Analytic, LayerError, Run, layer_call
 
 __all__ = ["probe", "purity", "call_forward", "copy_params"]
 

@@ -1,6 +1,6 @@
 """``python -m gradient_check --starter FILE [--only NAMES]``: a file of layers for a student to write.
 
-For each selected layer specification (``_gradcheck.specs``: the layers of the ``layers``
+For each selected layer specification (``_gradcheck.grader.specs``: the layers of the ``layers``
 package, the ones the assignment asks for; ``--only`` picks families or function names), it has the forward and every
 backward with the toolkit's signature and docstring (shapes of every array, what the cache must
 hold) and a body that raises ``NotImplementedError``. Checking the untouched file reports every
@@ -12,8 +12,8 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from . import specs as _specs
-from . import starter_assignment as _extra
+from _gradcheck.grader import specs as _specs
+from _gradcheck.grader import starter_assignment as _extra
 
 __all__ = ["select", "render", "write"]
 
@@ -79,7 +79,7 @@ def render(chosen, path: str, only=None) -> tuple:
             parts.append(_function_source(name, fn))
     extra = _extra.pick(only)  # hook: issue 20
     if extra:
-        from .grade_common import reference_module
+        from _gradcheck.grader.assignment.common import reference_module
 
         names += extra
         parts += _extra.render(extra, reference_module)

@@ -1,13 +1,13 @@
 """Student code in a disposable worker process: the grading side of the wire.
 
 The grading process (this module's caller) never imports a student's module. A :class:`Session`
-starts :mod:`_gradcheck.worker` in a new session (process group) under resource limits
+starts :mod:`_gradcheck.grader.worker` in a new session (process group) under resource limits
 (:class:`Limits`), has it import the student's module, and hands the checker
 :class:`RemoteFunction` objects: callables that send their arguments to the worker (plain arrays and
-JSON values, :mod:`_gradcheck.wire`) and return what the student's function returned, with the
+JSON values, :mod:`_gradcheck.grader.wire`) and return what the student's function returned, with the
 arguments updated in place where the call changed them, so that the checker's mutation and purity
 checks see what they would see in process. Objects the wire cannot carry stay in the worker
-(:class:`_gradcheck.wire.Handle`).
+(:class:`_gradcheck.grader.wire.Handle`).
 
 Time and life belong to the grading process: every request waits at most until the deadline of
 the layer being checked, then the worker's whole process group is killed; a worker that dies in any
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import wire
-from .state import CheckInterrupted
+from _gradcheck.core.state import CheckInterrupted
+from _gradcheck.grader import wire
 
 __all__ = ["Limits", "Session", "RemoteFunction", "WorkerLost", "ImportFailed", "WORKER"]
 

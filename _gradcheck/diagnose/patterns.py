@@ -11,7 +11,7 @@ import numpy as np
 
 from _rules.tolerances import CHECKER
 
-from .findings import Finding
+from _gradcheck.core.findings import Finding
 
 __all__ = ["diagnose", "ratio_phrase", "border_message"]
 

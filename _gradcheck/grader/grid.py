@@ -1,6 +1,6 @@
 """Check one layer on every layout of its specification: the grid behind ``python -m gradient_check``.
 
-For each layout (``_gradcheck.specs``) of a layer the grid
+For each layout (``_gradcheck.grader.specs``) of a layer the grid
 
 1. compares a student's forward output with the toolkit's reference on the same arguments;
 2. runs ``check_layer`` (analytic vs float64 numeric gradients, purity, determinism) with every
@@ -34,15 +34,17 @@ from typing import Callable
 
 import numpy as np
 
-from . import diagnose_assignment1, known_bugs  # diagnose_assignment1: issue 20
-from . import specs as _specs
 from _rules.tolerances import CHECKER, tolerance
 
-from .check import check_layer
-from .diagnose import border_message
-from .findings import kind_of
-from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
-from .state import LayerError, layer_call, relative_error
+from _gradcheck.core.findings import kind_of
+from _gradcheck.core.measure import relative_error
+from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from _gradcheck.core.state import LayerError, layer_call
+from _gradcheck.diagnose import assignment1 as diagnose_assignment1
+from _gradcheck.diagnose import known_bugs
+from _gradcheck.diagnose.patterns import border_message
+from _gradcheck.check import check_layer
+from _gradcheck.grader import specs as _specs
 
 __all__ = ["Job", "jobs", "check_job", "DROPOUT_FALSE_ALARM"]
 

@@ -1,7 +1,7 @@
 """The grading worker: a disposable process that imports one student module and evaluates calls.
 
-Started by :mod:`_gradcheck.isolate` as ``python worker.py FD`` (a script, not a module of the
-package: nothing of the checker is imported here but :mod:`_gradcheck.wire`, loaded by file path
+Started by :mod:`_gradcheck.grader.isolate` as ``python worker.py FD`` (a script, not a module of the
+package: nothing of the checker is imported here but :mod:`_gradcheck.grader.wire`, loaded by file path
 under a private name). It reads requests from the socket ``FD`` and answers each:
 
 ``hello``  load the toolkit's modules privately, put stand-ins under their names, import the student

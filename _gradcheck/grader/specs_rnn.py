@@ -10,13 +10,13 @@ Two of the course's recurrent layers do not have the ``out, cache = forward(*inp
 
 :data:`ADAPTERS` maps each such function name to a wrapper that gives it the common form
 (``W`` first; the two outputs stacked into one array of shape (2, N, H), and that array's gradient
-split back into two). :func:`_gradcheck.specs.resolve` applies it to whatever function it finds
+split back into two). :func:`_gradcheck.grader.specs.resolve` applies it to whatever function it finds
 under that name, the toolkit's or a student's, so the layouts below describe the wrapped calls.
 A wrapper keeps the wrapped function's name, docstring, signature (``inspect.signature``
 follows ``__wrapped__``, so ``--starter`` writes the course's signature) and code object (the
 checker's "is this the toolkit's own function?" tests read ``__code__``).
 
-``_gradcheck.specs`` appends :func:`build_specs` to its ``SPECS``; this module imports nothing of
+``_gradcheck.grader.specs`` appends :func:`build_specs` to its ``SPECS``; this module imports nothing of
 it at import time, so either may be imported first.
 """
 
@@ -225,8 +225,8 @@ def _pair(LayerSpec, name, family, args, layouts, fast=False, loss=False):
 
 
 def build_specs():
-    """The recurrent layers' ``LayerSpec`` tuple (called by ``_gradcheck.specs`` once its classes exist)."""
-    from .specs import Layout, LayerSpec, data, inp
+    """The recurrent layers' ``LayerSpec`` tuple (called by ``_gradcheck.grader.specs`` once its classes exist)."""
+    from _gradcheck.grader.specs import Layout, LayerSpec, data, inp
 
     lay = _layouts(Layout)
     step = (inp("x", 2), inp("prev_h", 2), inp("Wx", 2), inp("Wh", 2), inp("b", 1))

@@ -28,12 +28,12 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .state import TimeLimitExceeded, describe_exception
+from _gradcheck.core.state import TimeLimitExceeded, describe_exception
 
 __all__ = ["ROOT", "TOOLKIT_NAMES", "Toolkit", "ReferenceCollision", "TimeLimitExceeded",
            "load_student", "guarded", "time_limit", "assert_not_same", "is_toolkit_function", "shadows"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding the toolkit's top-level modules
 
 # Top-level names of the toolkit: a student file or folder with one of these names would shadow it.
 TOOLKIT_NAMES = ("_rules", "layers", "fast_layers", "layer_utils", "layer_modules", "im2col", "im2col_cython",
@@ -99,7 +99,7 @@ class Toolkit:
         A same-named module already imported from elsewhere is replaced by the toolkit's own.
         """
         if names is None:
-            from . import specs
+            from _gradcheck.grader import specs
 
             names = tuple(dict.fromkeys(_PRELOAD + tuple(s.module for s in specs.specs())))
         tk = cls()

@@ -2,7 +2,7 @@
 layernorm) and ``ThreeLayerConvNet``.
 
 Each model is built in the worker with a small configuration (:data:`CONFIGS`) and used by reference
-(:mod:`_gradcheck.grade_remote`). The grading process then checks, against the toolkit's model of the
+(:mod:`_gradcheck.grader.assignment.remote`). The grading process then checks, against the toolkit's model of the
 same class built with the same arguments and given the same parameters:
 
 ``(params)``   the parameter names and shapes after ``__init__`` (``W1``, ``b1``, ..., ``gamma1``,
@@ -30,10 +30,11 @@ import numpy as np
 
 from _rules.tolerances import tolerance
 
-from .grade_common import StudentRaised, AssignmentJob, call_student, close, error_row, judge, reference_module, \
-    row
-from .grade_remote import construct
-from .result import ERROR, FAIL, PASS
+from _gradcheck.core.measure import close
+from _gradcheck.core.result import ERROR, FAIL, PASS
+from _gradcheck.grader.assignment.common import (
+    StudentRaised, AssignmentJob, call_student, error_row, judge, reference_module, row)
+from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASSES", "CONFIGS", "jobs", "grade_model", "layers_note"]
 
@@ -381,7 +382,7 @@ def layers_note(cls, info) -> str | None:
     layers = info.get("layers") if isinstance(info, dict) else None
     if not isinstance(layers, dict):
         return None
-    from . import specs
+    from _gradcheck.grader import specs
 
     known = {n for s in specs.specs() for n in (s.forward, *s.backwards)}
     own = [n for n in layers.get("own") or [] if n in known]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
 
 __all__ = ["by_layer", "gradescope", "junit_xml", "autograder_files"]
 

@@ -22,8 +22,10 @@ import time
 
 import numpy as np
 
-from .grade_common import AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row
-from .result import FAIL, PASS
+from _gradcheck.core.measure import close
+from _gradcheck.core.result import FAIL, PASS
+from _gradcheck.grader.assignment.common import (
+    AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row)
 
 __all__ = ["RULES", "STATE", "jobs", "grade_rule", "MISTAKES"]
 
@@ -187,8 +189,6 @@ MISTAKES = {
 
 def _same(a, b) -> bool:
     """Equal under the pass rule, where equal non-finite values count as equal (a replayed mistake)."""
-    from .grade_common import close
-
     try:
         a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     except (TypeError, ValueError):

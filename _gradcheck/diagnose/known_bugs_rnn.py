@@ -1,7 +1,7 @@
 """The classic mistakes of the recurrent layers, written out (see ``known_bugs`` for how they are used).
 
 Each hypothesis is the layer's gradient (or loss) computed with one well-known mistake, on the
-arguments of the check in the order of the specification (``_gradcheck/specs_rnn.py``: the LSTM
+arguments of the check in the order of the specification (``_gradcheck/grader/specs_rnn.py``: the LSTM
 step's ``dout`` stacks the gradients of next_h and next_c; the embedding's arguments are ``(W, x)``):
 
 * backpropagation through time that does not add the gradient coming from step t + 1 to the

@@ -1,7 +1,7 @@
 """Grading a student's ``KNearestNeighbor`` (assignment 1): the three distance matrices and the vote.
 
 The class is built in the worker (``KNearestNeighbor()``, then ``train(X_train, y_train)``) and used by
-reference (:mod:`_gradcheck.grade_remote`). ``compute_distances_two_loops``, ``_one_loop`` and
+reference (:mod:`_gradcheck.grader.assignment.remote`). ``compute_distances_two_loops``, ``_one_loop`` and
 ``_no_loops`` are compared with the toolkit's L2 distances on the same data; ``predict_labels`` gets
 the reference distances (no two equal within a row, so the k nearest are unambiguous) and labels
 chosen so that many rows have a tied vote, which the course breaks towards the smallest label.
@@ -16,9 +16,11 @@ import time
 
 import numpy as np
 
-from .grade_common import AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row
-from .grade_remote import construct
-from .result import FAIL, PASS
+from _gradcheck.core.measure import close
+from _gradcheck.core.result import FAIL, PASS
+from _gradcheck.grader.assignment.common import (
+    AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row)
+from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASS", "METHODS", "jobs", "grade_knn"]
 
@@ -135,8 +137,6 @@ def _tied(y_train, d, k) -> bool:
 
 
 def _close(a, b) -> bool:
-    from .grade_common import close
-
     return close(np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(b), b, 0.0))
 
 

@@ -3,7 +3,7 @@
 A grader of this family is an :class:`AssignmentJob`: a label, the student's names it needs, the
 toolkit functions the student's code may not borrow meanwhile, and ``run(session, args)`` returning
 report rows (the same dicts as the layer grid's rows, with ``kind`` saying what was compared).
-The student's code runs only in the worker (through :class:`_gradcheck.isolate.Session`); the
+The student's code runs only in the worker (through :class:`_gradcheck.grader.isolate.Session`); the
 references are the toolkit's own modules, loaded here from the toolkit's folder.
 """
 
@@ -15,10 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from _rules.tolerances import tolerance
-
-from .result import ERROR, FAIL, PASS
-from .state import describe_exception
+from _gradcheck.core.measure import errors_under_rule
+from _gradcheck.core.result import ERROR, FAIL, PASS
+from _gradcheck.core.state import describe_exception
 
 __all__ = ["AssignmentJob", "row", "judge", "reference_module", "call_student", "StudentRaised"]
 
@@ -42,18 +41,6 @@ def row(layer, input_, kind, status=PASS, function=None, **kw) -> dict:
     return out
 
 
-def rel_errors(got, ref, dtype=np.float64, scale=0.0):
-    """Elementwise ``|a-r| / max(|a|+|r|, floor)`` with the pass rule of ``dtype`` (floor = frac x the larger
-    of max|r| and ``scale``, e.g. a model's largest gradient when this one is ~0)."""
-    t = tolerance(dtype)
-    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
-    scale = max(float(np.max(np.abs(ref))) if ref.size else 0.0, scale)
-    floor = max(t.grad_frac * scale, 1e-300)
-    with np.errstate(invalid="ignore", over="ignore"):
-        err = np.abs(got - ref) / np.maximum(np.abs(got) + np.abs(ref), floor)
-    return np.where(np.isfinite(err), err, np.inf), t.grad_rtol
-
-
 def judge(r: dict, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
     """Fill ``r`` with the comparison of ``got`` (the student's) against ``ref``; True if it passes."""
     ref = np.asarray(ref, np.float64)
@@ -68,7 +55,7 @@ def judge(r: dict, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
     if got.shape != ref.shape:
         r.update(status=FAIL, diagnosis=f"{what} has shape {got.shape}, expected {ref.shape}")
         return False
-    err, rtol = rel_errors(got, ref, dtype, scale)
+    err, rtol = errors_under_rule(got, ref, dtype, scale)
     w = int(np.argmax(err)) if err.size else 0
     e = float(err.flat[w]) if err.size else 0.0
     r.update(status=PASS if e <= rtol else FAIL, max_rel_error=e,
@@ -78,22 +65,9 @@ def judge(r: dict, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
     return r["status"] == PASS
 
 
-def close(got, ref, dtype=np.float64) -> bool:
-    """Whether ``got`` matches ``ref`` under the pass rule (shape included)."""
-    try:
-        got = np.asarray(got, np.float64)
-    except (TypeError, ValueError):
-        return False
-    ref = np.asarray(ref, np.float64)
-    if got.shape != ref.shape:
-        return False
-    err, rtol = rel_errors(got, ref, dtype)
-    return bool(err.size == 0 or float(err.max()) <= rtol)
-
-
 def reference_module(name: str):
     """The toolkit's own module ``name``, imported from the toolkit's folder (never a student's file)."""
-    from . import student as stu
+    from _gradcheck.grader import student as stu
 
     return stu.Toolkit.load((name,)).modules[name]
 
@@ -104,7 +78,7 @@ class StudentRaised(Exception):
 
 def call_student(fn, *args, what: str, **kwargs):
     """``fn(*args, **kwargs)``; a student exception becomes :class:`StudentRaised` (worker loss propagates)."""
-    from .state import CheckInterrupted
+    from _gradcheck.core.state import CheckInterrupted
 
     try:
         return fn(*args, **kwargs)

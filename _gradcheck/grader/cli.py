@@ -8,7 +8,7 @@ usage errors, reported in one line before any check runs (bad option or value, u
 the module).
 
 A student's module is never imported by this process: it runs in a disposable worker process
-(``_gradcheck.isolate``, ``_gradcheck.worker``) that only evaluates the calls this process sends and
+(``_gradcheck.grader.isolate``, ``_gradcheck.grader.worker``) that only evaluates the calls this process sends and
 returns arrays; this process makes the inputs, the references, the numeric gradients, the verdicts,
 the report and the exit status. Each layer has a wall-clock limit (``--time-limit``), enforced by
 killing the worker, which also runs under resource limits (``--memory-limit``, ``--cpu-limit``,
@@ -36,11 +36,12 @@ import numpy as np
 
 from _rules.tolerances import TOLERANCES
 
-from . import grade_assignment, grid, isolate, reports, specs, starter
-from . import student as stu
-from .report_warnings import warning_lines
-from .result import ERROR, FAIL, NOT_CHECKABLE, PASS
-from .state import describe_exception
+from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from _gradcheck.core.state import describe_exception
+from _gradcheck.grader import grid, isolate, reports, specs, starter
+from _gradcheck.grader import student as stu
+from _gradcheck.grader.assignment import grade as grade_assignment
+from _gradcheck.grader.report_warnings import warning_lines
 
 __all__ = ["main", "build_parser", "run", "check_module", "ModuleReport"]
 
@@ -680,7 +681,7 @@ def _passthrough(args) -> list:
 
 def _run_submissions(args) -> int:
     """Grade a folder of submissions; exit 0 when every one got a report, 1 otherwise."""
-    from . import batch
+    from _gradcheck.grader import batch
 
     t0 = time.perf_counter()
     gradebook = Path(args.gradebook).resolve()

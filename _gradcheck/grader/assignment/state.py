@@ -25,9 +25,10 @@ import time
 
 import numpy as np
 
-from .grade_common import AssignmentJob, StudentRaised, call_student, close, error_row, judge, \
-    reference_module, row
-from .result import FAIL, PASS
+from _gradcheck.core.measure import close
+from _gradcheck.core.result import FAIL, PASS
+from _gradcheck.grader.assignment.common import (
+    AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row)
 
 __all__ = ["BATCHNORMS", "STATELESS", "NAMES", "jobs"]
 

@@ -5,15 +5,15 @@
 as plain values (``obj.get("params")``), an item of a dict attribute can be set
 (``obj.set_item("params", "W1", w)``), and :meth:`RemoteObject.map_loss` evaluates the loss with one
 parameter element changed per variant (the numeric gradient's batched calls). Everything travels in
-the wire format of :mod:`_gradcheck.wire`: arrays and JSON values, never a pickle.
+the wire format of :mod:`_gradcheck.grader.wire`: arrays and JSON values, never a pickle.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import wire
-from .isolate import rebuild
+from _gradcheck.grader import wire
+from _gradcheck.grader.isolate import rebuild
 
 __all__ = ["RemoteObject", "construct"]
 

@@ -13,9 +13,10 @@ import time
 
 import numpy as np
 
-from .grade_common import AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row
-from .grade_remote import construct
-from .result import FAIL
+from _gradcheck.core.result import FAIL
+from _gradcheck.grader.assignment.common import (
+    AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row)
+from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASSES", "jobs", "grade_linear"]
 

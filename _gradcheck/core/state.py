@@ -1,8 +1,9 @@
 """The state of one layer check, handed from phase to phase, and how layer code is called.
 
 :class:`Run` is created by ``check._prepare``; ``analytic.probe`` fills ``Run.analytic`` (forward
-and backward outputs, what they changed), ``compare.compare`` fills ``Run.numeric`` and
-``Run.compared``, ``compare.diagnose_failures`` explains what failed.
+and backward outputs, what they changed), ``compare.compare`` fills ``Run.numeric``,
+``Run.compared`` and ``Run.direction_ratios``, and the diagnose phase
+(:func:`_gradcheck.diagnose.phase.diagnose_failures`) explains what failed.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import numpy as np
 
 from _rules.tolerances import CHECKER
 
-from . import numeric as num
-from .result import InputResult, LayerCheck
+from _gradcheck.core import numeric as num
+from _gradcheck.core.result import InputResult, LayerCheck
 
-__all__ = ["relative_error", "CheckInterrupted", "TimeLimitExceeded", "LayerError", "describe_exception", "layer_call", "Rule",
+__all__ = ["CheckInterrupted", "TimeLimitExceeded", "LayerError", "describe_exception", "layer_call", "Rule",
            "Analytic", "Numeric", "Compared", "Run", "MUTABLE_KEYS"]
 
 NOISE_FACTOR = CHECKER.noise_factor
@@ -80,16 +81,6 @@ def layer_call(what: str, fn, *args):
             from (None if isinstance(exc, SystemExit) else exc)
 
 
-def relative_error(a, n, floor):
-    """``|a - n| / max(|a| + |n|, floor)``, inf where that is not finite: the checker's one measure.
-
-    Arrays or floats; ``a`` is the value under test, ``n`` the reference (numeric gradient or the
-    toolkit's output), ``floor`` keeps values that are ~0 from failing on noise (``Rule.floor``).
-    """
-    err = np.abs(np.subtract(a, n)) / np.maximum(np.abs(a) + np.abs(n), floor)
-    return np.where(np.isfinite(err), err, np.inf)
-
-
 # ---------------------------------------------------------------------------------------------
 # The state handed from phase to phase
 
@@ -147,7 +138,7 @@ class Numeric:
 
 @dataclass
 class Compared:
-    """One input compared in full mode, for ``compare.diagnose_failures``."""
+    """One input compared in full mode, for the diagnose phase (``diagnose.phase.diagnose_failures``)."""
 
     res: InputResult
     x: np.ndarray
@@ -181,6 +172,7 @@ class Run:
     numeric: Numeric | None = None
     todo: list = field(default_factory=list)       # (k, g64, res) for inputs worth comparing
     compared: list = field(default_factory=list)   # Compared, full mode
+    direction_ratios: list = field(default_factory=list)  # (InputResult, [analytic / numeric per direction]), failed
 
     @property
     def is_loss(self) -> bool:
