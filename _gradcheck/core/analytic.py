@@ -207,5 +207,7 @@ def purity(run: Run) -> None:
         # float16 layers compute in float32 (the toolkit's documented promotion): not worth a warning
         promoted = run.rule.dtype == np.float16 and g.dtype == np.float32
         if g.dtype != run.rule.dtype and not promoted:
-            check.warnings.append(f"d{nm} has dtype {g.dtype} but the layer computes in {run.rule.dtype}")
+            check.warnings.append(Finding(f"d{nm} has dtype {g.dtype} but the layer computes in {run.rule.dtype}",
+                                          "dtype", "backward", output=f"d{nm}", have=str(g.dtype),
+                                          want=str(run.rule.dtype)))
 

@@ -57,8 +57,10 @@ def _numeric_side(run: Run) -> Numeric:
         forward64.many = _many(run, forward64, arrays64, shape)
     eval_dtype = forward64().dtype
     if eval_dtype != np.float64:
-        run.check.warnings.append(f"forward returns {eval_dtype} even for float64 inputs: the numeric "
-                                  f"reference is computed in {eval_dtype} (larger step, less accurate)")
+        run.check.warnings.append(Finding(f"forward returns {eval_dtype} even for float64 inputs: the numeric "
+                                          f"reference is computed in {eval_dtype} (larger step, less accurate)",
+                                          "dtype", "forward", output="forward", have=str(eval_dtype),
+                                          want="float64"))
     # Typical magnitude of each input: gradients are compared across inputs in units of
     # "change of f for a relative change of the input", so that a structurally zero gradient
     # (a bias followed by batchnorm) is judged against the layer's scale, not its own noise.

@@ -150,14 +150,15 @@ def write_gradebook(path: Path, results: list) -> list:
 
 
 def common_failures(results: list, top: int = 10) -> list:
-    """``(count, layer, what)``: how many students share each failing diagnosis (kind, else its words)."""
+    """``(count, layer, what)``: how many students share each failing diagnosis (its kind, else its finding:
+    the diagnosis without the notes on layouts, a field of its own in each report row)."""
     seen = collections.Counter()
     for g in results:
         mine = set()
         for r in (g.report or {}).get("results", []):
             if _status(r.get("status")) == "pass":
                 continue
-            what = r.get("diagnosis_kind") or (r.get("diagnosis") or r.get("status") or "").split(" [fails on")[0]
+            what = r.get("diagnosis_kind") or r.get("finding") or r.get("status") or ""
             mine.add((r["layer"], what[:120]))
         if g.report is None:
             mine.add(("(not graded)", g.problem[:120]))

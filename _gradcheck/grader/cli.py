@@ -42,6 +42,7 @@ from _gradcheck.grader import grid, isolate, reports, specs, starter
 from _gradcheck.grader import student as stu
 from _gradcheck.grader.assignment import grade as grade_assignment
 from _gradcheck.grader.report_warnings import warning_lines
+from _gradcheck.grader.rows import STATUS_JSON, NotPresent, Row
 
 __all__ = ["main", "build_parser", "run", "check_module", "ModuleReport"]
 
@@ -248,10 +249,9 @@ def _progress(items, enabled):
     sys.stderr.write("\r" + " " * 30 + "\r")
 
 
-def _error_row(layer: str, what: str, message: str, seconds: float, kind: str | None = None) -> dict:
-    return {"layer": layer, "input": what, "kind": "gradient", "status": ERROR, "max_rel_error": None,
-            "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0, "warnings": [],
-            "diagnosis": message, "diagnosis_kind": kind, "time_s": seconds}
+def _error_row(layer: str, what: str, message: str, seconds: float, kind: str | None = None) -> Row:
+    return Row(layer=layer, function=layer, input=what, kind="gradient", status=ERROR, diagnosis=message,
+               diagnosis_kind=kind, time_s=seconds)
 
 
 def _lost_kind(exc) -> str:
@@ -303,8 +303,8 @@ def _jobs(only, student, toolkit, args, others=False, others_absent=()):
         for job in jobs:
             fns = [job.forward] + [f for _, f in job.backwards]
             if all(getattr(f, "borrowed", None) or stu.is_toolkit_function(f, toolkit) for f in fns):
-                absent.append(f"{job.label} (the module's {job.spec.forward} is the toolkit's own, imported: "
-                              f"not checked)")
+                absent.append(NotPresent(job.label, f"the module's {job.spec.forward} is the toolkit's own, "
+                                         f"imported: not checked", frozenset(job.names)))
             else:
                 mine.append(job)
         jobs = mine
@@ -312,7 +312,7 @@ def _jobs(only, student, toolkit, args, others=False, others_absent=()):
         raise _UsageError(f"--module {args.module}: no function with a toolkit name found (expected e.g. "
                           f"conv_forward_naive/conv_backward_naive, affine_forward/affine_backward; functions "
                           f"imported from the toolkit do not count)"
-                          + (f"; found only the toolkit's own: {'; '.join(absent)}" if absent else ""))
+                          + (f"; found only the toolkit's own: {'; '.join(map(str, absent))}" if absent else ""))
     return jobs, absent
 
 
@@ -461,7 +461,8 @@ def _run_isolated(args, toolkit, only):
         extra = grade_assignment.jobs(manifest, session, args, only)  # hook: issue 20
         jobs, meta["absent"] = _jobs(only, student, toolkit, args, others=bool(extra) or bool(ready_made),
                                      others_absent=grade_assignment.borrowed(manifest))
-        meta["absent"] += [f"{n} (in {why}: not graded; give that file to --module to grade it)"
+        meta["absent"] += [NotPresent(n, f"in {why}: not graded; give that file to --module to grade it",
+                                      frozenset({n}))
                            for n, why in sorted(ready_made.items()) if not only or any(o in n for o in only)]
         rows, checks = [], []
         for job in _progress(jobs, not args.no_progress and sys.stderr.isatty()):
@@ -471,7 +472,7 @@ def _run_isolated(args, toolkit, only):
         rows += grade_assignment.run_jobs(session, extra, args, isolate, describe_exception)  # hook: issue 20
         meta["notes"] += grade_assignment.notes(extra)
         meta["absent"] = grade_assignment.adjust_absent(meta["absent"], extra)
-        rows += grade_assignment.unaccounted(manifest, rows, meta["absent"], only)
+        rows += grade_assignment.unaccounted(manifest, jobs, extra, meta["absent"], only)
         meta["layers"] = len(jobs) + len(extra)
         return rows, checks, meta
     finally:
@@ -480,7 +481,7 @@ def _run_isolated(args, toolkit, only):
 
 @dataclasses.dataclass(repr=False)
 class ModuleReport:
-    """What :func:`check_module` found: the report's rows (dicts, as in ``--json``) and its summary.
+    """What :func:`check_module` found: the report's rows (:class:`~_gradcheck.grader.rows.Row`) and its summary.
 
     In a notebook it shows itself as a table (one row per check, status coloured, the diagnosis);
     ``repr`` is the one-line verdict, ``report()`` the text table.
@@ -515,12 +516,12 @@ class ModuleReport:
         colour = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#cf222e"}
         cells = []
         for r in self.rows:
-            raw = str(r.get("status", "")).lower()
+            raw = STATUS_JSON[r.status]
             status = raw if raw == "pass" else raw.upper()
-            err = "-" if r.get("max_rel_error") is None else f"{r['max_rel_error']:.2e}"
-            cells.append(f"<tr><td>{html.escape(str(r.get('layer', '')))}</td><td>{html.escape(str(r.get('input', '')))}</td>"
+            err = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
+            cells.append(f"<tr><td>{html.escape(r.layer)}</td><td>{html.escape(r.input)}</td>"
                          f"<td><b style=\"color:{colour.get(raw, '#9a6700')}\">{html.escape(status)}</b></td>"
-                         f"<td>{err}</td><td style=\"text-align:left\">{html.escape(str(r.get('diagnosis') or ''))}</td></tr>")
+                         f"<td>{err}</td><td style=\"text-align:left\">{html.escape(r.full_diagnosis)}</td></tr>")
         head = ("<table><thead><tr><th>layer</th><th>check</th><th>status</th><th>max rel error</th>"
                 "<th>diagnosis</th></tr></thead><tbody>")
         return f"<p>{html.escape(self._verdict())}</p>" + head + "".join(cells) + "</tbody></table>"
@@ -545,7 +546,8 @@ def check_module(path, *, isolated=True, only=None, dtype="float64", seed=0, mod
     Returns
     -------
     ModuleReport
-        ``rows`` (one dict per function, input and kind), ``summary`` (counts, ``ok``), ``ok``.
+        ``rows`` (one :class:`~_gradcheck.grader.rows.Row` per function, input and kind; ``to_json()``
+        gives the row of ``--json``), ``summary`` (counts, ``ok``), ``ok``.
 
     Raises
     ------
@@ -572,7 +574,7 @@ def check_module(path, *, isolated=True, only=None, dtype="float64", seed=0, mod
     except _UsageError as exc:
         raise ValueError(str(exc)) from None
     summary = summarize(rows, checks, time.perf_counter() - t0, meta.get("layers"))
-    return ModuleReport([_jsonable(r) for r in rows], summary, list(meta["absent"]), list(meta["notes"]),
+    return ModuleReport(list(rows), summary, [str(a) for a in meta["absent"]], list(meta["notes"]),
                         bool(isolated))
 
 
@@ -586,9 +588,9 @@ def format_table(rows, timing: bool = True) -> str:
     header = ("layer", "input", "max rel err", "worst index", "status", "time")[:6 if timing else 5]
     body = []
     for r in rows:
-        err = "-" if r.get("max_rel_error") is None else f"{r['max_rel_error']:.2e}"
-        status = r["status"] + (" *" if r.get("kinks_excluded") else "")
-        cells = (r["layer"], r["input"], err, _fmt_index(r.get("worst_index")), status, f"{r.get('time_s', 0.0):.2f}s")
+        err = "-" if r.max_rel_error is None else f"{r.max_rel_error:.2e}"
+        status = r.status + (" *" if r.kinks_excluded else "")
+        cells = (r.layer, r.input, err, _fmt_index(r.worst_index), status, f"{r.time_s or 0.0:.2f}s")
         body.append(cells[:len(header)])
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
@@ -601,9 +603,9 @@ def format_table(rows, timing: bool = True) -> str:
 def summarize(rows, checks, seconds, layers=None) -> dict:
     counts = {PASS: 0, FAIL: 0, NOT_CHECKABLE: 0, ERROR: 0}
     for r in rows:
-        counts[r["status"]] += 1
-    grad_rows = [r for r in rows if r["kind"] == "gradient" and r.get("max_rel_error") is not None]
-    worst = max(grad_rows, key=lambda r: r["max_rel_error"], default=None)
+        counts[r.status] += 1
+    grad_rows = [r for r in rows if r.kind == "gradient" and r.max_rel_error is not None]
+    worst = max(grad_rows, key=lambda r: r.max_rel_error, default=None)
     return {
         "layers": len(checks) if layers is None else layers,
         "checks": len(rows),
@@ -611,10 +613,10 @@ def summarize(rows, checks, seconds, layers=None) -> dict:
         "failed": counts[FAIL],
         "errors": counts[ERROR],
         "not_checkable": counts[NOT_CHECKABLE],
-        "kinks_excluded": int(sum(r.get("kinks_excluded", 0) for r in rows)),
-        "warnings": int(sum(len(r.get("warnings", [])) for r in rows)),
-        "max_rel_error": None if worst is None else worst["max_rel_error"],
-        "max_rel_error_at": None if worst is None else f"{worst['layer']} d{worst['input']}",
+        "kinks_excluded": int(sum(r.kinks_excluded for r in rows)),
+        "warnings": int(sum(len(r.warnings) for r in rows)),
+        "max_rel_error": None if worst is None else float(worst.max_rel_error),
+        "max_rel_error_at": None if worst is None else f"{worst.layer} d{worst.input}",
         "seconds": round(seconds, 3),
         "ok": bool(rows) and counts[PASS] == len(rows),  # anything not a pass (even "not checkable") fails
     }
@@ -644,7 +646,7 @@ def main(argv=None) -> int:
     if args.json:
         _write_json(args, argv, rows, meta, summary)
     if args.junit:
-        _write_atomically(args.junit_path, reports.junit_xml([_jsonable(r) for r in rows], summary))
+        _write_atomically(args.junit_path, reports.junit_xml(rows, summary))
     return 0 if summary["ok"] else 1
 
 
@@ -753,13 +755,13 @@ def _print_report(args, rows, meta, summary) -> None:
     what = f"module {args.module}" if args.module else "cnnkit layers"
     print(f"gradient check of {what}: dtype {args.dtype}, mode {args.mode}, seed {args.seed}")
     print(format_table(rows, timing=not args.no_timing))
-    details = [r for r in rows if r["status"] != PASS or r.get("warnings")]
+    details = [r for r in rows if not r.passed or r.warnings]
     if details:
         print()
         for r in details:
-            tag = r["status"] if r["status"] != PASS else "note"
-            if r.get("diagnosis"):
-                print(f"{tag}: {_what(r)}: {r['diagnosis']}")
+            tag = r.status if not r.passed else "note"
+            if r.full_diagnosis:
+                print(f"{tag}: {_what(r)}: {r.full_diagnosis}")
         for line in warning_lines(rows):  # hook: issue 20 (one line per layer, not per row)
             print(line)
     if summary["kinks_excluded"]:
@@ -781,11 +783,9 @@ def _print_report(args, rows, meta, summary) -> None:
 def _what(row) -> str:
     """``conv_backward_naive dx [x 2x3x5x7, w 4x3x3x3, stride 2, pad 1]``: the function to blame, the
     gradient (or check) and the layout that showed it."""
-    inp = row["input"]
-    if row["kind"] == "gradient" and not inp.startswith("("):
-        inp = f"d{inp}"
-    where = f" [{row['layout']}]" if row.get("layout") else ""
-    return f"{row.get('function') or row['layer']} {inp}{where}"
+    inp = f"d{row.input}" if row.is_input else row.input
+    where = f" [{row.layout}]" if row.layout else ""
+    return f"{row.function or row.layer} {inp}{where}"
 
 
 def _write_plots(folder, checks) -> None:
@@ -798,7 +798,7 @@ def _write_plots(folder, checks) -> None:
 
 def _write_json(args, argv, rows, meta, summary) -> None:
     if args.format == "gradescope":
-        doc = reports.gradescope([_jsonable(r) for r in rows], summary, meta["absent"], meta["notes"])
+        doc = reports.gradescope(rows, summary, meta["absent"], meta["notes"])
         _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()), json.dumps(doc, indent=2))
         return
     doc = {
@@ -810,8 +810,8 @@ def _write_json(args, argv, rows, meta, summary) -> None:
         "seed": args.seed,
         "rules": {str(k): {"rtol": t.grad_rtol, "frac": t.grad_frac} for k, t in TOLERANCES.items()},
         "summary": summary,
-        "results": [_jsonable(r) for r in rows],
-        "not_present": meta["absent"],
+        "results": [r.to_json() for r in rows],
+        "not_present": [str(a) for a in meta["absent"]],
         "notes": meta["notes"],
     }
     _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()),
@@ -830,18 +830,3 @@ def _write_atomically(path: str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _jsonable(row):
-    out = {}
-    for k, v in row.items():
-        if k == "status":
-            v = {PASS: "pass", FAIL: "fail", NOT_CHECKABLE: "not_checkable", ERROR: "error"}.get(v, v)
-        if isinstance(v, (np.floating, np.integer)):
-            v = v.item()
-        if isinstance(v, float) and not np.isfinite(v):
-            v = None
-        if k == "time_s" and isinstance(v, float):
-            v = round(v, 4)
-        out[k] = v
-    return out

@@ -26,8 +26,8 @@ with the toolkit's backward on the same inputs. Rows are then merged over layout
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
-import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -36,7 +36,7 @@ import numpy as np
 
 from _rules.tolerances import CHECKER, tolerance
 
-from _gradcheck.core.findings import kind_of
+from _gradcheck.core.findings import Finding, kind_of
 from _gradcheck.core.measure import relative_error
 from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
 from _gradcheck.core.state import LayerError, layer_call
@@ -45,12 +45,12 @@ from _gradcheck.diagnose import known_bugs
 from _gradcheck.diagnose.patterns import border_message
 from _gradcheck.check import check_layer
 from _gradcheck.grader import specs as _specs
+from _gradcheck.grader.rows import RANK, NotPresent, Row
 
 __all__ = ["Job", "jobs", "check_job", "DROPOUT_FALSE_ALARM"]
 
 DROPOUT_FALSE_ALARM = CHECKER.dropout_false_alarm  # a correct dropout fails the kept-fraction bound
 _RNG_STATE_SEED = 231        # the fixed state of np.random's global generator during every call
-_RANK = {PASS: 0, NOT_CHECKABLE: 1, FAIL: 2, ERROR: 3}
 
 
 @dataclass
@@ -67,9 +67,14 @@ class Job:
     def label(self) -> str:
         return self.spec.name
 
+    @property
+    def names(self) -> tuple:
+        """The functions this job checks: the forward and every backward found."""
+        return (self.spec.forward, *(b for b, _ in self.backwards))
+
 
 def jobs(module=None, only=None, extended=False, all_specs=None):
-    """``(jobs, absent)``: the layers to check and the notes for layers that cannot be.
+    """``(jobs, absent)``: the layers to check, and a ``NotPresent`` for each layer that cannot be.
 
     ``only``: a substring, or a list of them, of the layer's function names (None: every layer).
 
@@ -86,7 +91,7 @@ def jobs(module=None, only=None, extended=False, all_specs=None):
         own = {n: _specs.resolve(n, s.module) for n in (s.forward, *s.backwards)}
         if module is None:
             if None in own.values():
-                absent.append(s.name)
+                absent.append(NotPresent(s.name, names=frozenset({s.forward})))
                 continue
             out.append(Job(s, own[s.forward], tuple((b, own[b]) for b in s.backwards), None, tuple(s.layouts)))
             continue
@@ -95,7 +100,7 @@ def jobs(module=None, only=None, extended=False, all_specs=None):
             continue
         bwds = tuple((b, f) for b in s.backwards if (f := _specs.resolve(b, None, module)) is not None)
         if s.backward and not any(b == s.backward for b, _ in bwds):
-            absent.append(f"{s.name} (no {s.backward} in the module)")
+            absent.append(NotPresent(s.name, f"no {s.backward} in the module", frozenset({s.forward}), s.backward))
             continue
         out.append(Job(s, fwd, bwds, own, tuple(s.grid(extended))))
     return out, absent
@@ -154,14 +159,10 @@ def _grads(res):
     return tuple(res) if isinstance(res, (tuple, list)) else (res,)
 
 
-def _row(function, input_, kind, status, layout, layer, **kw):
-    """A report row: ``layer`` is the layer (its forward's name), ``function`` the function to blame."""
-    row = {"layer": layer, "function": function, "input": input_, "kind": kind, "status": status,
-           "max_rel_error": None, "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0,
-           "warnings": [], "diagnosis": "", "diagnosis_kind": None, "time_s": 0.0, "layout": layout}
-    row.update(kw)
-    row["diagnosis_kind"] = row["diagnosis_kind"] or kind_of(row["diagnosis"])
-    return row
+def _row(function, input_, kind, status, lay, layer, **kw) -> Row:
+    """A report row of layout ``lay``: ``layer`` is the layer (its forward's name), ``function`` the one to blame."""
+    return Row(layer=layer, function=function, input=input_, kind=kind, status=status, layout=lay.text,
+               batch=lay.batch, settings=lay.settings, **kw)
 
 
 # --- one layout ----------------------------------------------------------------------------------
@@ -174,6 +175,7 @@ class _Layout:
     text: str
     dtype: np.dtype
     batch: int | None
+    settings: frozenset = frozenset()       # the layout's settings other than array shapes (specs.settings)
     forward_ok: bool = True
     reference_grads: dict | None = None     # backward name -> toolkit gradients on these args
 
@@ -189,7 +191,7 @@ def _compare_forward(job, lay: _Layout):
     s, t0 = job.spec, time.perf_counter()
     ref, why = _call(_wrap(job, job.reference[s.forward]), *lay.args)
     got, err = _call(_wrap(job, job.forward), *lay.args, what=s.forward)
-    row = _row(s.forward, "(forward)", "forward", PASS, lay.text, s.name)
+    row = _row(s.forward, "(forward)", "forward", PASS, lay, s.name)
     if ref is None:
         row.update(status=ERROR, diagnosis=f"the toolkit's reference raised {why}")
     elif got is None or _first(got) is None:
@@ -202,8 +204,8 @@ def _compare_forward(job, lay: _Layout):
                                                f"{getattr(out, 'dtype', type(_first(got)).__name__)}")
         else:
             _judge_forward(row, out, np.asarray(_first(ref), np.float64), job, lay)
-    lay.forward_ok = row["status"] == PASS
-    row["time_s"] = time.perf_counter() - t0
+    lay.forward_ok = row.status == PASS
+    row.time_s = time.perf_counter() - t0
     return row
 
 
@@ -214,8 +216,9 @@ def _judge_forward(row, out, ref, job, lay):
     rule = _rule(lay.dtype)
     if out.dtype.itemsize < lay.dtype.itemsize:  # computed in lower precision: judged by its own rounding
         rule = _rule(out.dtype)
-        row["warnings"].append(f"forward returns {out.dtype} for {lay.dtype} inputs: compared with the "
-                               f"reference at the {out.dtype} tolerance")
+        row.warnings.append(Finding(f"forward returns {out.dtype} for {lay.dtype} inputs: compared with the "
+                                    f"reference at the {out.dtype} tolerance", "dtype", "forward",
+                                    output="forward", have=str(out.dtype), want=str(lay.dtype)))
     got = out.astype(np.float64)
     floor = max(rule["frac"] * float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-300)
     err = relative_error(got, ref, floor)
@@ -224,8 +227,8 @@ def _judge_forward(row, out, ref, job, lay):
     row.update(status=PASS if e <= rule["rtol"] else FAIL, max_rel_error=e,
                worst_index=[int(i) for i in np.unravel_index(w, ref.shape)] if ref.ndim else [],
                analytic=float(got.flat[w]) if got.size else None, numeric=float(ref.flat[w]) if ref.size else None)
-    if row["status"] == FAIL:
-        row["diagnosis"] = known_bugs.forward_bug(job.spec.family, got, lay.args) \
+    if row.status == FAIL:
+        row.diagnosis = known_bugs.forward_bug(job.spec.family, got, lay.args) \
             or diagnose_assignment1.groupnorm_forward(job.spec.family, got, lay.args) or (  # hook: issue 20
             "forward output differs from the toolkit's reference (the 'analytic' value is yours, the "
             "'numeric' one the reference's)")
@@ -276,14 +279,17 @@ def _gradient_rows(job, lay, bname, chk, dout, rgrads, mine=None):
     rows = []
     if chk.error or chk.not_checkable:
         blame = bwd_name if getattr(chk.error, "who", None) == "backward" else s.forward
-        rows.append(_row(blame, "(layer)", "gradient", chk.status, lay.text, layer,
+        rows.append(_row(blame, "(layer)", "gradient", chk.status, lay, layer,
                          warnings=list(chk.warnings), diagnosis=chk.error or chk.not_checkable, time_s=chk.seconds))
         return rows
     for k, r in enumerate(chk.inputs):
-        row = _row(bwd_name, r.name, "gradient", r.status, lay.text, layer)
+        row = _row(bwd_name, r.name, "gradient", r.status, lay, layer)
         # auto mode on the later layouts is the grid's choice, not news: drop its "full check run" note
         notes = [w for w in r.warnings if kind_of(w) != "escalated"]
-        row.update(r.to_dict(), status=r.status, warnings=notes + chk.warnings, diagnosis_kind=kind_of(r.diagnosis))
+        row.update(status=r.status, shape=list(r.shape), mode=r.mode, h=r.h, max_rel_error=r.max_rel_error,
+                   worst_index=None if r.worst_index is None else [int(i) for i in r.worst_index],
+                   analytic=r.analytic, numeric=r.numeric, kinks_excluded=r.kinks_excluded, diagnosis=r.diagnosis,
+                   warnings=notes + chk.warnings, time_s=r.seconds)
         if not r.passed:
             own = r.analytic_grad
             if own is None and mine is not None and k < len(mine):
@@ -293,7 +299,7 @@ def _gradient_rows(job, lay, bname, chk, dout, rgrads, mine=None):
     for p in chk.problems:
         kind = kind_of(p) or "purity"
         who = s.forward if getattr(p, "who", None) == "forward" else bwd_name
-        rows.append(_row(who, f"({kind})", kind, FAIL, lay.text, layer, diagnosis=p))
+        rows.append(_row(who, f"({kind})", kind, FAIL, lay, layer, diagnosis=p))
     return rows
 
 
@@ -303,8 +309,8 @@ def _explain(row, job, lay, r, a, k, dout, rgrads):
     correct = rgrads[k] if rgrads is not None and k < len(rgrads) else None
     if a is not None and correct is not None and np.shape(correct) == a.shape \
             and known_bugs._matches(a, correct) and not lay.forward_ok:
-        row["function"] = s.forward
-        row["diagnosis"] = (f"{r.diagnosis}; the backward's d{r.name} equals the toolkit's on this layout, so the "
+        row.function = s.forward
+        row.diagnosis = (f"{r.diagnosis}; the backward's d{r.name} equals the toolkit's on this layout, so the "
                             f"forward is what is wrong (its output differs from the reference)")
         return
     if a is not None:
@@ -313,11 +319,11 @@ def _explain(row, job, lay, r, a, k, dout, rgrads):
             or diagnose_assignment1.linear_loss_gradient(s.family, r.name, a, lay.args, correct) \
             or diagnose_assignment1.norm_backward_dx(s.family, r.name, a, lay.args, d, correct)  # hook: issue 20
         if named:
-            row["diagnosis"], row["diagnosis_kind"] = named, kind_of(named) or "known_bug"
-    if kind_of(row["diagnosis"]) == "border" and not _pads(s, lay.args):
-        row["diagnosis"] = border_message(row["diagnosis"].details["width"], pads=False)
+            row.diagnosis, row.diagnosis_kind = named, kind_of(named) or "known_bug"
+    if kind_of(row.diagnosis) == "border" and not _pads(s, lay.args):
+        row.diagnosis = border_message(row.diagnosis.details["width"], pads=False)
     if not lay.forward_ok:
-        row["diagnosis"] += f" (the output of {s.forward} also differs from the toolkit's: fix it first)"
+        row.diagnosis += f" (the output of {s.forward} also differs from the toolkit's: fix it first)"
 
 
 def _pads(spec, args) -> bool:
@@ -364,7 +370,7 @@ def _random_layer_rows(job, lay):
     s, t0 = job.spec, time.perf_counter()
     x, dparam = lay.args[0], lay.args[1]
     p, mode = float(dparam["p"]), dparam["mode"]
-    fwd_row = _row(s.forward, f"({mode} mode)", "forward", PASS, lay.text, s.name)
+    fwd_row = _row(s.forward, f"({mode} mode)", "forward", PASS, lay, s.name)
     res, err = _call(_wrap(job, job.forward), *lay.args, what=s.forward)
     out = _as_float_array(_first(res))
     x64 = np.asarray(x, np.float64)
@@ -384,7 +390,7 @@ def _random_layer_rows(job, lay):
         problems += _fraction_problem(p, int(kept.sum()), out.size)
     if problems:
         fwd_row.update(status=FAIL, diagnosis="; ".join(problems))
-    fwd_row["time_s"] = time.perf_counter() - t0
+    fwd_row.time_s = time.perf_counter() - t0
     rows = [fwd_row]
     for bname, bwd in job.backwards:
         rows.append(_mask_row(s, lay, bname, bwd, res, out, x64, mode))
@@ -417,7 +423,7 @@ def _fraction_problem(p, k, n):
 
 def _mask_row(s, lay, bname, bwd, res, out, x64, mode):
     """The backward must route dout through the forward's own mask: dx = dout * out / x."""
-    row = _row(bname, "x", "gradient", PASS, lay.text, s.name)
+    row = _row(bname, "x", "gradient", PASS, lay, s.name)
     dout = np.random.default_rng(17).standard_normal(x64.shape)
     got, err = _call(_pinned(bwd), dout.astype(lay.dtype), res[1], what=bname)
     one = got[0] if isinstance(got, (tuple, list)) and len(got) == 1 else got
@@ -450,14 +456,13 @@ def check_job(job: Job, dtype="float64", seed=0, mode="full"):
     for k, layout in enumerate(job.layouts):
         args = layout.make(np.random.default_rng(seed), dtype)
         first = np.asarray(args[0])
-        lay = _Layout(args, _specs.describe(job.spec, args), dtype, first.shape[0] if first.ndim >= 1 else None)
+        lay = _Layout(args, _specs.describe(job.spec, args), dtype, first.shape[0] if first.ndim >= 1 else None,
+                      _specs.settings(job.spec, args))
         lmode = mode
         if k > 0 and mode == "full":
             # Localize (and diagnose) the first failing layout only; later ones just say pass or fail.
             lmode = "directional" if any(c.status == FAIL for c in checks) else "auto"
         r, c = _check_layout(job, layout, lay, dtype, seed, lmode)
-        for row in r:
-            row["_batch"] = lay.batch
         rows += r
         checks += c
     return _merge(rows), checks
@@ -467,45 +472,39 @@ def _merge(rows):
     """One row per (function, input, kind): the first failing layout's row, else the worst passing one."""
     groups = {}
     for r in rows:
-        groups.setdefault((r["layer"], r["function"], r["input"], r["kind"]), []).append(r)
+        groups.setdefault((r.layer, r.function, r.input, r.kind), []).append(r)
     out = []
     for group in groups.values():
-        worst = max(_RANK[r["status"]] for r in group)
+        worst = max(r.rank for r in group)
         if worst == 0:
-            rep = max(group, key=lambda r: -1.0 if r["max_rel_error"] is None else r["max_rel_error"])
+            rep = max(group, key=lambda r: -1.0 if r.max_rel_error is None else r.max_rel_error)
         else:
-            rep = next(r for r in group if _RANK[r["status"]] == worst)
-        merged = dict(rep)
-        failed = [r["layout"] for r in group if _RANK[r["status"]] >= _RANK[FAIL]]
-        merged.update(layouts_checked=len(group), layouts_failed=failed,
-                      time_s=sum(r.get("time_s") or 0.0 for r in group),
-                      kinks_excluded=sum(r.get("kinks_excluded") or 0 for r in group),
-                      warnings=list(dict.fromkeys(w for r in group for w in r.get("warnings", []))))
+            rep = next(r for r in group if r.rank == worst)
+        failed = [r.layout for r in group if r.rank >= RANK[FAIL]]
+        merged = dataclasses.replace(rep, layouts_checked=len(group), layouts_failed=failed,
+                                     time_s=sum(r.time_s or 0.0 for r in group),
+                                     kinks_excluded=sum(r.kinks_excluded or 0 for r in group),
+                                     warnings=list(dict.fromkeys(w for r in group for w in r.warnings)))
         if failed and len(group) > 1:
-            merged["diagnosis"] += _batch_note(group) + f" [fails on {len(failed)} of {len(group)} layouts]"
-        merged.pop("_batch", None)
+            merged.layouts_note = _batch_note(group) + f" [fails on {len(failed)} of {len(group)} layouts]"
         out.append(merged)
     return out
 
 
 def _batch_note(group) -> str:
     """'right for N = 1 only' when every N = 1 layout passes and every failure has N > 1."""
-    if group[0]["kind"] != "gradient":
+    if group[0].kind != "gradient":
         return ""
-    ones = [r for r in group if r.get("_batch") == 1]
-    bad = [r for r in group if _RANK[r["status"]] >= _RANK[FAIL]]
-    if not bad or bad[0].get("diagnosis_kind") == "batch_factor":
+    ones = [r for r in group if r.batch == 1]
+    bad = [r for r in group if r.rank >= RANK[FAIL]]
+    if not bad or bad[0].diagnosis_kind == "batch_factor":
         return ""  # a 1/N or N factor is right at N = 1 by nature: the ratio already says it
-    if ones and all(r["status"] == PASS for r in ones) and all((r.get("_batch") or 0) > 1 for r in bad) \
-            and all(_settings(r) in {_settings(o) for o in ones} for r in bad):  # hook: issue 20
+    # The statement holds only when a failing layout differs from a passing N = 1 one in its batch alone.
+    if ones and all(r.passed for r in ones) and all((r.batch or 0) > 1 for r in bad) \
+            and all(r.settings in {o.settings for o in ones} for r in bad):
         return ("; right on every N = 1 layout, wrong for N > 1: a per-sample term mixed across the batch "
                 "(e.g. indexing [:, y] instead of [np.arange(N), y], or a sum over the batch where one "
                 "sample's value is needed)")
     return ""
 
 
-def _settings(row) -> frozenset:
-    """A layout's settings other than its array shapes (stride, pad, dilation, mode, ...): the batch
-    statement holds only when a failing layout differs from a passing N = 1 one in its batch alone."""
-    parts = str(row.get("layout") or "").split(", ")
-    return frozenset(p for p in parts if not re.fullmatch(r"(x|w|y|dout) \d+(x\d+)*", p))

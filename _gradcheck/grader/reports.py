@@ -1,7 +1,7 @@
 """The report in the shapes autograders read: Gradescope's ``results.json`` and JUnit XML.
 
-Both are made from the rows the command line prints (dicts, as in ``--json``), grouped into one
-test per layer (``row['layer']``): a layer passes when every row of it passes. Gradescope gives each
+Both are made from the rows the command line prints (:class:`~_gradcheck.grader.rows.Row`), grouped
+into one test per layer (``Row.layer``): a layer passes when every row of it passes. Gradescope gives each
 layer ``max_score`` 1; JUnit has one ``testcase`` per row, in one ``testsuite`` per layer.
 :func:`autograder_files` writes what a course drops into a Gradescope autograder.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from _gradcheck.grader.rows import STATUS_JSON, Row
 
 __all__ = ["by_layer", "gradescope", "junit_xml", "autograder_files"]
 
@@ -21,20 +21,19 @@ def by_layer(rows) -> dict:
     """Rows grouped by layer, in order of first appearance."""
     out: dict = {}
     for r in rows:
-        out.setdefault(r["layer"], []).append(r)
+        out.setdefault(r.layer, []).append(r)
     return out
 
 
-def _status(r) -> str:
-    s = r["status"]
-    return {PASS: "pass", FAIL: "fail", ERROR: "error", NOT_CHECKABLE: "not_checkable"}.get(s, s)
+def _status(r: Row) -> str:
+    return STATUS_JSON[r.status]
 
 
-def _line(r) -> str:
-    what = f"{r.get('function') or r['layer']} {r['input']}"
-    err = "" if r.get("max_rel_error") is None else f" (max rel error {r['max_rel_error']:.2e})"
-    where = f" [{r['layout']}]" if r.get("layout") else ""
-    diag = f": {r['diagnosis']}" if r.get("diagnosis") else ""
+def _line(r: Row) -> str:
+    what = f"{r.function or r.layer} {r.input}"
+    err = "" if r.max_rel_error is None else f" (max rel error {r.max_rel_error:.2e})"
+    where = f" [{r.layout}]" if r.layout else ""
+    diag = f": {r.full_diagnosis}" if r.full_diagnosis else ""
     return f"{_status(r)}: {what}{where}{err}{diag}"
 
 
@@ -77,16 +76,16 @@ def junit_xml(rows, summary: dict, name: str = "cnnkit-check") -> str:
         suite = ET.SubElement(root, "testsuite", name=layer, tests=str(len(group)),
                               failures=str(sum(_status(r) in ("fail", "not_checkable") for r in group)),
                               errors=str(sum(_status(r) == "error" for r in group)), skipped="0",
-                              time=f"{sum(float(r.get('time_s') or 0.0) for r in group):.3f}")
+                              time=f"{sum(float(r.time_s or 0.0) for r in group):.3f}")
         for r in group:
             case = ET.SubElement(suite, "testcase", classname=layer,
-                                 name=f"{r.get('function') or layer} {r['input']}",
-                                 time=f"{float(r.get('time_s') or 0.0):.3f}")
+                                 name=f"{r.function or layer} {r.input}",
+                                 time=f"{float(r.time_s or 0.0):.3f}")
             st = _status(r)
             if st == "pass":
                 continue
             tag = "error" if st == "error" else "failure"
-            el = ET.SubElement(case, tag, type=st, message=(r.get("diagnosis") or st)[:500])
+            el = ET.SubElement(case, tag, type=st, message=(r.full_diagnosis or st)[:500])
             el.text = _line(r)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -184,17 +184,27 @@ def resolve(name: str, module_name: str, module=None):
 
 def describe(spec: LayerSpec, args) -> str:
     """Name a layout by what it holds: ``x 1x2x5x8, w 3x2x3x3, stride 3, pad 2``."""
+    return ", ".join(text for text, _ in _describe_parts(spec, args))
+
+
+def settings(spec: LayerSpec, args) -> frozenset:
+    """The parts of :func:`describe` that are not array shapes (``stride 3``, ``mode train``...)."""
+    return frozenset(text for text, is_shape in _describe_parts(spec, args) if not is_shape)
+
+
+def _describe_parts(spec, args):
+    """``(text, is_shape)`` for each part of a layout's description, in order."""
     parts = []
     for a, v in zip(spec.args, args):
         if isinstance(v, np.ndarray) and a.role in (INPUT, DATA):
             if a.role == INPUT and a.name in ("b", "beta", "gamma") and len(parts) > 0:
                 continue  # implied by the shapes already named
-            parts.append(f"{a.name} " + "x".join(str(s) for s in v.shape))
+            parts.append((f"{a.name} " + "x".join(str(s) for s in v.shape), True))
         elif isinstance(v, dict):
-            parts += _describe_dict(v)
+            parts += [(text, False) for text in _describe_dict(v)]
         elif a.role == VALUE:
-            parts.append(f"{a.name} {v}")
-    return ", ".join(parts)
+            parts.append((f"{a.name} {v}", False))
+    return parts
 
 
 def _describe_dict(d):

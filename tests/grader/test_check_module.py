@@ -31,8 +31,8 @@ def _module(tmp_path, name, text):
 def test_isolated_check_passes_a_correct_module_without_importing_it_here(tmp_path):
     path = _module(tmp_path, "iso_relu_ok.py", RELU)
     rep = check_module(path)
-    assert rep.ok and rep.isolated and {r["layer"] for r in rep.rows} == {"relu_forward"}
-    assert all(r["status"] == "pass" for r in rep.rows)
+    assert rep.ok and rep.isolated and {r.layer for r in rep.rows} == {"relu_forward"}
+    assert all(r.passed and r.to_json()["status"] == "pass" for r in rep.rows)
     assert not any(getattr(m, "__file__", None) == str(path) for m in list(sys.modules.values()))
 
 
@@ -41,8 +41,8 @@ def test_a_module_that_ends_its_process_is_an_error_row_and_the_caller_lives_on(
                                                            "import posix\n    posix._exit(0)"))
     rep = check_module(path, time_limit=20)
     assert not rep.ok
-    (row,) = [r for r in rep.rows if r["status"] == "error"]
-    assert "exit status 0" in row["diagnosis"]
+    (row,) = [r for r in rep.rows if r.to_json()["status"] == "error"]
+    assert "exit status 0" in row.diagnosis
 
 
 def test_in_process_mode_imports_the_module_here(tmp_path):
@@ -56,7 +56,7 @@ def test_refused_module_and_bad_path(tmp_path):
     for refused in ("json", "torch"):  # loaded in the worker already, or not installed at all
         path = _module(tmp_path, f"iso_uses_{refused}.py", f"import {refused}\n" + RELU)
         rep = check_module(path, refuse=[refused, "tensorflow"])
-        assert not rep.ok and f"importing {refused!r} is not allowed" in rep.rows[0]["diagnosis"], rep.rows
+        assert not rep.ok and f"importing {refused!r} is not allowed" in rep.rows[0].diagnosis, rep.rows
     with pytest.raises(ValueError, match="no such file"):
         check_module(tmp_path / "missing.py")
 
@@ -77,7 +77,7 @@ def test_a_sandwich_on_the_toolkits_layers_is_checked_and_the_report_says_so(tmp
             return affine_backward(relu_backward(dout, relu_cache), fc_cache)
         ''')
     rep = check_module(path)
-    assert rep.ok and {r["layer"] for r in rep.rows} == {"affine_relu_forward"}, rep.rows
+    assert rep.ok and {r.layer for r in rep.rows} == {"affine_relu_forward"}, rep.rows
     assert any("affine_relu_forward: the student's code ran the toolkit's layers.affine_backward, "
                "layers.affine_forward, layers.relu_backward, layers.relu_forward" in n for n in rep.notes), rep.notes
     assert any("toolkit's own, imported: not checked" in a for a in rep.not_present)

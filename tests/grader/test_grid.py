@@ -45,10 +45,10 @@ def _rows(module, only=None, extended=False):
 
 
 def _failing(rows, function, input_=None):
-    bad = [r for r in rows if r["status"] != "pass" and r["function"] == function
-           and (input_ is None or r["input"] == input_)]
+    bad = [r for r in rows if r.status != "pass" and r.function == function
+           and (input_ is None or r.input == input_)]
     assert bad, f"no failing row for {function} {input_}: " + "; ".join(
-        f"{r['function']} {r['input']} {r['status']} {r['diagnosis']}" for r in rows if r["status"] != "pass")
+        f"{r.function} {r.input} {r.status} {r.full_diagnosis}" for r in rows if r.status != "pass")
     return bad[0]
 
 
@@ -56,28 +56,28 @@ def _failing(rows, function, input_=None):
 
 def test_a_correct_cs231n_style_file_passes_every_layout():
     rows = _rows(_load("correct/scalar_loops.py"))
-    assert rows and all(r["status"] == "pass" for r in rows), [r for r in rows if r["status"] != "pass"]
-    conv = [r for r in rows if r["layer"] == "conv_forward_naive" and r["kind"] == "gradient"]
-    assert conv and all(r["layouts_checked"] == len(specs.spec("conv_forward_naive").grid()) for r in conv)
+    assert rows and all(r.status == "pass" for r in rows), [r for r in rows if r.status != "pass"]
+    conv = [r for r in rows if r.layer == "conv_forward_naive" and r.kind == "gradient"]
+    assert conv and all(r.layouts_checked == len(specs.spec("conv_forward_naive").grid()) for r in conv)
 
 
 def test_stride_ignored_in_the_backward_is_caught_on_a_strided_layout_and_named():
     rows = _rows(_load("buggy/conv_backward_ignores_stride.py"))
     row = _failing(rows, "conv_backward_naive", "x")
-    assert "stride 2" in row["layout"] and row["layer"] == "conv_forward_naive"
-    assert "the stride is ignored in the backward" in row["diagnosis"]
-    forward = [r for r in rows if r["kind"] == "forward"]
-    assert forward and all(r["status"] == "pass" for r in forward)  # the forward is right: not blamed
-    assert not any(r["status"] != "pass" and r["function"] == "conv_forward_naive" for r in rows)
+    assert "stride 2" in row.layout and row.layer == "conv_forward_naive"
+    assert "the stride is ignored in the backward" in row.full_diagnosis
+    forward = [r for r in rows if r.kind == "forward"]
+    assert forward and all(r.status == "pass" for r in forward)  # the forward is right: not blamed
+    assert not any(r.status != "pass" and r.function == "conv_forward_naive" for r in rows)
     # stride 1 layouts pass: the failure is reported with how many layouts showed it
-    assert re.search(r"fails on \d of 5 layouts", row["diagnosis"]) and len(row["layouts_failed"]) < 5
+    assert re.search(r"fails on \d of 5 layouts", row.full_diagnosis) and len(row.layouts_failed) < 5
 
 
 def test_unpadded_x_in_dw():
     rows = _rows(_load("buggy/conv_backward_dw_unpadded_x.py"))
     row = _failing(rows, "conv_backward_naive", "w")
-    assert "unpadded x" in row["diagnosis"] and "pad 1" in row["layout"]
-    assert not any(r["status"] != "pass" and r["input"] == "x" for r in rows)
+    assert "unpadded x" in row.full_diagnosis and "pad 1" in row.layout
+    assert not any(r.status != "pass" and r.input == "x" for r in rows)
 
 
 # (corpus file, function to blame, input, words the diagnosis must hold)
@@ -97,14 +97,14 @@ NAMED = [
 @pytest.mark.parametrize("rel, function, input_, words", NAMED, ids=[c[0].split("/")[1] for c in NAMED])
 def test_known_mistakes_are_named(rel, function, input_, words):
     row = _failing(_rows(_load(rel)), function, input_)
-    assert words in row["diagnosis"] and row["layout"], row["diagnosis"]
+    assert words in row.full_diagnosis and row.layout, row.full_diagnosis
 
 
 def test_max_pool_assign_on_overlapping_windows_is_not_called_a_padding_bug():
     rows = _rows(_load("buggy/maxpool_backward_assign_overlap.py"))
     row = _failing(rows, "max_pool_backward_naive", "x")
-    assert "'=' used where '+=' is needed" in row["diagnosis"] and "padding handling" not in row["diagnosis"]
-    assert "pool 3x3, stride 2" in row["layout"]  # the tiling 2x2/2 layout passes, the overlapping one fails
+    assert "'=' used where '+=' is needed" in row.full_diagnosis and "padding handling" not in row.full_diagnosis
+    assert "pool 3x3, stride 2" in row.layout  # the tiling 2x2/2 layout passes, the overlapping one fails
 
 
 def _max_pool_pair():
@@ -131,7 +131,7 @@ def test_max_pool_element_assignment_is_named_too():
 
     row = _failing(_rows(_module(max_pool_forward_naive=fwd, max_pool_backward_naive=backward)),
                    "max_pool_backward_naive", "x")
-    assert "'+='" in row["diagnosis"]
+    assert "'+='" in row.full_diagnosis
 
 
 def test_border_errors_of_a_pool_are_not_called_padding_bugs():
@@ -145,8 +145,8 @@ def test_border_errors_of_a_pool_are_not_called_padding_bugs():
 
     rows = _rows(_module(max_pool_forward_naive=fwd, max_pool_backward_naive=backward))
     row = _failing(rows, "max_pool_backward_naive", "x")
-    assert "errors only on the border" in row["diagnosis"] and "no padding" in row["diagnosis"], row["diagnosis"]
-    assert "padding handling" not in row["diagnosis"]
+    assert "errors only on the border" in row.full_diagnosis and "no padding" in row.full_diagnosis, row.full_diagnosis
+    assert "padding handling" not in row.full_diagnosis
 
 
 def test_border_errors_of_a_padded_conv_are_padding_bugs():
@@ -162,8 +162,8 @@ def test_border_errors_of_a_padded_conv_are_padding_bugs():
 
 def test_softmax_dx_right_only_for_one_sample():
     row = _failing(_rows(_load("buggy/softmax_dx_only_right_for_one_sample.py")), "softmax_loss", "x")
-    assert "right only for N = 1" in row["diagnosis"]
-    assert "right on every N = 1 layout, wrong for N > 1" in row["diagnosis"]
+    assert "right only for N = 1" in row.full_diagnosis
+    assert "right on every N = 1 layout, wrong for N > 1" in row.full_diagnosis
 
 
 def test_spatial_batchnorm_backward_alone_reshaped_without_transposing_back():
@@ -177,15 +177,15 @@ def test_spatial_batchnorm_backward_alone_reshaped_without_transposing_back():
     rows = _rows(_module(spatial_batchnorm_forward=layers.spatial_batchnorm_forward,
                          spatial_batchnorm_backward=backward))
     row = _failing(rows, "spatial_batchnorm_backward", "x")
-    assert "without transposing back" in row["diagnosis"]
-    assert all(r["status"] == "pass" for r in rows if r["kind"] == "forward")
+    assert "without transposing back" in row.full_diagnosis
+    assert all(r.status == "pass" for r in rows if r.kind == "forward")
 
 
 def test_a_wrong_forward_with_a_right_backward_blames_the_forward():
     rows = _rows(_load("buggy/conv_forward_missing_bias.py"))
     row = _failing(rows, "conv_forward_naive", "b")
-    assert "so the forward is what is wrong" in row["diagnosis"]
-    assert not any(r["status"] != "pass" and r["function"] == "conv_backward_naive" for r in rows)
+    assert "so the forward is what is wrong" in row.full_diagnosis
+    assert not any(r.status != "pass" and r.function == "conv_backward_naive" for r in rows)
 
 
 def test_extended_layouts_only_with_the_flag():
@@ -230,7 +230,7 @@ def test_the_bound_holds_for_a_correct_mask():
 
 
 def _dropout_rows(mod):
-    return [r for r in _rows(mod) if r["layer"] == "dropout_forward"]
+    return [r for r in _rows(mod) if r.layer == "dropout_forward"]
 
 
 def test_cs231n_dropout_on_the_global_generator_passes_and_leaves_the_global_state_alone():
@@ -239,15 +239,15 @@ def test_cs231n_dropout_on_the_global_generator_passes_and_leaves_the_global_sta
     before = np.random.get_state()[1].copy()
     rows = _dropout_rows(mod)
     assert np.array_equal(np.random.get_state()[1], before)
-    assert rows and all(r["status"] == "pass" for r in rows), [r for r in rows if r["status"] != "pass"]
-    assert {r["input"] for r in rows} >= {"(train mode)", "(test mode)", "x"}
+    assert rows and all(r.status == "pass" for r in rows), [r for r in rows if r.status != "pass"]
+    assert {r.input for r in rows} >= {"(train mode)", "(test mode)", "x"}
 
 
 def test_dropout_treating_p_as_the_drop_probability_fails():
     row = _failing(_dropout_rows(_load("buggy/dropout_p_as_drop_probability.py")), "dropout_forward")
-    assert "DROP probability" in row["diagnosis"] and "Hoeffding" in row["diagnosis"]
+    assert "DROP probability" in row.full_diagnosis and "Hoeffding" in row.full_diagnosis
 
 
 def test_the_toolkit_dropout_passes_its_own_grid():
     rows = [r for r in _rows(None, "dropout")]
-    assert rows and all(r["status"] == "pass" for r in rows)
+    assert rows and all(r.status == "pass" for r in rows)

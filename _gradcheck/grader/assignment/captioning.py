@@ -198,7 +198,7 @@ def _loss_rows(obj, ref, tag, params, features, captions, cell, seed):
     r = row(CLASS, tag + "loss", KIND)
     loss_ok = judge(r, np.asarray(loss), np.asarray(ref_loss), what="loss")
     if not loss_ok:
-        r["diagnosis"] = _explain_loss(loss, params, features, captions, cell)
+        r.diagnosis = _explain_loss(loss, params, features, captions, cell)
     rows.append(r)
     scale = max(float(np.max(np.abs(v))) for v in ref_grads.values())
     for name in PARAM_ORDER:
@@ -212,8 +212,8 @@ def _loss_rows(obj, ref, tag, params, features, captions, cell, seed):
         own_err, _, _ = _compare_numeric(obj, features, captions, params, name, g, seed, scale)
         own_ok = own_err <= tolerance(np.float64).grad_rtol
         if not judge(rg, g, ref_grads[name], what=f"d{name}", scale=scale):
-            rg["diagnosis"] = ("it matches the numeric gradient of the model's own loss, so the loss itself "
-                               "differs" + ("" if loss_ok else f" ({r['diagnosis']})")) if own_ok \
+            rg.diagnosis = ("it matches the numeric gradient of the model's own loss, so the loss itself "
+                               "differs" + ("" if loss_ok else f" ({r.diagnosis})")) if own_ok \
                 else f"it is not the gradient of the model's own loss either (rel err {own_err:.2e})"
         elif not own_ok:
             rg.update(status=FAIL, max_rel_error=own_err,
@@ -264,15 +264,15 @@ def _sample_row(obj, ref, tag, features, seed):
     if np.all(arr == WORDS["<NULL>"]):
         r.update(status=ERROR, diagnosis="sample returns only <NULL> words: not implemented yet")
     elif np.array_equal(arr, _sample_from_zero_h0(ref, features)):
-        r["diagnosis"] = "sample starts from h0 = 0: the initial hidden state must be the projected features " \
+        r.diagnosis = "sample starts from h0 = 0: the initial hidden state must be the projected features " \
                          "features @ W_proj + b_proj"
     elif np.array_equal(arr, _sample_reading_start(ref, features)):
-        r["diagnosis"] = "sample reads the <START> word at every step: each step must read the word generated " \
+        r.diagnosis = "sample reads the <START> word at every step: each step must read the word generated " \
                          "at the step before (the argmax of its scores)"
     elif np.array_equal(arr[:, 1:], want[:, :-1]) and np.all(arr[:, 0] == WORDS["<START>"]):
-        r["diagnosis"] = "sample's captions begin with <START>: return the generated words only"
+        r.diagnosis = "sample's captions begin with <START>: return the generated words only"
     else:
-        r["diagnosis"] = (f"{len(bad)} of {want.size} greedy words differ from the course's on the same "
+        r.diagnosis = (f"{len(bad)} of {want.size} greedy words differ from the course's on the same "
                           f"parameters (first: caption {n}, step {t}: {int(arr[n, t])}, expected "
                           f"{int(want[n, t])}); each step feeds back the argmax word, from h0 = features @ "
                           f"W_proj + b_proj and the <START> word")
@@ -310,5 +310,5 @@ def jobs(manifest: dict, session, seed: int) -> list:
         return []
     return [AssignmentJob(f"{CLASS} [{label}]",
                           lambda label=label, kw=kw: grade_captioning(session, label, kw, seed),
-                          {CLASS}, note=layers_note(CLASS, manifest[CLASS]))
+                          {CLASS}, note=layers_note(CLASS, manifest[CLASS]), layer=CLASS, config=label)
             for label, kw in CONFIGS]

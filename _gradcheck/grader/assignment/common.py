@@ -2,7 +2,7 @@
 
 A grader of this family is an :class:`AssignmentJob`: a label, the student's names it needs, the
 toolkit functions the student's code may not borrow meanwhile, and ``run(session, args)`` returning
-report rows (the same dicts as the layer grid's rows, with ``kind`` saying what was compared).
+report rows (:class:`~_gradcheck.grader.rows.Row`, as the layer grid's, with ``kind`` saying what was compared).
 The student's code runs only in the worker (through :class:`_gradcheck.grader.isolate.Session`); the
 references are the toolkit's own modules, loaded here from the toolkit's folder.
 """
@@ -18,6 +18,7 @@ import numpy as np
 from _gradcheck.core.measure import errors_under_rule
 from _gradcheck.core.result import ERROR, FAIL, PASS
 from _gradcheck.core.state import describe_exception
+from _gradcheck.grader.rows import Row
 
 __all__ = ["AssignmentJob", "row", "judge", "reference_module", "call_student", "StudentRaised"]
 
@@ -30,18 +31,21 @@ class AssignmentJob:
     run: Callable
     forbid: set = field(default_factory=set)
     note: str | None = None      # for the report's notes (e.g. whose layers a model runs on)
+    names: frozenset | None = None  # the student's names it grades (default: ``forbid``)
+    layer: str | None = None        # the report rows' layer (default: ``label``)
+    config: str = ""                # the configuration graded, when a class is graded in several
+
+    def __post_init__(self):
+        self.names = frozenset(self.forbid if self.names is None else self.names)
+        self.layer = self.layer or self.label
 
 
-def row(layer, input_, kind, status=PASS, function=None, **kw) -> dict:
-    """A report row (the keys of the layer grid's rows)."""
-    out = {"layer": layer, "function": function or layer, "input": input_, "kind": kind, "status": status,
-           "max_rel_error": None, "worst_index": None, "analytic": None, "numeric": None, "kinks_excluded": 0,
-           "warnings": [], "diagnosis": "", "time_s": 0.0, "layout": None}
-    out.update(kw)
-    return out
+def row(layer, input_, kind, status=PASS, function=None, **kw) -> Row:
+    """A report row (:class:`~_gradcheck.grader.rows.Row`); ``function`` defaults to ``layer``."""
+    return Row(layer=layer, function=function or layer, input=input_, kind=kind, status=status, **kw)
 
 
-def judge(r: dict, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
+def judge(r: Row, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
     """Fill ``r`` with the comparison of ``got`` (the student's) against ``ref``; True if it passes."""
     ref = np.asarray(ref, np.float64)
     try:
@@ -62,7 +66,7 @@ def judge(r: dict, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
              worst_index=[int(i) for i in np.unravel_index(w, ref.shape)] if ref.ndim else [],
              analytic=float(np.asarray(got, np.float64).flat[w]) if got.size else None,
              numeric=float(ref.flat[w]) if ref.size else None)
-    return r["status"] == PASS
+    return r.status == PASS
 
 
 def reference_module(name: str):
@@ -94,9 +98,9 @@ def timed(rows: list, t0: float) -> list:
     """Spread the elapsed time since ``t0`` over ``rows`` (each gets its share)."""
     dt = (time.perf_counter() - t0) / max(1, len(rows))
     for r in rows:
-        r["time_s"] = dt
+        r.time_s = dt
     return rows
 
 
-def error_row(layer, input_, kind, message, function=None) -> dict:
+def error_row(layer, input_, kind, message, function=None) -> Row:
     return row(layer, input_, kind, ERROR, function=function, diagnosis=message)

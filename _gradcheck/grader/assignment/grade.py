@@ -8,6 +8,7 @@ calls go to the worker; its references, comparisons and diagnoses stay in the gr
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from _gradcheck.grader import specs
@@ -18,6 +19,7 @@ from _gradcheck.grader.assignment import models as grade_models
 from _gradcheck.grader.assignment import optim as grade_optim
 from _gradcheck.grader.assignment import state as grade_state
 from _gradcheck.grader.assignment.common import AssignmentJob, error_row
+from _gradcheck.grader.rows import NotPresent
 
 __all__ = ["NAMES", "jobs", "run_jobs"]
 
@@ -28,7 +30,7 @@ NAMES = tuple(grade_optim.RULES) + (grade_knn.CLASS,) + grade_state.NAMES + grad
 def jobs(manifest: dict, session, args, only=None) -> list:
     """The assignment jobs for the names the student's module defines (``only``: substrings to keep)."""
     own = _own({n: v for n, v in manifest.items() if not v.get("import_error")})
-    found_errors = [AssignmentJob(n, lambda n=n, v=v: [_import_error_row(n, v["import_error"])])
+    found_errors = [AssignmentJob(n, lambda n=n, v=v: [_import_error_row(n, v["import_error"])], names={n})
                     for n, v in manifest.items() if v.get("import_error")]
     found = (grade_optim.jobs(own, session, args.seed) + grade_knn.jobs(own, session, args.seed)
              + grade_state.jobs(own, session, args.seed, _family_names)
@@ -59,29 +61,30 @@ def _own(manifest: dict) -> dict:
 
 
 def borrowed(manifest: dict) -> list:
-    """Labels for assignment names that are the toolkit's own (listed as not present, like layers)."""
-    return [f"{n} (the module's {n} is, or is built on, the toolkit's own "
-            f"{v.get('borrowed') or v.get('toolkit_file')}: not checked)"
+    """``NotPresent`` entries for assignment names that are the toolkit's own (as for layers)."""
+    return [NotPresent(n, f"the module's {n} is, or is built on, the toolkit's own "
+                          f"{v.get('borrowed') or v.get('toolkit_file')}: not checked", frozenset({n}))
             for n, v in manifest.items() if n in NAMES and n not in grade_state.NAMES  # layers: the grid's
             and (v.get("borrowed") or v.get("toolkit_file"))]
 
 
-def unaccounted(manifest: dict, rows: list, absent: list, only=None) -> list:
-    """ERROR rows for toolkit-named functions and classes of the module that no row or note mentions (a
-    backward without its forward, say): everything named is accounted for."""
-    import re
+def unaccounted(manifest: dict, checked: list, found: list, absent: list, only=None) -> list:
+    """ERROR rows for toolkit-named functions and classes of the module that nothing graded or listed (a
+    backward without its forward, say): everything named is accounted for.
 
-    said = " ".join([str(r.get(k) or "") for r in rows for k in ("layer", "function", "input", "diagnosis")]
-                    + [str(a) for a in absent])
+    ``checked``: the layer jobs run (``grid.Job``); ``found``: the assignment jobs run; ``absent``: the
+    ``NotPresent`` entries of the report.
+    """
+    accounted = {n for job in checked for n in job.names} | {n for j in found for n in j.names} \
+        | {n for a in absent for n in a.names}
     out = []
     for name, info in manifest.items():
         if info.get("borrowed") or info.get("toolkit_file"):
             continue  # the toolkit's own, imported: not the student's to account for
         if only and not any(o in name for o in only):
             continue  # not selected by --only
-        # a backward is graded (or reported) with its layer's forward, under the forward's name
-        aliases = {name} | {s.forward for s in specs.specs() if name in s.backwards}
-        if any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", said) for n in aliases):
+        # a backward is graded (or reported) with its layer's forward
+        if name in accounted or any(name in s.backwards and s.forward in accounted for s in specs.specs()):
             continue
         out.append(error_row(name, "(not graded)", "item",
                              f"{name} has a toolkit name but could not be graded: the function or class it "
@@ -90,16 +93,11 @@ def unaccounted(manifest: dict, rows: list, absent: list, only=None) -> list:
 
 
 def adjust_absent(absent: list, found) -> list:
-    """The "not present" labels, where a forward graded here for its state across calls says so instead
+    """The "not present" entries, where a forward graded here for its state across calls says so instead
     of only that its backward is missing."""
-    graded = {j.label.split(" ")[0] for j in found}
-    out = []
-    for label in absent:
-        name = label.split(" ")[0]
-        if name in graded and "(no " in label:
-            label = label.rstrip(")") + f"; only its state across calls was graded)"
-        out.append(label)
-    return out
+    graded = {n for j in found for n in j.names}
+    return [dataclasses.replace(a, why=f"{a.why}; only its state across calls was graded")
+            if a.missing and a.names & graded else a for a in absent]
 
 
 def notes(found) -> list:
@@ -121,10 +119,9 @@ def run_jobs(session, found, args, isolate_mod, describe) -> list:
             rows.append(error_row(job.label, "(item)", "item", describe(exc.exc, f"importing {args.module}")))
         except isolate_mod.WorkerLost as exc:
             lost = True
-            layer, _, config = job.label.partition(" [")  # "FullyConnectedNet [2 hidden, reg 0.2]"
-            r = error_row(layer, f"{config.rstrip(']')}: (item)" if config else "(item)", "item",
+            r = error_row(job.layer, f"{job.config}: (item)" if job.config else "(item)", "item",
                           exc.message(f"checking {job.label}"))
-            r["time_s"] = time.perf_counter() - t0
+            r.time_s = time.perf_counter() - t0
             rows.append(r)
         session.end_job(lost)
     return rows

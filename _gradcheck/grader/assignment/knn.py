@@ -93,14 +93,14 @@ def _method_rows(obj, method, X_train, y_train, X_test, ref_knn):
             return error_row(method, "dists", KIND, f"{CLASS}.{method} returned None (not implemented yet?)",
                              function=f"{CLASS}.{method}")
         judge(r, got, ref, what="dists")
-        if r["status"] != PASS:
+        if r.status != PASS:
             g = np.asarray(got, dtype=np.float64) if np.asarray(got).dtype.kind in "biuf" else None
             if g is not None and g.shape == ref.shape and not np.any(g):
-                r["diagnosis"] = "all distances are 0, as in the starter code (not implemented yet?)"
+                r.diagnosis = "all distances are 0, as in the starter code (not implemented yet?)"
             else:
                 found = [t for m, t in _distance_mistakes(X_test, X_train, ref)
                          if g is not None and m.shape == g.shape and _close(g, m)]
-                r["diagnosis"] = found[0] if found else (r["diagnosis"] or "the distances differ from the "
+                r.diagnosis = found[0] if found else (r.diagnosis or "the distances differ from the "
                                                          "L2 distances (the 'analytic' value is yours)")
         return r
     dists = ref_knn.compute_distances_two_loops(X_test)
@@ -159,7 +159,7 @@ def grade_knn(session, methods, seed: int = 0) -> list:
             rows.append(error_row(method, "(call)", KIND, str(exc), function=f"{CLASS}.{method}"))
     dt = (time.perf_counter() - t0) / max(1, len(rows))
     for r in rows:
-        r["time_s"] = dt
+        r.time_s = dt
     return rows
 
 

@@ -79,18 +79,18 @@ def _train_step(obj, cls, X, y, W, ref_loss, seed):
     _, g = ref_loss(W, X[[0, 0, 0]], y[[0, 0, 0]], REG)
     if judge(r, W2, W - lr * g, what="W after one step") is False:
         if np.shape(W2) == W.shape and np.allclose(W2, W):
-            r["diagnosis"] = "train() leaves W unchanged: each iteration must step W -= learning_rate * dW"
+            r.diagnosis = "train() leaves W unchanged: each iteration must step W -= learning_rate * dW"
         elif np.shape(W2) == W.shape and np.allclose(W2, W + lr * g):
-            r["diagnosis"] = "train() steps uphill: W += learning_rate * dW (it must subtract)"
+            r.diagnosis = "train() steps uphill: W += learning_rate * dW (it must subtract)"
         else:
-            r["diagnosis"] = "one step of train() on a one-example training set is not W - learning_rate * dW"
+            r.diagnosis = "one step of train() on a one-example training set is not W - learning_rate * dW"
     return r
 
 
 def _timed(rows, t0):
     dt = (time.perf_counter() - t0) / max(1, len(rows))
     for r in rows:
-        r["time_s"] = dt
+        r.time_s = dt
     return rows
 
 

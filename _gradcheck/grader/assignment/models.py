@@ -291,7 +291,7 @@ def grade_model(session, cls, label, kw, seed=0) -> list:
             r = row(cls, tag + "scores after a train step", KIND)
             scores = call_student(obj.call, "loss", X.copy(), what=f"{cls}.loss(X) after loss(X, y)")
             if judge(r, scores, ref.loss(X.copy()), what="scores") is False:
-                r["diagnosis"] = "test-mode scores after one loss(X, y) differ from the course's: the batchnorm " \
+                r.diagnosis = "test-mode scores after one loss(X, y) differ from the course's: the batchnorm " \
                                  "running statistics were not updated (or not passed on) by the training call"
             rows.append(r)
         rows += _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss, ref_grads, dropout,
@@ -308,7 +308,7 @@ def _kw_text(kw):
 def _timed(rows, t0):
     dt = (time.perf_counter() - t0) / max(1, len(rows))
     for r in rows:
-        r["time_s"] = dt
+        r.time_s = dt
     return rows
 
 
@@ -316,17 +316,17 @@ def _scores_row(obj, ref, cls, label, X, kw, params, dropout, seed):
     r = row(cls, label, KIND)
     scores = call_student(obj.call, "loss", X.copy(), rng=seed, what=f"{cls}.loss(X)")
     ref_scores = ref.loss(X.copy())
-    if judge(r, scores, ref_scores, what="scores") or r["max_rel_error"] is None:
+    if judge(r, scores, ref_scores, what="scores") or r.max_rel_error is None:
         return r
     again = call_student(obj.call, "loss", X.copy(), rng=seed + 1, what=f"{cls}.loss(X)")
     if dropout and (not close(again, scores) or close(scores, _train_scores_mlp(params, X, kw, dropout=True))):
-        r["diagnosis"] = "loss(X) (test mode) still applies dropout (its scores are those of a masked network); " \
+        r.diagnosis = "loss(X) (test mode) still applies dropout (its scores are those of a masked network); " \
                          "dropout must be off at test time"
     elif kw.get("normalization") == "batchnorm" and close(scores, _train_scores_mlp(params, X, kw)):
-        r["diagnosis"] = "loss(X) runs batchnorm in train mode (batch statistics): at test time (y is None) it " \
+        r.diagnosis = "loss(X) runs batchnorm in train mode (batch statistics): at test time (y is None) it " \
                          "must use the running statistics"
     else:
-        r["diagnosis"] = "the test-mode scores differ from the course's on the same parameters"
+        r.diagnosis = "the test-mode scores differ from the course's on the same parameters"
     return r
 
 
@@ -339,7 +339,7 @@ def _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss,
     if not dropout:  # with dropout the mask decides the loss: judged through its gradients below, no row
         r = row(cls, tag + "loss", KIND)
         if judge(r, np.asarray(loss), np.asarray(ref_loss), what="loss") is False:
-            r["diagnosis"] = _explain_loss(loss, ref_loss, data_loss, params, reg)
+            r.diagnosis = _explain_loss(loss, ref_loss, data_loss, params, reg)
         rows.append(r)
     for name in params:
         rg = row(cls, tag + f"d{name}", KIND)
@@ -360,7 +360,7 @@ def _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss,
                       worst_index=[int(i) for i in np.unravel_index(w, params[name].shape)],
                       analytic=float(np.asarray(g, np.float64).flat[w]), numeric=float(num[w]))
             if not own_ok:
-                rg["diagnosis"] = f"d{name} is not the gradient of the model's own loss (numeric gradient of " \
+                rg.diagnosis = f"d{name} is not the gradient of the model's own loss (numeric gradient of " \
                                   f"loss(X, y) with the dropout mask fixed)"
             rows.append(rg)
             continue
@@ -368,7 +368,7 @@ def _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss,
             why = _explain_grad(name, g, ref_grads[name], data_grads[name], params, reg, n)
             own = "it matches the numeric gradient of the model's own loss, so the loss itself differs" if own_ok \
                 else f"it is not the gradient of the model's own loss either (rel err {own_err:.2e})"
-            rg["diagnosis"] = (why + "; " if why else "") + own
+            rg.diagnosis = (why + "; " if why else "") + own
         elif not own_ok:
             rg.update(status=FAIL, max_rel_error=own_err, diagnosis=f"d{name} is the course's, but the model's own "
                                                                     f"loss has another gradient (rel err {own_err:.2e}): "
@@ -405,6 +405,6 @@ def jobs(manifest: dict, session, seed: int) -> list:
         for label, kw in CONFIGS[cls]:
             out.append(AssignmentJob(f"{cls} [{label}]",
                                      lambda cls=cls, label=label, kw=kw: grade_model(session, cls, label, kw, seed),
-                                     {cls}, note=layers_note(cls, manifest[cls])))
+                                     {cls}, note=layers_note(cls, manifest[cls]), layer=cls, config=label))
     return out
 

@@ -278,21 +278,21 @@ def grade_rule(rule: str, student_fn, seed: int = 0) -> list:
             ref_w, ref_cfg = ref_steps[k]
             _judge_step(rows, rule, keys, next_w, returned, ref_w, ref_cfg, (name, k))
             if first_bad is None:
-                bad = [q for q, r in rows.items() if r["status"] != PASS]
+                bad = [q for q, r in rows.items() if r.status != PASS]
                 if bad:
                     first_bad = (name, k, bad[0] if bad[0] == "next_w" else f"config[{bad[0]!r}]")
             config = returned
         student_steps.append(mine)
         used_ws.append(ref_ws)
     out = list(rows.values())
-    failing = [r for r in out if r["status"] != PASS]
+    failing = [r for r in out if r.status != PASS]
     if failing:
         text = _diagnose(rule, (student_steps, used_ws), scen, first_bad)
         for r in failing:
-            r["diagnosis"] = f"{r['diagnosis']}; {text}" if r["diagnosis"] else text
+            r.diagnosis = f"{r.diagnosis}; {text}" if r.diagnosis else text
     dt = (time.perf_counter() - t0) / len(out)
     for r in out:
-        r["time_s"] = dt
+        r.time_s = dt
     return out
 
 
@@ -302,7 +302,7 @@ def _judge_step(rows, rule, keys, next_w, returned, ref_w, ref_cfg, where) -> No
     tagged = [("next_w", next_w, ref_w)] + [(q, returned.get(q, _MISSING), ref_cfg[q]) for q in keys]
     for q, got, ref in tagged:
         r = rows[q]
-        if r["status"] != PASS:
+        if r.status != PASS:
             continue
         trial = row(rule, q, KIND)
         if got is _MISSING or got is None:
@@ -310,11 +310,10 @@ def _judge_step(rows, rule, keys, next_w, returned, ref_w, ref_cfg, where) -> No
                                                 f"scenario: the state must be written back to the config")
         else:
             judge(trial, got, ref, what=q if q == "next_w" else f"config[{q!r}]")
-            if trial["status"] != PASS and trial["diagnosis"] == "":
-                trial["diagnosis"] = f"wrong at step {k + 1} of the {name} scenario"
-        if trial["status"] != PASS or (trial["max_rel_error"] or 0) >= (r["max_rel_error"] or 0):
-            r.update({x: trial[x] for x in ("status", "max_rel_error", "worst_index", "analytic", "numeric",
-                                            "diagnosis")})
+            if trial.status != PASS and trial.diagnosis == "":
+                trial.diagnosis = f"wrong at step {k + 1} of the {name} scenario"
+        if trial.status != PASS or (trial.max_rel_error or 0) >= (r.max_rel_error or 0):
+            r.take_verdict(trial)
 
 
 _MISSING = object()

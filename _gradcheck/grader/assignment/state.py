@@ -117,7 +117,7 @@ def _grade_batchnorm(name, fn, ref_fn, seed):
         want = _running(name, param0, xs)
         for q, i in (("running_mean", 0), ("running_var", 1)):
             r = rows[q]
-            if r["status"] != PASS:
+            if r.status != PASS:
                 continue
             for k, (got, exp) in enumerate(zip(got_hist, want)):
                 trial = row(name, q, KIND)
@@ -125,14 +125,13 @@ def _grade_batchnorm(name, fn, ref_fn, seed):
                     trial.update(status=FAIL, diagnosis=f"bn_param[{q!r}] is missing after train call {k + 1}")
                 else:
                     judge(trial, got[i], exp[i], what=f"bn_param[{q!r}]")
-                if trial["status"] != PASS:
-                    trial["diagnosis"] = trial["diagnosis"] or f"wrong after train call {k + 1} of the {scen} scenario"
-                    r.update({x: trial[x] for x in ("status", "max_rel_error", "worst_index", "analytic",
-                                                    "numeric", "diagnosis")})
+                if trial.status != PASS:
+                    trial.diagnosis = trial.diagnosis or f"wrong after train call {k + 1} of the {scen} scenario"
+                    r.take_verdict(trial)
                     diag.setdefault("running", _explain_running(name, param0, xs, got_hist))
                     break
-                if (trial["max_rel_error"] or 0) >= (r["max_rel_error"] or 0):
-                    r.update(max_rel_error=trial["max_rel_error"], worst_index=trial["worst_index"])
+                if (trial.max_rel_error or 0) >= (r.max_rel_error or 0):
+                    r.update(max_rel_error=trial.max_rel_error, worst_index=trial.worst_index)
         # test mode, on the student's own dict
         param["mode"] = "test"
         before = copy.deepcopy(param)
@@ -144,21 +143,21 @@ def _grade_batchnorm(name, fn, ref_fn, seed):
         out = call_student(fn, x_test.copy(), gamma.copy(), beta.copy(), *extra, param,
                            what=f"{name} (test mode after {len(xs)} train calls, {scen} scenario)")
         r = rows["(test mode)"]
-        if r["status"] == PASS:
+        if r.status == PASS:
             got = out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else None
             if got is None:
                 r.update(status=FAIL, diagnosis="test mode must return (out, cache)")
             elif ref_out is None:
                 r.update(status=FAIL, diagnosis=why)
             elif not judge(r, got, ref_out, what="test-mode output"):
-                r["diagnosis"] = _explain_test(name, x_test, gamma, beta, before, got, C)
+                r.diagnosis = _explain_test(name, x_test, gamma, beta, before, got, C)
             elif not _unchanged(before, param):
                 r.update(status=FAIL, diagnosis="test mode changed the running statistics in bn_param; only "
                                                 "train mode updates them")
     if "running" in diag:
         for q in ("running_mean", "running_var"):
-            if rows[q]["status"] != PASS:
-                rows[q]["diagnosis"] += f"; {diag['running']}"
+            if rows[q].status != PASS:
+                rows[q].diagnosis += f"; {diag['running']}"
     return list(rows.values())
 
 
@@ -230,7 +229,7 @@ def _grade_stateless(name, fn, ref_fn, seed):
                                       what=f"{name} (call {k + 1} of {len(xs)} on one {pname})"), name)
         added = sorted(str(k) for k, v in param.items()
                        if k not in param0 and isinstance(v, (np.ndarray, np.generic, float)))
-        if added and r_keep["status"] == PASS:
+        if added and r_keep.status == PASS:
             r_keep.update(status=FAIL, diagnosis=f"{pname} gained {', '.join(added)} over consecutive calls: "
                                                  f"{'layer' if pname == 'ln_param' else 'group'} norm uses each "
                                                  f"example's own statistics and keeps no running statistics "
@@ -242,12 +241,12 @@ def _grade_stateless(name, fn, ref_fn, seed):
         ref_out = fresh[0] if isinstance(fresh, (tuple, list)) and len(fresh) == 2 else None
         out = call_student(fn, x_test.copy(), gamma.copy(), beta.copy(), *extra, param,
                            what=f"{name} (mode 'test' after {len(xs)} calls on one {pname})")
-        if r_test["status"] == PASS:
+        if r_test.status == PASS:
             got = out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else None
             if got is None or ref_out is None:
                 r_test.update(status=FAIL, diagnosis="the call must return (out, cache)")
             elif not judge(r_test, got, ref_out, what="test-time output"):
-                r_test["diagnosis"] = (f"with {pname}['mode'] = 'test' after {len(xs)} calls on one dict (as the "
+                r_test.diagnosis = (f"with {pname}['mode'] = 'test' after {len(xs)} calls on one dict (as the "
                                        f"FullyConnectedNet does at test time) the output differs from the one on a "
                                        f"fresh dict: it must normalize each example by its own statistics, always"
                                        + (f"; it reads the {', '.join(added)} it kept" if added else ""))
@@ -270,11 +269,11 @@ def grade(name, fn, seed=0) -> list:
         rows = [error_row(name, "(calls)", KIND, str(exc))]
     dt = (time.perf_counter() - t0) / len(rows)
     for r in rows:
-        r["time_s"] = dt
+        r.time_s = dt
     return rows
 
 
 def jobs(manifest: dict, session, seed: int, forbidden) -> list:
     """One job per stateful (or must-be-stateless) norm forward the student's module defines."""
     return [AssignmentJob(f"{name} (state)", lambda name=name: grade(name, session.function(name), seed),
-                          forbidden(name)) for name in NAMES if name in manifest]
+                          forbidden(name), names={name}) for name in NAMES if name in manifest]
