@@ -24,7 +24,7 @@ For float64 this still demands agreement to 1e-8 of that scale. ``frac`` also ab
 In directional mode the same rule applies to the scalar ``<g, v>``, with ``sum|g * v|`` in place
 of ``max|n|``.
 
-The check runs in phases that hand one :class:`state.Run` from step to step::
+The check runs in phases that hand one :class:`_gradcheck.core.state.Run` from step to step::
 
     _prepare                   validate the arguments, pick the rule            -> Run
     analytic.probe             forward twice (determinism, seeding), backward twice, watching for mutation

@@ -102,6 +102,11 @@ class CheckerRules:
     rounding_terms: float = 16.0      # rounding of the analytic side: this many eps per unit of sum|g v|
     dropout_false_alarm: float = 1e-6  # probability that a correct dropout fails the kept-fraction bound
     dropout_scale: float = 1e-6       # a dropout output is x, x / p or x / (1 - p) within this (relative)
+    coefficient: float = 1e-6         # a fitted coefficient equals a round number (1, -1, -2) within this
+    coefficient_zero: float = 1e-3    # a fitted coefficient this small is no pattern (a ~0 multiple of reg * W)
+    loss_cause: float = 1e-6          # a loss differs from the course's by one named term within this (relative)
+    caption_loss_cause: float = 1e-7  # a captioning loss equals a variant's (another convention) within this
+    nonzero_term: float = 1e-12       # a candidate term this small cannot explain a difference
 
 
 CHECKER = CheckerRules()

@@ -133,7 +133,7 @@ def _repeatable_forward(run: Run):
     """Run forward on two fresh copies; seed a random layer or give up when they differ.
 
     Returns ``(inputs, params, out, cache, second cache)`` of the first run, or None
-    when the layer is random and cannot be seeded (``check.not_checkable`` says why).
+    when the layer is random and cannot be seeded (``LayerCheck.not_checkable`` says why).
     """
     for attempt in range(2):
         ins, prm = _fresh(run)

@@ -74,7 +74,7 @@ def _numeric_side(run: Run) -> Numeric:
 def _many(run: Run, forward64, arrays64, shape):
     """``many(x, flat_idx, values)``: the forward's outputs (float64, one row per variant) with one element
     of ``x`` set per variant, batched through a worker; a variant the batch cannot take (it raised,
-    returned something else) is run alone, so that it fails exactly as :func:`forward64` does."""
+    returned something else) is run alone, so that it fails exactly as ``forward64`` (the function it is attached to) does."""
 
     def many(x, flat_idx, values):
         k = next(i for i, a in enumerate(arrays64) if a is x)

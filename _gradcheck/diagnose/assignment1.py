@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from _rules.tolerances import CHECKER
+
 from _gradcheck.core.measure import close
 
 __all__ = ["linear_loss_gradient", "groupnorm_forward"]
@@ -36,10 +38,10 @@ def linear_loss_gradient(family: str, name: str, analytic, args, correct) -> str
     d = a - c
     if reg and np.any(W):
         k = float(np.sum(d * W) / np.sum(W * W)) / reg
-        if abs(k) > 1e-3 and close(d, k * reg * W):
-            if abs(k + 2) < 1e-6:
+        if abs(k) > CHECKER.coefficient_zero and close(d, k * reg * W):
+            if abs(k + 2) < CHECKER.coefficient:
                 return "dW lacks the regularization gradient 2 * reg * W (the loss adds reg * sum(W**2))"
-            if abs(k + 1) < 1e-6:
+            if abs(k + 1) < CHECKER.coefficient:
                 return ("dW has reg * W where the loss's reg * sum(W**2) gives 2 * reg * W (reg * W goes with "
                         "0.5 * reg * sum(W**2); the course's linear classifiers use reg * sum(W**2))")
             return (f"dW - the reference's = {k:.3g} * reg * W: the regularization gradient has the wrong factor "

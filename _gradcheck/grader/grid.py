@@ -37,7 +37,6 @@ import numpy as np
 from _rules.tolerances import CHECKER, tolerance
 
 from _gradcheck.core.findings import Finding, kind_of
-from _gradcheck.core.measure import relative_error
 from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
 from _gradcheck.core.state import LayerError, layer_call
 from _gradcheck.diagnose import assignment1 as diagnose_assignment1
@@ -45,7 +44,7 @@ from _gradcheck.diagnose import known_bugs
 from _gradcheck.diagnose.patterns import border_message
 from _gradcheck.check import check_layer
 from _gradcheck.grader import specs as _specs
-from _gradcheck.grader.rows import RANK, NotPresent, Row
+from _gradcheck.grader.rows import RANK, NotPresent, Row, judge
 
 __all__ = ["Job", "jobs", "check_job", "DROPOUT_FALSE_ALARM"]
 
@@ -180,12 +179,6 @@ class _Layout:
     reference_grads: dict | None = None     # backward name -> toolkit gradients on these args
 
 
-def _rule(dtype):
-    """``(rtol, frac)`` of the checker's pass rule for ``dtype`` (the tolerance table's grad_ columns)."""
-    t = tolerance(dtype)
-    return {"rtol": t.grad_rtol, "frac": t.grad_frac}
-
-
 def _compare_forward(job, lay: _Layout):
     """The student's forward output against the toolkit's on the same arguments: one row."""
     s, t0 = job.spec, time.perf_counter()
@@ -213,20 +206,14 @@ def _judge_forward(row, out, ref, job, lay):
     if out.shape != ref.shape:
         row.update(status=FAIL, diagnosis=f"forward output has shape {out.shape}, the toolkit's has {ref.shape}")
         return
-    rule = _rule(lay.dtype)
+    dtype = lay.dtype
     if out.dtype.itemsize < lay.dtype.itemsize:  # computed in lower precision: judged by its own rounding
-        rule = _rule(out.dtype)
+        dtype = out.dtype
         row.warnings.append(Finding(f"forward returns {out.dtype} for {lay.dtype} inputs: compared with the "
                                     f"reference at the {out.dtype} tolerance", "dtype", "forward",
                                     output="forward", have=str(out.dtype), want=str(lay.dtype)))
     got = out.astype(np.float64)
-    floor = max(rule["frac"] * float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-300)
-    err = relative_error(got, ref, floor)
-    w = int(np.argmax(err)) if err.size else 0
-    e = float(err.flat[w]) if err.size else 0.0
-    row.update(status=PASS if e <= rule["rtol"] else FAIL, max_rel_error=e,
-               worst_index=[int(i) for i in np.unravel_index(w, ref.shape)] if ref.ndim else [],
-               analytic=float(got.flat[w]) if got.size else None, numeric=float(ref.flat[w]) if ref.size else None)
+    judge(row, got, ref, dtype, what="forward output")
     if row.status == FAIL:
         row.diagnosis = known_bugs.forward_bug(job.spec.family, got, lay.args) \
             or diagnose_assignment1.groupnorm_forward(job.spec.family, got, lay.args) or (  # hook: issue 20
@@ -378,7 +365,7 @@ def _random_layer_rows(job, lay):
         fwd_row.update(status=ERROR if out is None else FAIL, diagnosis=err or (
             f"forward output has shape {None if out is None else out.shape}, expected x's {x64.shape}"))
         return [fwd_row]
-    rtol = _rule(lay.dtype)["rtol"]
+    rtol = tolerance(lay.dtype).grad_rtol
     want = x64 / p if mode == "train" else x64
     kept = out != 0 if mode == "train" else np.ones(out.shape, bool)
     bad = kept & ~(np.abs(out - want) <= rtol * np.abs(want))
@@ -432,7 +419,7 @@ def _mask_row(s, lay, bname, bwd, res, out, x64, mode):
     if dx is None or dx.shape != want.shape:
         row.update(status=ERROR if dx is None else FAIL, diagnosis=err or f"dx has shape {dx.shape}, expected {want.shape}")
         return row
-    rtol = _rule(lay.dtype)["rtol"]
+    rtol = tolerance(lay.dtype).grad_rtol
     bad = ~(np.abs(dx - want) <= rtol * np.abs(want) + 1e-300)
     if bad.any():
         i = np.unravel_index(int(np.argmax(bad)), dx.shape)

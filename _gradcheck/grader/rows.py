@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from _gradcheck.core.findings import kind_of
+from _gradcheck.core.measure import errors_under_rule
 from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
 
-__all__ = ["Row", "NotPresent", "STATUS_JSON", "RANK"]
+__all__ = ["Row", "NotPresent", "judge", "STATUS_JSON", "RANK"]
 
 # The status words of the JSON report, and the order of badness used to merge and summarize rows.
 STATUS_JSON = {PASS: "pass", FAIL: "fail", NOT_CHECKABLE: "not_checkable", ERROR: "error"}
@@ -188,3 +189,27 @@ def _number(v):
         return None
     v = v.item() if isinstance(v, (np.floating, np.integer)) else v
     return None if isinstance(v, float) and not np.isfinite(v) else v
+
+
+def judge(r: Row, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
+    """Fill ``r`` with the comparison of ``got`` (the student's) against ``ref``; True if it passes."""
+    ref = np.asarray(ref, np.float64)
+    try:
+        got = np.asarray(got)
+        ok_type = got.dtype.kind in "biuf"
+    except Exception:  # noqa: BLE001 - anything the student returned
+        ok_type = False
+    if not ok_type:
+        r.update(status=FAIL, diagnosis=f"{what} must be a numeric array, got {type(got).__name__}")
+        return False
+    if got.shape != ref.shape:
+        r.update(status=FAIL, diagnosis=f"{what} has shape {got.shape}, expected {ref.shape}")
+        return False
+    err, rtol = errors_under_rule(got, ref, dtype, scale)
+    w = int(np.argmax(err)) if err.size else 0
+    e = float(err.flat[w]) if err.size else 0.0
+    r.update(status=PASS if e <= rtol else FAIL, max_rel_error=e,
+             worst_index=[int(i) for i in np.unravel_index(w, ref.shape)] if ref.ndim else [],
+             analytic=float(np.asarray(got, np.float64).flat[w]) if got.size else None,
+             numeric=float(ref.flat[w]) if ref.size else None)
+    return r.status == PASS

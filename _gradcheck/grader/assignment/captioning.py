@@ -22,11 +22,12 @@ import time
 
 import numpy as np
 
-from _rules.tolerances import tolerance
+from _rules.tolerances import CHECKER, tolerance
 
 from _gradcheck.core.result import ERROR, FAIL
+from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    StudentRaised, AssignmentJob, call_student, error_row, judge, reference_module, row, timed)
+    StudentRaised, AssignmentJob, call_student, error_row, reference_module, row, timed)
 from _gradcheck.grader.assignment.models import _compare_numeric, _loss_and_grads, layers_note, params_are_a_dict
 from _gradcheck.grader.assignment.remote import construct
 
@@ -106,7 +107,7 @@ _LOSS_CAUSES = [
 def _explain_loss(loss, params, features, captions, cell):
     for kw, text in _LOSS_CAUSES:
         v = _variant_loss(params, features, captions, cell, **kw)
-        if abs(loss - v) <= 1e-7 * max(1.0, abs(v)):
+        if abs(loss - v) <= CHECKER.caption_loss_cause * max(1.0, abs(v)):
             return text
     return "the loss differs from the course's (temporal softmax over captions[:, 1:], <NULL> masked, summed " \
            "over time and averaged over N, from h0 = features @ W_proj + b_proj)"

@@ -15,12 +15,11 @@ from typing import Callable
 
 import numpy as np
 
-from _gradcheck.core.measure import errors_under_rule
 from _gradcheck.core.result import ERROR, FAIL, PASS
 from _gradcheck.core.state import describe_exception
 from _gradcheck.grader.rows import Row
 
-__all__ = ["AssignmentJob", "row", "judge", "reference_module", "call_student", "StudentRaised"]
+__all__ = ["AssignmentJob", "row", "reference_module", "call_student", "StudentRaised"]
 
 
 @dataclass
@@ -43,30 +42,6 @@ class AssignmentJob:
 def row(layer, input_, kind, status=PASS, function=None, **kw) -> Row:
     """A report row (:class:`~_gradcheck.grader.rows.Row`); ``function`` defaults to ``layer``."""
     return Row(layer=layer, function=function or layer, input=input_, kind=kind, status=status, **kw)
-
-
-def judge(r: Row, got, ref, dtype=np.float64, what="value", scale=0.0) -> bool:
-    """Fill ``r`` with the comparison of ``got`` (the student's) against ``ref``; True if it passes."""
-    ref = np.asarray(ref, np.float64)
-    try:
-        got = np.asarray(got)
-        ok_type = got.dtype.kind in "biuf"
-    except Exception:  # noqa: BLE001 - anything the student returned
-        ok_type = False
-    if not ok_type:
-        r.update(status=FAIL, diagnosis=f"{what} must be a numeric array, got {type(got).__name__}")
-        return False
-    if got.shape != ref.shape:
-        r.update(status=FAIL, diagnosis=f"{what} has shape {got.shape}, expected {ref.shape}")
-        return False
-    err, rtol = errors_under_rule(got, ref, dtype, scale)
-    w = int(np.argmax(err)) if err.size else 0
-    e = float(err.flat[w]) if err.size else 0.0
-    r.update(status=PASS if e <= rtol else FAIL, max_rel_error=e,
-             worst_index=[int(i) for i in np.unravel_index(w, ref.shape)] if ref.ndim else [],
-             analytic=float(np.asarray(got, np.float64).flat[w]) if got.size else None,
-             numeric=float(ref.flat[w]) if ref.size else None)
-    return r.status == PASS
 
 
 def reference_module(name: str):

@@ -14,8 +14,9 @@ import time
 import numpy as np
 
 from _gradcheck.core.result import FAIL
+from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row)
+    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row)
 from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASSES", "jobs", "grade_linear"]

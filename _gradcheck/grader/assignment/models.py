@@ -28,12 +28,13 @@ import time
 
 import numpy as np
 
-from _rules.tolerances import tolerance
+from _rules.tolerances import CHECKER, tolerance
 
-from _gradcheck.core.measure import close
+from _gradcheck.core.measure import close, relative_error
 from _gradcheck.core.result import ERROR, FAIL, PASS
+from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    StudentRaised, AssignmentJob, call_student, error_row, judge, reference_module, row)
+    StudentRaised, AssignmentJob, call_student, error_row, reference_module, row)
 from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASSES", "CONFIGS", "jobs", "grade_model", "layers_note"]
@@ -161,11 +162,11 @@ def _compare_numeric(obj, X, y, params, name, grad, rng_seed, scale):
     t = tolerance(np.float64)
     g = np.asarray(grad, np.float64).reshape(-1)
     floor = max(t.grad_frac * max(float(np.max(np.abs(num))), scale), 1e-12)  # scale: the model's largest gradient
-    err = np.abs(g - num) / np.maximum(np.abs(g) + np.abs(num), floor)
+    err = relative_error(g, num, floor)
     bad = np.flatnonzero(err > t.grad_rtol)
     if bad.size:
         fine = _numeric(obj, X, y, params, name, rng_seed, idx=bad, h=H_NUMERIC / 100)
-        kink = np.abs(fine - num[bad]) > 1e-3 * np.maximum(np.abs(num[bad]), floor)
+        kink = np.abs(fine - num[bad]) > CHECKER.kink_slope * np.maximum(np.abs(num[bad]), floor)
         err[bad[kink]] = 0.0
     w = int(np.argmax(err))
     return float(err[w]), w, num
@@ -191,20 +192,21 @@ def _reg_sums(params):
 def _explain_loss(loss, ref_loss, data_loss, params, reg):
     ws, bs = _reg_sums(params)
     S = sum(ws.values())
-    cands = [(0.5 * reg * S, "the loss adds reg * sum(W**2); the course's convention is 0.5 * reg * sum(W**2) "
-                             "(whose gradient is reg * W)"),
-             (-0.5 * reg * S, "the loss has no regularization term 0.5 * reg * sum(W**2)"),
-             (0.5 * reg * sum(v for k, v in bs.items() if k.startswith("b") and not k.startswith("beta")),
-              "the regularization also covers the biases: the course regularizes the weights W only"),
-             (0.5 * reg * sum(bs.values()), "the regularization also covers the biases, gamma and beta: the "
-                                             "course regularizes the weights W only")]
-    cands += [(-0.5 * reg * v, f"the regularization term misses {k}: 0.5 * reg * sum({k}**2) is not added")
-              for k, v in ws.items()]
-    cands += [((N - 1) * data_loss, "the data loss is summed over the examples, not averaged (divide by N)")]
-    for delta, text in cands:
-        if reg == 0 and "reg" in text:
-            continue
-        if abs(delta) > 1e-12 and abs((loss - ref_loss) - delta) <= 1e-6 * max(1.0, abs(ref_loss)):
+    # (difference from the course's loss, what it means); with reg = 0 the regularization causes are all 0
+    reg_causes = [(0.5 * reg * S, "the loss adds reg * sum(W**2); the course's convention is 0.5 * reg * sum(W**2) "
+                                  "(whose gradient is reg * W)"),
+                  (-0.5 * reg * S, "the loss has no regularization term 0.5 * reg * sum(W**2)"),
+                  (0.5 * reg * sum(v for k, v in bs.items() if k.startswith("b") and not k.startswith("beta")),
+                   "the regularization also covers the biases: the course regularizes the weights W only"),
+                  (0.5 * reg * sum(bs.values()), "the regularization also covers the biases, gamma and beta: the "
+                                                  "course regularizes the weights W only")]
+    reg_causes += [(-0.5 * reg * v, f"the regularization term misses {k}: 0.5 * reg * sum({k}**2) is not added")
+                   for k, v in ws.items()]
+    causes = (reg_causes if reg != 0 else []) + [
+        ((N - 1) * data_loss, "the data loss is summed over the examples, not averaged (divide by N)")]
+    for delta, text in causes:
+        if abs(delta) > CHECKER.nonzero_term \
+                and abs((loss - ref_loss) - delta) <= CHECKER.loss_cause * max(1.0, abs(ref_loss)):
             return text
     return "the loss differs from the course's (softmax data loss averaged over N + 0.5 * reg * sum(W**2))"
 
@@ -214,18 +216,18 @@ def _explain_grad(name, g, ref_g, data_g, params, reg, n):
     p = params[name]
     if reg and np.any(p):
         c = float(np.sum(d * p) / np.sum(p * p)) / reg
-        if abs(c) > 1e-3 and close(d, c * reg * p):
+        if abs(c) > CHECKER.coefficient_zero and close(d, c * reg * p):
             k = round(c * 2) / 2
             if name.startswith("W"):
-                if abs(k - 1) < 1e-6:
+                if abs(k - 1) < CHECKER.coefficient:
                     return (f"d{name} - the reference's = reg * {name}: the gradient holds 2 * reg * {name} (the "
                             f"derivative of reg * sum({name}**2)); with the course's 0.5 * reg * sum(W**2) it is "
                             f"reg * {name}")
-                if abs(k + 1) < 1e-6:
+                if abs(k + 1) < CHECKER.coefficient:
                     return f"d{name} lacks the regularization gradient reg * {name}"
                 return f"d{name} - the reference's = {c:.3g} * reg * {name}: the regularization gradient has the " \
                        f"wrong factor (reg * {name} is due)"
-            factor = "" if abs(c - 1) < 1e-6 else f"{c:.3g} * "
+            factor = "" if abs(c - 1) < CHECKER.coefficient else f"{c:.3g} * "
             return f"d{name} - the reference's = {factor}reg * {name}: {name} is regularized; the course " \
                    f"regularizes the weights W only"
     if data_g is not None and close(d, (n - 1) * data_g):

@@ -27,8 +27,9 @@ import numpy as np
 
 from _gradcheck.core.measure import close
 from _gradcheck.core.result import FAIL, PASS
+from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    AssignmentJob, StudentRaised, call_student, error_row, judge, reference_module, row)
+    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row)
 
 __all__ = ["BATCHNORMS", "STATELESS", "NAMES", "jobs"]
 
