@@ -25,7 +25,8 @@ DIAGNOSIS_KINDS = {
     "sign": "analytic = -numeric",
     "factor": "analytic = numeric x a constant (details['ratio'])",
     "border": "errors only within details['width'] of the edge",
-    "known_bug": "a classic mistake of the layer family, reproduced on the same inputs",
+    "known_bug": "a classic mistake of the layer family, reproduced on the same inputs (details['batch_mixing']: "
+                 "it mixes samples across the batch, so it is right for N = 1 only)",
 }
 
 

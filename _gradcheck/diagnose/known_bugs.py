@@ -19,6 +19,7 @@ import numpy as np
 
 from _rules.tolerances import CHECKER
 
+from _gradcheck.core.findings import Finding
 from _gradcheck.diagnose import known_bugs_rnn
 
 __all__ = ["backward_bug", "forward_bug"]
@@ -159,8 +160,9 @@ def _softmax_hypotheses(args, dout):
     p /= p.sum(axis=1, keepdims=True)
     every_row = p.copy()
     every_row[:, y] -= 1
-    return [("x", "dx subtracts 1 at the label column of EVERY sample in every row (dx[:, y] -= 1 instead of "
-                  "dx[np.arange(N), y] -= 1): right only for N = 1, a per-sample term mixed across the batch",
+    return [("x", Finding("dx subtracts 1 at the label column of EVERY sample in every row (dx[:, y] -= 1 instead "
+                          "of dx[np.arange(N), y] -= 1): right only for N = 1, a per-sample term mixed across the "
+                          "batch", "known_bug", batch_mixing=True),
              every_row * (dout / N))]
 
 

@@ -486,6 +486,8 @@ def _batch_note(group) -> str:
     bad = [r for r in group if r.rank >= RANK[FAIL]]
     if not bad or bad[0].diagnosis_kind == "batch_factor":
         return ""  # a 1/N or N factor is right at N = 1 by nature: the ratio already says it
+    if getattr(bad[0].diagnosis, "details", {}).get("batch_mixing"):
+        return ""  # the named mistake already says it is right for N = 1 only
     # The statement holds only when a failing layout differs from a passing N = 1 one in its batch alone.
     if ones and all(r.passed for r in ones) and all((r.batch or 0) > 1 for r in bad) \
             and all(r.settings in {o.settings for o in ones} for r in bad):
