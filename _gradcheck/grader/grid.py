@@ -435,7 +435,7 @@ def _mask_row(s, lay, bname, bwd, res, out, x64, mode):
 def check_job(job: Job, dtype="float64", seed=0, mode="full"):
     """Check ``job`` on all its layouts; return ``(rows, checks)``.
 
-    ``rows`` are dicts (one per function, input and kind, merged over layouts: see ``_merge``);
+    ``rows`` are ``Row``s (one per function, input and kind, merged over layouts: see ``_merge``);
     ``checks`` are the ``LayerCheck`` of every (layout, backward), named ``function [layout]``.
     """
     dtype = np.dtype(dtype)
