@@ -15,6 +15,7 @@ pictures by count, since the bytes of a PNG depend on the matplotlib and freetyp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import sys
@@ -33,6 +34,18 @@ def notebooks(selected=()):
     return [p for p in paths if not selected or any(s in p.stem for s in selected)]
 
 
+@contextlib.contextmanager
+def _inline_backend():
+    """Unset MPLBACKEND while a kernel starts: ipykernel picks its inline backend (figures stored in the
+    notebook) only then; Agg would store no figure and a GUI backend would try to open windows."""
+    saved = os.environ.pop("MPLBACKEND", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["MPLBACKEND"] = saved
+
+
 def execute(path: Path):
     """Run ``path`` top to bottom in a scratch folder; return the executed notebook, normalized."""
     import nbformat
@@ -42,7 +55,8 @@ def execute(path: Path):
     with tempfile.TemporaryDirectory(prefix="cnnkit-nb-") as scratch:
         client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", record_timing=False,
                                 resources={"metadata": {"path": scratch}})
-        client.execute()  # raises CellExecutionError naming the cell on any error
+        with _inline_backend():
+            client.execute()  # raises CellExecutionError naming the cell on any error
         left = sorted(p.name for p in Path(scratch).iterdir())
     if left:
         raise RuntimeError(f"{path.name} left files in its working folder: {left} (write them to a tempfile folder)")
@@ -109,7 +123,6 @@ def main(argv=None) -> int:
     parser.add_argument("names", nargs="*", help="run only notebooks whose file name contains one of these")
     parser.add_argument("--check", action="store_true", help="compare with the stored outputs, write nothing")
     args = parser.parse_args(argv)
-    os.environ.pop("MPLBACKEND", None)  # a GUI backend left in the environment would try to open windows
     import nbformat
 
     paths = notebooks(args.names)
