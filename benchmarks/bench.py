@@ -50,7 +50,6 @@ import json
 import os
 import platform
 import statistics
-import importlib.util
 import subprocess
 import sys
 import tempfile

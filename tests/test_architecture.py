@@ -43,8 +43,8 @@ LEVELS = {
     "data_utils": 4,
     "coco_utils": 4,  # assignment 3's captioning data (the course's COCO layout, and an offline digits set)
     "captioning_solver": 4,
-    "features": 4,
-    "image_utils": 4,  # assignment 3's image helpers (image_from_url for the captioning notebooks)  # assignment 1's hand-made image features (HOG, hue histogram)
+    "features": 4,  # assignment 1's hand-made image features (HOG, hue histogram)
+    "image_utils": 4,  # assignment 3's image helpers (image_from_url for the captioning notebooks)
     "vis_utils": 4,
     "gradient_check": 4,
     "_gradcheck": 4,
@@ -226,7 +226,7 @@ def test_modules_import_in_a_fresh_process_in_this_order(order):
     assert res.returncode == 0, f"importing {order} in this order failed:\n{res.stderr}"
 
 
-def readme_layout_levels():
+def layout_levels():
     """docs/architecture.md's Layout block read back: the levels each module or folder is listed under."""
     text = (ROOT / "docs" / "architecture.md").read_text()
     block = text.split("## Layout", 1)[1].split("```", 2)[1]
@@ -243,8 +243,8 @@ def readme_layout_levels():
     return found
 
 
-def test_readme_layout_lists_every_module_on_its_level():
-    listed = readme_layout_levels()
+def test_the_layout_section_lists_every_module_on_its_level():
+    listed = layout_levels()
     expected = {**LEVELS, "notebooks": TOP_USERS["notebooks"]}
     wrong = {name: sorted(listed.get(name, set()) - {None}) for name, level in expected.items()
              if listed.get(name, set()) - {None} != {level}}

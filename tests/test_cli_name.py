@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests._product import TESTS_ROOT
+from tests._product import subprocess_env
 
 
 def _run(tmp_path, entry, *args):
-    env = dict(os.environ, PYTHONPATH=str(TESTS_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     return subprocess.run([sys.executable, *entry, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=120)
 

@@ -3,9 +3,9 @@
 The expected contents come from the checkout (``$CNNKIT_CHECKOUT``, else the source tree these
 tests read): every top-level module, package and ``.pyx``, and for the sdist every file git tracks
 outside ``.ci/``; never from setup.py's own list.
-The wheel's file list is the installed distribution's RECORD (what ``pip install`` put in
-site-packages), or ``$CNNKIT_WHEEL``; the sdist is ``$CNNKIT_SDIST``, or one built here from a
-copy of the source tree.
+The wheel's file list is ``$CNNKIT_WHEEL``'s when set (CI), else the installed distribution's
+RECORD (what ``pip install`` put in site-packages), else a wheel built here; the sdist is
+``$CNNKIT_SDIST``, or one built here from a copy of the source tree.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def test_every_top_level_module_and_package_is_in_the_wheel(tmp_path):
         if not (as_module or as_package or compiled):
             missing.append(name)
     assert not missing, f"the wheel lacks top-level module(s) {missing} of the source tree"
-    packages = {p.parent.relative_to(CHECKOUT).as_posix() for p in CHECKOUT.glob("*/**/__init__.py")
-                if p.relative_to(CHECKOUT).parts[0] in product_names(CHECKOUT)}
+    packages = {p.parent.relative_to(CHECKOUT).as_posix() for name in product_names(CHECKOUT)
+                for p in (CHECKOUT / name).rglob("__init__.py")}
     lacking = sorted(p for p in packages if f"{p}/__init__.py" not in files)
     assert not lacking, f"the wheel lacks package(s) {lacking}"
 

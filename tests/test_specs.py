@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,8 @@ from _gradcheck.grader.cli import main
 from tests import toy_layer
 from tests._api_registry import missing_entries, tables
 from tests.conftest import assert_close
+
+from tests._product import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,7 +146,7 @@ def test_the_test_matrices_pick_up_a_new_layer():
 
 
 def _pytest(mode, *args):
-    env = dict(os.environ, CNNKIT_TOY=mode, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env(CNNKIT_TOY=mode)
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.toy_layer", "-p", "no:cacheprovider",
                            *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._product import subprocess_env
+
 STUDENTS = Path(__file__).resolve().parents[1] / "data" / "students"
 
 
@@ -24,7 +24,7 @@ def test_a_folder_of_submissions_gives_a_gradebook_and_one_report_each(tmp_path)
         (subs / name).mkdir()
         shutil.copy(STUDENTS / "hostile" / hostile, subs / name / "layers.py")
     (subs / "frank").mkdir()  # handed in nothing
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-m", "gradient_check", "--submissions", str(subs), "--module", "layers.py",
                            "--jobs", "2", "--gradebook", "grades.csv", "--time-limit", "5", "--no-progress"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._product import subprocess_env
+
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "students" / "assignment"
 TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))
 
@@ -77,7 +78,7 @@ def _run(path: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = subprocess_env()
         # A folder case names its module in ARGS and runs from that folder (a course's assignment folder).
         module = [] if path.is_dir() else ["--module", str(path)]
         argv = [sys.executable, "-m", "gradient_check", *module, "--json", str(out), "--no-progress",
@@ -150,7 +151,7 @@ def test_every_bug_file_documents_its_bug_and_the_corpus_covers_each_kind():
 
 @pytest.mark.slow
 def test_starter_for_update_rules_knn_and_models_reports_each_as_not_implemented(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     gen = subprocess.run([sys.executable, "-m", "gradient_check", "--starter", "mine.py", "--only", "optim,knn,models,linear"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert gen.returncode == 0, gen.stdout + gen.stderr

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._product import subprocess_env
+
 STUDENTS = Path(__file__).resolve().parents[1] / "data" / "students" / "assignment" / "captioning"
 TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))
 CELLS = ("rnn", "lstm")
@@ -39,7 +40,7 @@ def _runs():
 def _run(name):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = subprocess_env()
         folder = STUDENTS / name   # a course-shaped folder runs from itself, as a student runs it
         module = "cs231n" if folder.is_dir() else str(STUDENTS / f"{name}.py")
         argv = [sys.executable, "-m", "gradient_check", "--module", module, "--json", str(out), "--no-progress"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,8 @@ import pytest
 matplotlib.use("Agg")
 
 from _gradcheck.grader.cli import JSON_SCHEMA, main  # noqa: E402
+
+from tests._product import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -28,7 +29,7 @@ def run_main(capsys, *argv):
 
 @pytest.mark.slow  # a subprocess running the whole default suite: ~1-3 s, more on a loaded machine
 def test_real_entry_point_runs_every_layer_and_exits_zero():
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-m", "gradient_check"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr

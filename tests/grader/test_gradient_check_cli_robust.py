@@ -9,7 +9,6 @@ usage errors in one line with exit status 2 before anything is checked.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._product import subprocess_env
+
 
 AFFINE_OK = '''
 def affine_forward(x, w, b):
@@ -57,7 +57,7 @@ def student(folder: Path, name: str, *parts: str) -> Path:
 
 
 def cli(cwd: Path, *args: str, entry=("-m", "gradient_check"), timeout=240):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, *entry, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
     return proc

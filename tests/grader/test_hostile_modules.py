@@ -14,7 +14,6 @@ that the grading process itself never imports the student's module.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests._product import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = Path(__file__).resolve().parents[1] / "data" / "students" / "hostile"
@@ -61,7 +62,7 @@ def _names(row, name) -> bool:
 
 
 def _cli(cwd: Path, *args: str, timeout: float = 300):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "gradient_check", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
@@ -125,7 +126,7 @@ def test_the_grading_process_never_imports_the_student_module(tmp_path):
         mine = [n for n, m in list(sys.modules.items()) if getattr(m, "__file__", None) == {str(module)!r}]
         print(json.dumps({{"pid": os.getpid(), "code": code, "mine": mine}}))
         ''')
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, _explain(proc)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._product import subprocess_env
+
 
 RELU = '''
 import numpy as np
@@ -29,7 +28,7 @@ def relu_backward(dout, cache):
 
 def _run(tmp_path, body, *options):
     (tmp_path / "mine.py").write_text(textwrap.dedent(RELU).replace("{body}", body), encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-m", "gradient_check", "--module", "mine.py", "--json", "out.json",
                            "--no-progress", *options], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300)
@@ -64,7 +63,7 @@ def test_file_size_limit_stops_a_large_write(tmp_path):
 
 @pytest.mark.parametrize("option", ["--memory-limit", "--cpu-limit", "--file-size-limit", "--max-procs"])
 def test_a_negative_limit_is_a_usage_error(tmp_path, option):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-m", "gradient_check", option, "-1"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and f"{option} must be an integer >= 0" in proc.stderr, proc.stderr

@@ -8,11 +8,11 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests._product import subprocess_env
+
 
 MODULE = '''
 import numpy as np
@@ -37,7 +37,7 @@ def relu_backward(dout, cache):
 
 
 def _cli(cwd, *args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     return subprocess.run([sys.executable, "-m", "gradient_check", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
 

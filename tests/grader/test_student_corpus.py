@@ -42,9 +42,8 @@ from pathlib import Path
 import pytest
 
 from _gradcheck.grader.specs_rnn import ADAPTERS
-from tests._product import SOURCE_ROOT
+from tests._product import SOURCE_ROOT, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "students"
 TIMEOUT_S = int(os.environ.get("CORPUS_TIMEOUT", "300"))  # per run; the checker's own per-layer limit must end a runaway layer well before
 
@@ -167,7 +166,7 @@ def _console_launcher(out_dir: Path) -> Path | None:
 
 def _run_case(case: Case, out_dir: Path) -> Run:
     report_path = out_dir / (case.id.replace("/", "__") + ".json")
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     if case.via == "console":
         launcher = _console_launcher(out_dir)
         if launcher is None:
@@ -686,7 +685,7 @@ def test_correct_module_agrees_with_the_references_everywhere(case):
 
 def _write_starter(tmp_path: Path, *extra) -> Path:
     starter = tmp_path / "my_layers.py"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     gen = subprocess.run([sys.executable, "-m", "gradient_check", "--starter", str(starter), *extra],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert gen.returncode == 0 and starter.is_file(), gen.stdout + gen.stderr
