@@ -20,7 +20,7 @@ from _gradcheck.core.measure import close
 from _gradcheck.core.result import FAIL, PASS
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row)
+    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row, timed)
 from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASS", "METHODS", "jobs", "grade_knn"]
@@ -158,10 +158,7 @@ def grade_knn(session, methods, seed: int = 0) -> list:
             rows.append(_method_rows(obj, method, X_train, y_train, X_test, ref_knn))
         except StudentRaised as exc:
             rows.append(error_row(method, "(call)", KIND, str(exc), function=f"{CLASS}.{method}"))
-    dt = (time.perf_counter() - t0) / max(1, len(rows))
-    for r in rows:
-        r.time_s = dt
-    return rows
+    return timed(rows, t0)
 
 
 def jobs(manifest: dict, session, seed: int) -> list:

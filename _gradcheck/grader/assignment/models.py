@@ -34,7 +34,7 @@ from _gradcheck.core.measure import close, relative_error
 from _gradcheck.core.result import ERROR, FAIL, PASS
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    StudentRaised, AssignmentJob, call_student, error_row, reference_module, row)
+    StudentRaised, AssignmentJob, call_student, error_row, reference_module, row, timed)
 from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASSES", "CONFIGS", "jobs", "grade_model", "layers_note"]
@@ -275,7 +275,7 @@ def grade_model(session, cls, label, kw, seed=0) -> list:
     except AttributeError:
         return [error_row(cls, tag + "(init)", KIND, f"{cls}(...) did not return an object")]
     if not _check_params(r_params, got_params, ref.params, kw):
-        return _timed(rows, t0)
+        return timed(rows, t0)
     params = _params_like(ref.params, rng)
     X, y = _input(cls, kw, rng)
     dropout = kw.get("dropout_keep_ratio", 1) < 1
@@ -300,18 +300,11 @@ def grade_model(session, cls, label, kw, seed=0) -> list:
                            seed)
     except StudentRaised as exc:
         rows.append(error_row(cls, tag + "(calls)", KIND, str(exc)))
-    return _timed(rows, t0)
+    return timed(rows, t0)
 
 
 def _kw_text(kw):
     return ", ".join(f"{k}={v!r}" for k, v in kw.items())
-
-
-def _timed(rows, t0):
-    dt = (time.perf_counter() - t0) / max(1, len(rows))
-    for r in rows:
-        r.time_s = dt
-    return rows
 
 
 def _scores_row(obj, ref, cls, label, X, kw, params, dropout, seed):
