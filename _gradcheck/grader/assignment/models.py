@@ -105,9 +105,8 @@ def params_are_a_dict(r, got) -> bool:
     return True
 
 
-def _check_params(r, got, ref_params, kw):
-    if not params_are_a_dict(r, got):
-        return False
+def params_names_and_shapes(got, ref_params) -> list:
+    """What is wrong with ``got``'s names and shapes against ``ref_params``: missing, unexpected, misshapen."""
     missing = [k for k in ref_params if k not in got]
     extra = [k for k in got if k not in ref_params]
     wrong = [f"{k} {np.shape(got[k])} (expected {ref_params[k].shape})" for k in ref_params
@@ -115,10 +114,17 @@ def _check_params(r, got, ref_params, kw):
     problems = []
     if missing:
         problems.append(f"missing {', '.join(missing)}")
-    if extra:
-        problems.append(f"unexpected {', '.join(extra)}")
+    if extra:  # str(): the keys come from the student's dict, which may hold any hashable
+        problems.append(f"unexpected {', '.join(map(str, extra))}")
     if wrong:
         problems.append(f"wrong shapes: {'; '.join(wrong)}")
+    return problems
+
+
+def _check_params(r, got, ref_params, kw):
+    if not params_are_a_dict(r, got):
+        return False
+    problems = params_names_and_shapes(got, ref_params)
     if not problems:
         for k, v in got.items():
             v = np.asarray(v, np.float64)
