@@ -20,8 +20,6 @@ from _gradcheck.core.measure import close
 
 __all__ = ["linear_loss_gradient", "groupnorm_forward"]
 
-_LINEAR = ("svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized")
-
 
 def linear_loss_gradient(family: str, name: str, analytic, args, correct) -> str:
     """Explain a wrong ``dW`` of a linear classifier's loss, or ''."""

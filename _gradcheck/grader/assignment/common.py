@@ -13,9 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
-from _gradcheck.core.result import ERROR, FAIL, PASS
+from _gradcheck.core.result import ERROR, PASS
 from _gradcheck.core.state import describe_exception
 from _gradcheck.grader.rows import Row
 

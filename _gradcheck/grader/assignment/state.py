@@ -68,11 +68,6 @@ def _scenarios(name, rng, C):
 # ---------------------------------------------------------------------------------------------
 # Batchnorm's running statistics, replayed
 
-def _stats(name, x):
-    axes = (0, 2, 3) if name.startswith("spatial") else (0,)
-    return x.mean(axis=axes), x.var(axis=axes), axes
-
-
 def _running(name, param, xs, momentum=None, swap=False, ddof=0, std=False, store=True):
     """Running statistics after the train calls, under one (possibly mistaken) rule."""
     C = xs[0].shape[1]
