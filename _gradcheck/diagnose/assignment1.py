@@ -1,4 +1,4 @@
-"""Diagnoses with an exact structure that the general patterns miss (assignment 1 and group norm).
+"""Diagnoses with an exact structure that the general patterns miss (assignment 1 and the norms).
 
 - A linear classifier's loss (``svm_loss_*``, ``softmax_loss_*``, arguments ``W, X, y, reg``): the
   student's ``dW`` minus the reference's is exactly ``c * reg * W`` (a regularization convention or
@@ -6,6 +6,8 @@
   data term is N times the reference's (summed over the examples, not averaged).
 - Group norm's forward: the channels of a group taken as every G-th channel (``c % G``) instead of
   consecutive ones (``c // (C / G)``).
+- Batchnorm's and layernorm's ``dx``: which of its terms is missing or counted the wrong number
+  of times, or its sums taken over the other axis (:func:`norm_backward_dx`).
 
 Each function returns a sentence, or '' when its structure is not there.
 """
@@ -18,7 +20,7 @@ from _rules.tolerances import CHECKER
 
 from _gradcheck.core.measure import close
 
-__all__ = ["linear_loss_gradient", "groupnorm_forward"]
+__all__ = ["linear_loss_gradient", "groupnorm_forward", "norm_backward_dx"]
 
 
 def linear_loss_gradient(family: str, name: str, analytic, args, correct) -> str:
