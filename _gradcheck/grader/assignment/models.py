@@ -195,7 +195,8 @@ def _reg_sums(params):
     return ws, bs
 
 
-def _explain_loss(loss, ref_loss, data_loss, params, reg):
+def _explain_loss(loss, ref_loss, data_loss, params, reg, n):
+    """Name the difference of ``loss`` from the course's; ``n`` is the batch the loss was computed on."""
     ws, bs = _reg_sums(params)
     S = sum(ws.values())
     # (difference from the course's loss, what it means); with reg = 0 the regularization causes are all 0
@@ -209,7 +210,7 @@ def _explain_loss(loss, ref_loss, data_loss, params, reg):
     reg_causes += [(-0.5 * reg * v, f"the regularization term misses {k}: 0.5 * reg * sum({k}**2) is not added")
                    for k, v in ws.items()]
     causes = (reg_causes if reg != 0 else []) + [
-        ((N - 1) * data_loss, "the data loss is summed over the examples, not averaged (divide by N)")]
+        ((n - 1) * data_loss, "the data loss is summed over the examples, not averaged (divide by N)")]
     for delta, text in causes:
         if abs(delta) > CHECKER.nonzero_term \
                 and abs((loss - ref_loss) - delta) <= CHECKER.loss_cause * max(1.0, abs(ref_loss)):
@@ -340,7 +341,7 @@ def _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss,
     if not dropout:  # with dropout the mask decides the loss: judged through its gradients below, no row
         r = row(cls, tag + "loss", KIND)
         if judge(r, np.asarray(loss), np.asarray(ref_loss), what="loss") is False:
-            r.diagnosis = _explain_loss(loss, ref_loss, data_loss, params, reg)
+            r.diagnosis = _explain_loss(loss, ref_loss, data_loss, params, reg, n)
         rows.append(r)
     for name in params:
         rg = row(cls, tag + f"d{name}", KIND)
