@@ -32,6 +32,7 @@ from _rules.tolerances import CHECKER, tolerance
 
 from _gradcheck.core.measure import close, relative_error
 from _gradcheck.core.result import ERROR, FAIL, PASS
+from _gradcheck.diagnose.assignment1 import reg_coefficient
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
     StudentRaised, AssignmentJob, call_student, error_row, reference_module, row, timed)
@@ -220,23 +221,21 @@ def _explain_loss(loss, ref_loss, data_loss, params, reg, n):
 
 def _explain_grad(name, g, ref_g, data_g, params, reg, n):
     d = np.asarray(g, np.float64) - ref_g
-    p = params[name]
-    if reg and np.any(p):
-        c = float(np.sum(d * p) / np.sum(p * p)) / reg
-        if abs(c) > CHECKER.coefficient_zero and close(d, c * reg * p):
-            k = round(c * 2) / 2
-            if name.startswith("W"):
-                if abs(k - 1) < CHECKER.coefficient:
-                    return (f"d{name} - the reference's = reg * {name}: the gradient holds 2 * reg * {name} (the "
-                            f"derivative of reg * sum({name}**2)); with the course's 0.5 * reg * sum(W**2) it is "
-                            f"reg * {name}")
-                if abs(k + 1) < CHECKER.coefficient:
-                    return f"d{name} lacks the regularization gradient reg * {name}"
-                return f"d{name} - the reference's = {c:.3g} * reg * {name}: the regularization gradient has the " \
-                       f"wrong factor (reg * {name} is due)"
-            factor = "" if abs(c - 1) < CHECKER.coefficient else f"{c:.3g} * "
-            return f"d{name} - the reference's = {factor}reg * {name}: {name} is regularized; the course " \
-                   f"regularizes the weights W only"
+    c = reg_coefficient(d, params[name], reg)
+    if c is not None:
+        k = round(c * 2) / 2
+        if name.startswith("W"):
+            if abs(k - 1) < CHECKER.coefficient:
+                return (f"d{name} - the reference's = reg * {name}: the gradient holds 2 * reg * {name} (the "
+                        f"derivative of reg * sum({name}**2)); with the course's 0.5 * reg * sum(W**2) it is "
+                        f"reg * {name}")
+            if abs(k + 1) < CHECKER.coefficient:
+                return f"d{name} lacks the regularization gradient reg * {name}"
+            return f"d{name} - the reference's = {c:.3g} * reg * {name}: the regularization gradient has the " \
+                   f"wrong factor (reg * {name} is due)"
+        factor = "" if abs(c - 1) < CHECKER.coefficient else f"{c:.3g} * "
+        return f"d{name} - the reference's = {factor}reg * {name}: {name} is regularized; the course " \
+               f"regularizes the weights W only"
     if data_g is not None and close(d, (n - 1) * data_g):
         return f"d{name} is the data gradient summed over the examples, not averaged (divide by N = {n})"
     return None
