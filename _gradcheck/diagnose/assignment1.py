@@ -1,4 +1,4 @@
-"""Diagnoses with an exact structure that the general patterns miss (assignment 1 and group norm).
+"""Diagnoses with an exact structure that the general patterns miss (assignment 1 and the norms).
 
 - A linear classifier's loss (``svm_loss_*``, ``softmax_loss_*``, arguments ``W, X, y, reg``): the
   student's ``dW`` minus the reference's is exactly ``c * reg * W`` (a regularization convention or
@@ -6,8 +6,11 @@
   data term is N times the reference's (summed over the examples, not averaged).
 - Group norm's forward: the channels of a group taken as every G-th channel (``c % G``) instead of
   consecutive ones (``c // (C / G)``).
+- Batchnorm's and layernorm's ``dx``: which of its terms is missing or counted the wrong number
+  of times, or its sums taken over the other axis (:func:`norm_backward_dx`).
 
-Each function returns a sentence, or '' when its structure is not there.
+Each explaining function returns a sentence, or '' when its structure is not there;
+:func:`reg_coefficient` is the fit the linear classifiers and the models' graders share.
 """
 
 from __future__ import annotations
@@ -18,9 +21,21 @@ from _rules.tolerances import CHECKER
 
 from _gradcheck.core.measure import close
 
-__all__ = ["linear_loss_gradient", "groupnorm_forward"]
+__all__ = ["linear_loss_gradient", "groupnorm_forward", "norm_backward_dx", "reg_coefficient"]
 
-_LINEAR = ("svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized")
+
+def reg_coefficient(d, W, reg) -> float | None:
+    """``c`` when the gradient difference ``d`` is exactly ``c * reg * W`` with ``c`` not ~0, else None.
+
+    ``c`` is the least-squares fit of ``d`` on ``reg * W``; only an exact fit says the difference is a
+    regularization term (a convention or a factor), so anything else is left to the other diagnoses.
+    """
+    if not reg or not np.any(W):  # no regularization to blame
+        return None
+    c = float(np.sum(d * W) / np.sum(W * W)) / reg
+    if abs(c) > CHECKER.coefficient_zero and close(d, c * reg * W):
+        return c
+    return None
 
 
 def linear_loss_gradient(family: str, name: str, analytic, args, correct) -> str:
@@ -35,17 +50,15 @@ def linear_loss_gradient(family: str, name: str, analytic, args, correct) -> str
         return ""
     if a.shape != W.shape or c.shape != W.shape or W.ndim != 2:
         return ""
-    d = a - c
-    if reg and np.any(W):
-        k = float(np.sum(d * W) / np.sum(W * W)) / reg
-        if abs(k) > CHECKER.coefficient_zero and close(d, k * reg * W):
-            if abs(k + 2) < CHECKER.coefficient:
-                return "dW lacks the regularization gradient 2 * reg * W (the loss adds reg * sum(W**2))"
-            if abs(k + 1) < CHECKER.coefficient:
-                return ("dW has reg * W where the loss's reg * sum(W**2) gives 2 * reg * W (reg * W goes with "
-                        "0.5 * reg * sum(W**2); the course's linear classifiers use reg * sum(W**2))")
-            return (f"dW - the reference's = {k:.3g} * reg * W: the regularization gradient has the wrong factor "
-                    f"(2 * reg * W for the loss's reg * sum(W**2))")
+    k = reg_coefficient(a - c, W, reg)
+    if k is not None:
+        if abs(k + 2) < CHECKER.coefficient:
+            return "dW lacks the regularization gradient 2 * reg * W (the loss adds reg * sum(W**2))"
+        if abs(k + 1) < CHECKER.coefficient:
+            return ("dW has reg * W where the loss's reg * sum(W**2) gives 2 * reg * W (reg * W goes with "
+                    "0.5 * reg * sum(W**2); the course's linear classifiers use reg * sum(W**2))")
+        return (f"dW - the reference's = {k:.3g} * reg * W: the regularization gradient has the wrong factor "
+                f"(2 * reg * W for the loss's reg * sum(W**2))")
     n = X.shape[0] if X.ndim else 0
     data = c - 2 * reg * W
     if n > 1 and np.any(data) and close(a - 2 * reg * W, n * data):

@@ -26,7 +26,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["build_specs", "ADAPTERS", "FAMILIES"]
+__all__ = ["build_specs", "ADAPTERS"]
 
 
 # --- call-form adapters --------------------------------------------------------------------------
@@ -159,9 +159,6 @@ def temporal_loss_args(N, T, V, mask="padding"):
             m = np.ones((N, T), dtype=bool)
         return [_f(rng, (N, T, V), dtype), rng.integers(0, V, size=(N, T)), m]
     return make
-
-
-FAMILIES = ("rnn_step", "rnn", "lstm_step", "lstm", "word_embedding", "temporal_affine", "temporal_softmax")
 
 
 def _layouts(Layout) -> dict:

@@ -9,7 +9,6 @@ layer as not implemented (exit status 1), never a traceback.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 from _gradcheck.grader import specs as _specs
@@ -54,17 +53,6 @@ def select(only=None) -> list:
     return chosen
 
 
-def _function_source(name: str, fn) -> str:
-    sig = inspect.signature(fn)
-    sig = sig.replace(parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
-                      return_annotation=sig.empty)
-    doc = (inspect.getdoc(fn) or f"Write {name}.").replace('"""', "'''")
-    prefix = "r" if "\\" in doc else ""
-    body = "\n".join(("    " + line) if line else "" for line in doc.splitlines())
-    return (f"def {name}{sig}:\n    {prefix}\"\"\"{body.lstrip()}\n    \"\"\"\n"
-            "    raise NotImplementedError\n")
-
-
 def render(chosen, path: str, only=None) -> tuple:
     """Return ``(source text, function names)`` of a starter for the specifications ``chosen``."""
     names, parts = [], []
@@ -76,7 +64,7 @@ def render(chosen, path: str, only=None) -> tuple:
             if fn is None:
                 raise LookupError(f"the toolkit has no {name} in {s.module} (its specification names it)")
             names.append(name)
-            parts.append(_function_source(name, fn))
+            parts.append(_extra.function_source(name, fn))
     extra = _extra.pick(only)  # hook: issue 20
     if extra:
         from _gradcheck.grader.assignment.common import reference_module

@@ -28,7 +28,8 @@ from _gradcheck.core.result import ERROR, FAIL
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
     StudentRaised, AssignmentJob, call_student, error_row, reference_module, row, timed)
-from _gradcheck.grader.assignment.models import _compare_numeric, _loss_and_grads, layers_note, params_are_a_dict
+from _gradcheck.grader.assignment.models import (
+    _compare_numeric, _loss_and_grads, layers_note, params_are_a_dict, params_names_and_shapes)
 from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASS", "CONFIGS", "jobs", "grade_captioning"]
@@ -164,17 +165,7 @@ def grade_captioning(session, label, kw, seed=0) -> list:
 def _check_params(r, got, ref_params) -> bool:
     if not params_are_a_dict(r, got):
         return False
-    problems = []
-    missing = [k for k in ref_params if k not in got]
-    extra = [k for k in got if k not in ref_params]
-    if missing:
-        problems.append(f"missing {', '.join(missing)}")
-    if extra:
-        problems.append(f"unexpected {', '.join(map(str, extra))}")
-    wrong = [f"{k} {np.shape(got[k])} (expected {ref_params[k].shape})" for k in ref_params
-             if k in got and np.shape(got[k]) != ref_params[k].shape]
-    if wrong:
-        problems.append(f"wrong shapes: {'; '.join(wrong)}")
+    problems = params_names_and_shapes(got, ref_params)
     if not problems:
         nonzero = [k for k in ("b_proj", "b", "b_vocab") if np.any(np.asarray(got[k], np.float64))]
         if nonzero:

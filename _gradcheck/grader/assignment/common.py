@@ -1,8 +1,9 @@
 """What the assignment graders (update rules, kNN, stateful layers, models) share.
 
 A grader of this family is an :class:`AssignmentJob`: a label, the student's names it needs, the
-toolkit functions the student's code may not borrow meanwhile, and ``run(session, args)`` returning
-report rows (:class:`~_gradcheck.grader.rows.Row`, as the layer grid's, with ``kind`` saying what was compared).
+toolkit functions the student's code may not borrow meanwhile, and ``run()`` (a closure holding the
+worker session and seed it needs) returning report rows (:class:`~_gradcheck.grader.rows.Row`, as the
+layer grid's, with ``kind`` saying what was compared).
 The student's code runs only in the worker (through :class:`_gradcheck.grader.isolate.Session`); the
 references are the toolkit's own modules, loaded here from the toolkit's folder.
 """
@@ -13,9 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
-from _gradcheck.core.result import ERROR, FAIL, PASS
+from _gradcheck.core.result import ERROR, PASS
 from _gradcheck.core.state import describe_exception
 from _gradcheck.grader.rows import Row
 
@@ -24,7 +23,7 @@ __all__ = ["AssignmentJob", "row", "reference_module", "call_student", "StudentR
 
 @dataclass
 class AssignmentJob:
-    """One graded item: ``run(session, args) -> rows``."""
+    """One graded item: ``run() -> rows`` (``run`` holds the session and seed it needs)."""
 
     label: str
     run: Callable

@@ -19,7 +19,7 @@ from _gradcheck.grader.assignment import models as grade_models
 from _gradcheck.grader.assignment import optim as grade_optim
 from _gradcheck.grader.assignment import state as grade_state
 from _gradcheck.grader.assignment.common import AssignmentJob, error_row
-from _gradcheck.grader.rows import NotPresent
+from _gradcheck.grader.rows import NotPresent, Row
 
 __all__ = ["NAMES", "jobs", "run_jobs"]
 
@@ -42,7 +42,7 @@ def jobs(manifest: dict, session, args, only=None) -> list:
     return found
 
 
-def _import_error_row(name, err) -> dict:
+def _import_error_row(name, err) -> Row:
     err = err if isinstance(err, dict) else {}
     what = f"{err.get('type', 'Exception')}: {err.get('message', '')}".strip()
     return error_row(name, "(import)", "item", f"{name} is defined in {err.get('file', 'a file of the package')}, "

@@ -16,7 +16,7 @@ import numpy as np
 from _gradcheck.core.result import FAIL
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row)
+    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row, timed)
 from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASSES", "jobs", "grade_linear"]
@@ -47,7 +47,7 @@ def grade_linear(session, cls, seed=0) -> list:
         r.update(status=FAIL, diagnosis=f"after train(X, y) W must be an array of shape (D, C) = (5, 3), got "
                                         f"{getattr(W, 'shape', type(W).__name__)}"
                                         + (" (not implemented yet?)" if W is None else ""))
-        return _timed(rows, t0)
+        return timed(rows, t0)
     W = np.asarray(W, np.float64)
     want_loss, want_dW = ref_loss(W, X, y, REG)
     try:
@@ -68,7 +68,7 @@ def grade_linear(session, cls, seed=0) -> list:
         rows.append(_train_step(obj, cls, X, y, W, ref_loss, seed))
     except StudentRaised as exc:
         rows.append(error_row(cls, "(calls)", KIND, str(exc)))
-    return _timed(rows, t0)
+    return timed(rows, t0)
 
 
 def _train_step(obj, cls, X, y, W, ref_loss, seed):
@@ -86,13 +86,6 @@ def _train_step(obj, cls, X, y, W, ref_loss, seed):
         else:
             r.diagnosis = "one step of train() on a one-example training set is not W - learning_rate * dW"
     return r
-
-
-def _timed(rows, t0):
-    dt = (time.perf_counter() - t0) / max(1, len(rows))
-    for r in rows:
-        r.time_s = dt
-    return rows
 
 
 def jobs(manifest: dict, session, seed: int) -> list:

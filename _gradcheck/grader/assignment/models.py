@@ -32,9 +32,10 @@ from _rules.tolerances import CHECKER, tolerance
 
 from _gradcheck.core.measure import close, relative_error
 from _gradcheck.core.result import ERROR, FAIL, PASS
+from _gradcheck.diagnose.assignment1 import reg_coefficient
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    StudentRaised, AssignmentJob, call_student, error_row, reference_module, row)
+    StudentRaised, AssignmentJob, call_student, error_row, reference_module, row, timed)
 from _gradcheck.grader.assignment.remote import construct
 
 __all__ = ["CLASSES", "CONFIGS", "jobs", "grade_model", "layers_note"]
@@ -105,9 +106,8 @@ def params_are_a_dict(r, got) -> bool:
     return True
 
 
-def _check_params(r, got, ref_params, kw):
-    if not params_are_a_dict(r, got):
-        return False
+def params_names_and_shapes(got, ref_params) -> list:
+    """What is wrong with ``got``'s names and shapes against ``ref_params``: missing, unexpected, misshapen."""
     missing = [k for k in ref_params if k not in got]
     extra = [k for k in got if k not in ref_params]
     wrong = [f"{k} {np.shape(got[k])} (expected {ref_params[k].shape})" for k in ref_params
@@ -115,10 +115,17 @@ def _check_params(r, got, ref_params, kw):
     problems = []
     if missing:
         problems.append(f"missing {', '.join(missing)}")
-    if extra:
-        problems.append(f"unexpected {', '.join(extra)}")
+    if extra:  # str(): the keys come from the student's dict, which may hold any hashable
+        problems.append(f"unexpected {', '.join(map(str, extra))}")
     if wrong:
         problems.append(f"wrong shapes: {'; '.join(wrong)}")
+    return problems
+
+
+def _check_params(r, got, ref_params, kw):
+    if not params_are_a_dict(r, got):
+        return False
+    problems = params_names_and_shapes(got, ref_params)
     if not problems:
         for k, v in got.items():
             v = np.asarray(v, np.float64)
@@ -189,7 +196,8 @@ def _reg_sums(params):
     return ws, bs
 
 
-def _explain_loss(loss, ref_loss, data_loss, params, reg):
+def _explain_loss(loss, ref_loss, data_loss, params, reg, n):
+    """Name the difference of ``loss`` from the course's; ``n`` is the batch the loss was computed on."""
     ws, bs = _reg_sums(params)
     S = sum(ws.values())
     # (difference from the course's loss, what it means); with reg = 0 the regularization causes are all 0
@@ -203,7 +211,7 @@ def _explain_loss(loss, ref_loss, data_loss, params, reg):
     reg_causes += [(-0.5 * reg * v, f"the regularization term misses {k}: 0.5 * reg * sum({k}**2) is not added")
                    for k, v in ws.items()]
     causes = (reg_causes if reg != 0 else []) + [
-        ((N - 1) * data_loss, "the data loss is summed over the examples, not averaged (divide by N)")]
+        ((n - 1) * data_loss, "the data loss is summed over the examples, not averaged (divide by N)")]
     for delta, text in causes:
         if abs(delta) > CHECKER.nonzero_term \
                 and abs((loss - ref_loss) - delta) <= CHECKER.loss_cause * max(1.0, abs(ref_loss)):
@@ -213,23 +221,21 @@ def _explain_loss(loss, ref_loss, data_loss, params, reg):
 
 def _explain_grad(name, g, ref_g, data_g, params, reg, n):
     d = np.asarray(g, np.float64) - ref_g
-    p = params[name]
-    if reg and np.any(p):
-        c = float(np.sum(d * p) / np.sum(p * p)) / reg
-        if abs(c) > CHECKER.coefficient_zero and close(d, c * reg * p):
-            k = round(c * 2) / 2
-            if name.startswith("W"):
-                if abs(k - 1) < CHECKER.coefficient:
-                    return (f"d{name} - the reference's = reg * {name}: the gradient holds 2 * reg * {name} (the "
-                            f"derivative of reg * sum({name}**2)); with the course's 0.5 * reg * sum(W**2) it is "
-                            f"reg * {name}")
-                if abs(k + 1) < CHECKER.coefficient:
-                    return f"d{name} lacks the regularization gradient reg * {name}"
-                return f"d{name} - the reference's = {c:.3g} * reg * {name}: the regularization gradient has the " \
-                       f"wrong factor (reg * {name} is due)"
-            factor = "" if abs(c - 1) < CHECKER.coefficient else f"{c:.3g} * "
-            return f"d{name} - the reference's = {factor}reg * {name}: {name} is regularized; the course " \
-                   f"regularizes the weights W only"
+    c = reg_coefficient(d, params[name], reg)
+    if c is not None:
+        k = round(c * 2) / 2
+        if name.startswith("W"):
+            if abs(k - 1) < CHECKER.coefficient:
+                return (f"d{name} - the reference's = reg * {name}: the gradient holds 2 * reg * {name} (the "
+                        f"derivative of reg * sum({name}**2)); with the course's 0.5 * reg * sum(W**2) it is "
+                        f"reg * {name}")
+            if abs(k + 1) < CHECKER.coefficient:
+                return f"d{name} lacks the regularization gradient reg * {name}"
+            return f"d{name} - the reference's = {c:.3g} * reg * {name}: the regularization gradient has the " \
+                   f"wrong factor (reg * {name} is due)"
+        factor = "" if abs(c - 1) < CHECKER.coefficient else f"{c:.3g} * "
+        return f"d{name} - the reference's = {factor}reg * {name}: {name} is regularized; the course " \
+               f"regularizes the weights W only"
     if data_g is not None and close(d, (n - 1) * data_g):
         return f"d{name} is the data gradient summed over the examples, not averaged (divide by N = {n})"
     return None
@@ -275,7 +281,7 @@ def grade_model(session, cls, label, kw, seed=0) -> list:
     except AttributeError:
         return [error_row(cls, tag + "(init)", KIND, f"{cls}(...) did not return an object")]
     if not _check_params(r_params, got_params, ref.params, kw):
-        return _timed(rows, t0)
+        return timed(rows, t0)
     params = _params_like(ref.params, rng)
     X, y = _input(cls, kw, rng)
     dropout = kw.get("dropout_keep_ratio", 1) < 1
@@ -300,18 +306,11 @@ def grade_model(session, cls, label, kw, seed=0) -> list:
                            seed)
     except StudentRaised as exc:
         rows.append(error_row(cls, tag + "(calls)", KIND, str(exc)))
-    return _timed(rows, t0)
+    return timed(rows, t0)
 
 
 def _kw_text(kw):
     return ", ".join(f"{k}={v!r}" for k, v in kw.items())
-
-
-def _timed(rows, t0):
-    dt = (time.perf_counter() - t0) / max(1, len(rows))
-    for r in rows:
-        r.time_s = dt
-    return rows
 
 
 def _scores_row(obj, ref, cls, label, X, kw, params, dropout, seed):
@@ -341,7 +340,7 @@ def _loss_rows(obj, ref_data, cls, tag, X, y, params, kw, loss, grads, ref_loss,
     if not dropout:  # with dropout the mask decides the loss: judged through its gradients below, no row
         r = row(cls, tag + "loss", KIND)
         if judge(r, np.asarray(loss), np.asarray(ref_loss), what="loss") is False:
-            r.diagnosis = _explain_loss(loss, ref_loss, data_loss, params, reg)
+            r.diagnosis = _explain_loss(loss, ref_loss, data_loss, params, reg, n)
         rows.append(r)
     for name in params:
         rg = row(cls, tag + f"d{name}", KIND)

@@ -26,7 +26,7 @@ from _gradcheck.core.measure import close
 from _gradcheck.core.result import FAIL, PASS
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row)
+    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row, timed)
 
 __all__ = ["RULES", "STATE", "jobs", "grade_rule", "MISTAKES"]
 
@@ -291,10 +291,7 @@ def grade_rule(rule: str, student_fn, seed: int = 0) -> list:
         text = _diagnose(rule, (student_steps, used_ws), scen, first_bad)
         for r in failing:
             r.diagnosis = f"{r.diagnosis}; {text}" if r.diagnosis else text
-    dt = (time.perf_counter() - t0) / len(out)
-    for r in out:
-        r.time_s = dt
-    return out
+    return timed(out, t0)
 
 
 def _judge_step(rows, rule, keys, next_w, returned, ref_w, ref_cfg, where) -> None:

@@ -29,7 +29,7 @@ from _gradcheck.core.measure import close
 from _gradcheck.core.result import FAIL, PASS
 from _gradcheck.grader.rows import judge
 from _gradcheck.grader.assignment.common import (
-    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row)
+    AssignmentJob, StudentRaised, call_student, error_row, reference_module, row, timed)
 
 __all__ = ["BATCHNORMS", "STATELESS", "NAMES", "jobs"]
 
@@ -67,11 +67,6 @@ def _scenarios(name, rng, C):
 
 # ---------------------------------------------------------------------------------------------
 # Batchnorm's running statistics, replayed
-
-def _stats(name, x):
-    axes = (0, 2, 3) if name.startswith("spatial") else (0,)
-    return x.mean(axis=axes), x.var(axis=axes), axes
-
 
 def _running(name, param, xs, momentum=None, swap=False, ddof=0, std=False, store=True):
     """Running statistics after the train calls, under one (possibly mistaken) rule."""
@@ -268,10 +263,7 @@ def grade(name, fn, seed=0) -> list:
         rows = (_grade_batchnorm if name in BATCHNORMS else _grade_stateless)(name, fn, ref_fn, seed)
     except StudentRaised as exc:
         rows = [error_row(name, "(calls)", KIND, str(exc))]
-    dt = (time.perf_counter() - t0) / len(rows)
-    for r in rows:
-        r.time_s = dt
-    return rows
+    return timed(rows, t0)
 
 
 def jobs(manifest: dict, session, seed: int, forbidden) -> list:
