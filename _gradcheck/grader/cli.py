@@ -389,7 +389,10 @@ def _limits(args) -> isolate.Limits:
 
 
 def open_session(args):
-    """A :class:`isolate.Session` for ``args.module`` (raises ``_UsageError`` for a path that does not exist)."""
+    """``(session, notes)``: an :class:`isolate.Session` for ``args.module`` and notes for the report (none).
+
+    Raises ``_UsageError`` for a path that does not exist.
+    """
     try:
         kind, target = stu._module_target(args.module)
     except FileNotFoundError as exc:
@@ -408,7 +411,8 @@ def open_session(args):
         args.module, {"kind": kind, "where": str(target)}, paths, names, stu.ROOT,
         [m for m in preload if m.split(".")[0] not in CHECKER_NAMES], stu.TOOLKIT_NAMES, CHECKER_NAMES,
         _limits(args), refuse=_refused(args))
-    return session, stu.shadow_notes(stu.shadows([Path(p) for p in paths]))
+    # No notes: a student's file named like a toolkit module never changes a verdict (student.load_student).
+    return session, []
 
 
 def _run_isolated_job(job, session, toolkit, args, meta, what):

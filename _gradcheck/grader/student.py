@@ -188,15 +188,6 @@ def shadows(folders) -> list:
     return found
 
 
-def shadow_notes(found) -> list:
-    """Notes for the student's files that share a toolkit module's name: none.
-
-    The references are the toolkit's whatever the folder holds, so such a file never changes a
-    verdict, and the course folder has ten of them; the README explains the shadowing once.
-    """
-    return []
-
-
 # ---------------------------------------------------------------------------------------------
 # Running student code
 
@@ -299,7 +290,9 @@ def load_student(spec: str, toolkit: Toolkit, seconds: float | None):
     kind, target = _module_target(spec)
     folder = target.parent if kind != "name" else None
     found = shadows([f for f in (folder, Path.cwd()) if f is not None])
-    notes = shadow_notes(found)
+    # No note for a student file named like a toolkit module: the references are the toolkit's whatever
+    # the folder holds, the course folder has ten such files, and the README explains the shadowing once.
+    notes = []
     shadowed = {name for name, _ in found}
     for name in shadowed:  # the student's own files of these names win while their code is imported
         _drop(name)
