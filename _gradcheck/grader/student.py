@@ -129,13 +129,25 @@ class Toolkit:
                 self.modules[name] = mod
                 self.saved[name] = dict(vars(mod))
 
-    def restore(self) -> list:
-        """Undo what student code did to the toolkit's modules; return one phrase per change."""
+    def restore(self, report_modules: bool = True) -> list:
+        """Undo what student code did to the toolkit's modules.
+
+        Parameters
+        ----------
+        report_modules : bool, optional
+            Whether a module put back in ``sys.modules`` is listed too (it is put back either way).
+
+        Returns
+        -------
+        list of str
+            One phrase per change undone: ``sys.modules['name']`` or ``module.attribute``.
+        """
         undone = []
         for name, mod in self.modules.items():
             if sys.modules.get(name) is not mod:
                 sys.modules[name] = mod
-                undone.append(f"sys.modules[{name!r}]")
+                if report_modules:
+                    undone.append(f"sys.modules[{name!r}]")
             ns, saved = vars(mod), self.saved[name]
             for k, v in saved.items():
                 if ns.get(k, _MISSING) is not v:
@@ -312,7 +324,7 @@ def load_student(spec: str, toolkit: Toolkit, seconds: float | None):
             _drop(name)
         # Module entries displaced by the student's own files of the toolkit's names are expected
         # (the course folder has ten): put back silently. A replaced function is worth a note.
-        undone = [u for u in toolkit.restore() if not u.startswith("sys.modules[")]
+        undone = toolkit.restore(report_modules=False)
     if undone:
         notes.append(f"importing {spec} replaced the toolkit's {', '.join(sorted(undone))}; the checker put its "
                      f"own back (it always compares with the toolkit's references)")
