@@ -405,8 +405,7 @@ def open_session(args):
     names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)} | set(grade_assignment.NAMES))
     # What the worker loads privately behind its stand-ins (every code module of the toolkit but the
     # checker and the plotting/data helpers, which a layer file has no use for).
-    preload = tuple(dict.fromkeys(stu._PRELOAD + tuple(s.module for s in specs.specs())
-                                  + ("layer_modules", "optim", "solver", "im2col")))
+    preload = stu.reference_modules(("layer_modules", "optim", "solver", "im2col"))
     session = isolate.Session(
         args.module, {"kind": kind, "where": str(target)}, paths, names, stu.ROOT,
         [m for m in preload if m.split(".")[0] not in CHECKER_NAMES], stu.TOOLKIT_NAMES, CHECKER_NAMES,

@@ -31,7 +31,8 @@ from pathlib import Path
 from _gradcheck.core.state import TimeLimitExceeded, describe_exception
 
 __all__ = ["ROOT", "TOOLKIT_NAMES", "Toolkit", "ReferenceCollision", "TimeLimitExceeded",
-           "load_student", "guarded", "time_limit", "assert_not_same", "is_toolkit_function", "shadows"]
+           "load_student", "guarded", "time_limit", "assert_not_same", "is_toolkit_function", "shadows",
+           "reference_modules"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the toolkit's top-level modules
 
@@ -42,6 +43,24 @@ TOOLKIT_NAMES = ("_rules", "layers", "fast_layers", "layer_utils", "layer_module
 # What the references need loaded before a student's code runs (the rest are loaded if present).
 _PRELOAD = ("_rules", "layers", "fast_layers", "layer_utils", "gradient_check",
             "classifiers")  # assignment 1's losses (classifiers.softmax, .linear_svm) are references too
+
+
+def reference_modules(extra=()) -> tuple:
+    """The toolkit modules the references need, each once, in the order to load them.
+
+    Parameters
+    ----------
+    extra : sequence of str, optional
+        More module names, loaded after the rest.
+
+    Returns
+    -------
+    tuple of str
+        ``_PRELOAD``, then the module of every layer specification, then ``extra``.
+    """
+    from _gradcheck.grader import specs
+
+    return tuple(dict.fromkeys(_PRELOAD + tuple(s.module for s in specs.specs()) + tuple(extra)))
 
 
 class ReferenceCollision(RuntimeError):
@@ -99,9 +118,7 @@ class Toolkit:
         A same-named module already imported from elsewhere is replaced by the toolkit's own.
         """
         if names is None:
-            from _gradcheck.grader import specs
-
-            names = tuple(dict.fromkeys(_PRELOAD + tuple(s.module for s in specs.specs())))
+            names = reference_modules()
         tk = cls()
         with _root_first():
             for name in names:
