@@ -110,6 +110,9 @@ class Toolkit:
     modules: dict = field(default_factory=dict)     # name -> module
     saved: dict = field(default_factory=dict)       # name -> copy of the module's namespace
     notes: list = field(default_factory=list)
+    # files() of the modules recorded: is_toolkit_function asks per function, and resolving every path is a
+    # stat each; the modules (and their saved __file__) change only in snapshot(), which clears it.
+    _files: frozenset | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, names=None) -> Toolkit:
@@ -145,6 +148,7 @@ class Toolkit:
             if isinstance(mod, types.ModuleType) and _is_ours(name, mod):
                 self.modules[name] = mod
                 self.saved[name] = dict(vars(mod))
+        self._files = None  # the modules may have changed: files() recomputes on its next call
 
     def restore(self, report_modules: bool = True) -> list:
         """Undo what student code did to the toolkit's modules.
@@ -172,9 +176,12 @@ class Toolkit:
                     undone.append(f"{name}.{k}")
         return undone
 
-    def files(self) -> set:
-        """The source files of the toolkit's loaded modules."""
-        return {str(Path(m.__file__).resolve()) for m in self.modules.values() if getattr(m, "__file__", None)}
+    def files(self) -> frozenset:
+        """The source files of the toolkit's modules recorded by the last :meth:`Toolkit.snapshot`."""
+        if self._files is None:
+            self._files = frozenset(str(Path(m.__file__).resolve()) for m in self.modules.values()
+                                    if getattr(m, "__file__", None))
+        return self._files
 
 
 _MISSING = object()
