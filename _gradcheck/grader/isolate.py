@@ -18,6 +18,7 @@ command line turns into an ERROR row for that layer, and the next layer gets a f
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import resource
@@ -62,8 +63,15 @@ class Limits:
     file_size_mb: int = 64       # largest file it may write (RLIMIT_FSIZE)
     extra_procs: int = 16        # processes/threads it may add to the user's current count (RLIMIT_NPROC)
 
-    def apply(self) -> None:
-        """Set the limits in the calling process (the worker, between fork and exec)."""
+    def apply(self, tasks: int | None = None) -> None:
+        """Set the limits in the calling process (the worker, between fork and exec).
+
+        Parameters
+        ----------
+        tasks : int or None, optional
+            The user's processes and threads counted before the fork: ``RLIMIT_NPROC`` counts them
+            all, so the cap is this count plus ``extra_procs``. None sets no process limit.
+        """
         def cap(which, value, hard=None):
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(which, (value, value if hard is None else hard))
@@ -75,17 +83,8 @@ class Limits:
             cap(resource.RLIMIT_CPU, self.cpu_s, self.cpu_s + 2)  # SIGXCPU first (named), SIGKILL 2 s later
         if self.file_size_mb:
             cap(resource.RLIMIT_FSIZE, self.file_size_mb << 20)
-        if self.extra_procs and self._tasks is not None:
-            cap(resource.RLIMIT_NPROC, self._tasks + self.extra_procs)
-
-    @property
-    def _tasks(self):
-        return getattr(self, "_task_count", None)
-
-    def with_task_count(self) -> Limits:
-        """These limits with the user's current number of tasks recorded (RLIMIT_NPROC counts them all)."""
-        object.__setattr__(self, "_task_count", _user_tasks())
-        return self
+        if self.extra_procs and tasks is not None:
+            cap(resource.RLIMIT_NPROC, tasks + self.extra_procs)
 
 
 def _user_tasks():
@@ -155,11 +154,13 @@ class Worker:
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONDONTWRITEBYTECODE="1")
-        limits = limits.with_task_count()
+        # Counted before the fork (between fork and exec the child only sets limits), and only when a
+        # process limit is asked for: --max-procs 0 needs no scan of /proc per worker.
+        tasks = _user_tasks() if limits.extra_procs else None
         self.proc = subprocess.Popen(
             [sys.executable, "-u", str(WORKER), str(child.fileno())], pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, cwd=cwd, env=env,
-            start_new_session=True, preexec_fn=limits.apply)
+            start_new_session=True, preexec_fn=functools.partial(limits.apply, tasks))
         child.close()
         self.sock = parent
         self.deadline: float | None = None
