@@ -169,11 +169,8 @@ class Worker:
 
     # -- life and death -------------------------------------------------------------------
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # what it forked, even after it died
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and what it forked, even after it died
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
         with contextlib.suppress(OSError):
