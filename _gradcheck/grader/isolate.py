@@ -365,8 +365,10 @@ class Session:
         """``name(*args, **kwargs)`` in the worker (``of``: a method of that object); the arguments
         updated in place."""
         args = list(args) + ([kwargs] if kwargs else [])
+        # The caller's object behind each array, so that ``{"r": k}`` in the reply means that very object
+        # (a cache holding ``x`` holds the caller's ``x``).
         origins: list = []
-        tree, arrays = _encode_request(args, origins)
+        tree, arrays = wire.encode(args, origins=origins)
         header = {"op": "call", "fn": name, "args": tree, "rng": rng, "kw": bool(kwargs)}
         if of is not None:
             header["of"] = of.id
@@ -401,8 +403,7 @@ class Session:
         Returns ``(outs, stop)``: the float64 outputs, one row per variant done, and the index of
         the first variant that needs a single call to see what went wrong (None when all went).
         """
-        origins: list = []
-        tree, arrays = _encode_request(list(args), origins)
+        tree, arrays = wire.encode(list(args))
         size = int(np.prod(shape))
         reply, out = self._live().request(
             {"op": "map", "fn": name, "args": tree, "arg": k, "shape": list(shape), "rng": rng},
@@ -414,12 +415,6 @@ class Session:
                 or outs.shape != (m, size):
             raise self._live()._death("a malformed reply to a batch of forward calls")
         return outs, stop
-
-
-def _encode_request(args, origins):
-    """The request tree and arrays; ``origins`` gets the caller's object behind each array, so that
-    ``{"r": k}`` in the reply means that very object (a cache holding ``x`` holds the caller's ``x``)."""
-    return wire.encode(args, origins=origins)
 
 
 def _apply(orig, new):
