@@ -284,11 +284,9 @@ class Session:
         self.worker: Worker | None = None
         self.manifest: dict | None = None
         self.replaced: list = []
-        self.workers_started = 0
 
     def _start(self, seconds) -> Worker:
         w = Worker(self.limits, self.cwd, self.max_bytes)
-        self.workers_started += 1
         w.seconds = seconds
         w.deadline = None if not seconds else time.monotonic() + seconds
         try:

@@ -293,7 +293,7 @@ def _package_namespace(package, pkgname: str, path: Path, names):
     return ns
 
 
-def _manifest(module, names, root: str) -> dict:
+def _manifest(module, names) -> dict:
     out = {}
     files = {str(Path(m.__file__).resolve()) for m in _Gate.real.values() if getattr(m, "__file__", None)}
     for name in names:
@@ -392,7 +392,7 @@ class Server:
         except BaseException as exc:  # noqa: BLE001 - anything at all becomes the import's ERROR row
             self.reply({"raised": _exc_info(exc)})
             return
-        self.reply({"manifest": _manifest(self.module, h["names"], h["root"]),
+        self.reply({"manifest": _manifest(self.module, h["names"]),
                     "replaced": sorted(set(_Gate.replaced))})
 
     def op_job(self, h, _arrays):
