@@ -738,8 +738,6 @@ def _one_blas_thread():
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        import contextlib
-
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
@@ -800,9 +798,10 @@ def _write_plots(folder, checks) -> None:
 
 
 def _write_json(args, argv, rows, meta, summary) -> None:
+    path = getattr(args, "json_path", None) or str(Path(args.json).resolve())
     if args.format == "gradescope":
         doc = reports.gradescope(rows, summary, meta["absent"], meta["notes"])
-        _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()), json.dumps(doc, indent=2))
+        _write_atomically(path, json.dumps(doc, indent=2))
         return
     doc = {
         "schema": JSON_SCHEMA,
@@ -817,8 +816,7 @@ def _write_json(args, argv, rows, meta, summary) -> None:
         "not_present": [str(a) for a in meta["absent"]],
         "notes": meta["notes"],
     }
-    _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()),
-                      json.dumps(doc, indent=2))
+    _write_atomically(path, json.dumps(doc, indent=2))
 
 
 def _write_atomically(path: str, text: str) -> None:
