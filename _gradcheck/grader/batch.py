@@ -20,9 +20,11 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _gradcheck.grader.rows import RANK, STATUS_JSON
 
 __all__ = ["Submission", "Graded", "discover", "grade_all", "write_gradebook", "common_failures"]
 
@@ -70,8 +72,13 @@ def discover(folder: Path, module: str | None) -> list:
     return out
 
 
+# The reports hold the JSON status words: rank those as rows.RANK ranks the statuses they stand for.
+_JSON_RANK = {STATUS_JSON[status]: rank for status, rank in RANK.items()}
+
+
 def _status(s: str) -> str:
-    return {"pass": "pass", "fail": "fail", "error": "error", "not_checkable": "not_checkable"}.get(s, "error")
+    # A report comes from another process: a word it should not hold counts as an error.
+    return s if s in _JSON_RANK else "error"
 
 
 def grade_one(sub: Submission, reports: Path, options: list, bound: float) -> Graded:
@@ -103,10 +110,9 @@ def grade_one(sub: Submission, reports: Path, options: list, bound: float) -> Gr
         return Graded(sub.student, proc.returncode, None, last, seconds)
     layers: dict = {}
     for r in doc.get("results", []):
-        rank = ("pass", "not_checkable", "fail", "error")
-        s = _status(r.get("status"))
+        # A layer is as bad as its worst row.
         old = layers.get(r["layer"], "pass")
-        layers[r["layer"]] = s if rank.index(s) > rank.index(old) else old
+        layers[r["layer"]] = max(old, _status(r.get("status")), key=_JSON_RANK.__getitem__)
     return Graded(sub.student, proc.returncode, doc, "", seconds, layers)
 
 
@@ -117,7 +123,7 @@ def grade_all(subs, reports: Path, options: list, jobs: int, bound: float, progr
     results: list = [None] * len(subs)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(grade_one, s, reports, options, bound): k for k, s in enumerate(subs)}
-        for fut in _as_completed(futures):
+        for fut in as_completed(futures):
             results[futures[fut]] = fut.result()
             done += 1
             if progress:
@@ -126,12 +132,6 @@ def grade_all(subs, reports: Path, options: list, jobs: int, bound: float, progr
     if progress and subs:
         sys.stderr.write("\n")
     return results
-
-
-def _as_completed(futures):
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)
 
 
 def write_gradebook(path: Path, results: list) -> list:

@@ -389,7 +389,10 @@ def _limits(args) -> isolate.Limits:
 
 
 def open_session(args):
-    """A :class:`isolate.Session` for ``args.module`` (raises ``_UsageError`` for a path that does not exist)."""
+    """``(session, notes)``: an :class:`isolate.Session` for ``args.module`` and notes for the report (none).
+
+    Raises ``_UsageError`` for a path that does not exist.
+    """
     try:
         kind, target = stu._module_target(args.module)
     except FileNotFoundError as exc:
@@ -402,13 +405,13 @@ def open_session(args):
     names = sorted({n for s in specs.specs() for n in (s.forward, *s.backwards)} | set(grade_assignment.NAMES))
     # What the worker loads privately behind its stand-ins (every code module of the toolkit but the
     # checker and the plotting/data helpers, which a layer file has no use for).
-    preload = tuple(dict.fromkeys(stu._PRELOAD + tuple(s.module for s in specs.specs())
-                                  + ("layer_modules", "optim", "solver", "im2col")))
+    preload = stu.reference_modules(("layer_modules", "optim", "solver", "im2col"))
     session = isolate.Session(
         args.module, {"kind": kind, "where": str(target)}, paths, names, stu.ROOT,
         [m for m in preload if m.split(".")[0] not in CHECKER_NAMES], stu.TOOLKIT_NAMES, CHECKER_NAMES,
         _limits(args), refuse=_refused(args))
-    return session, stu.shadow_notes(stu.shadows([Path(p) for p in paths]))
+    # No notes: a student's file named like a toolkit module never changes a verdict (student.load_student).
+    return session, []
 
 
 def _run_isolated_job(job, session, toolkit, args, meta, what):
@@ -735,8 +738,6 @@ def _one_blas_thread():
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        import contextlib
-
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
@@ -797,9 +798,10 @@ def _write_plots(folder, checks) -> None:
 
 
 def _write_json(args, argv, rows, meta, summary) -> None:
+    path = getattr(args, "json_path", None) or str(Path(args.json).resolve())
     if args.format == "gradescope":
         doc = reports.gradescope(rows, summary, meta["absent"], meta["notes"])
-        _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()), json.dumps(doc, indent=2))
+        _write_atomically(path, json.dumps(doc, indent=2))
         return
     doc = {
         "schema": JSON_SCHEMA,
@@ -814,8 +816,7 @@ def _write_json(args, argv, rows, meta, summary) -> None:
         "not_present": [str(a) for a in meta["absent"]],
         "notes": meta["notes"],
     }
-    _write_atomically(getattr(args, "json_path", None) or str(Path(args.json).resolve()),
-                      json.dumps(doc, indent=2))
+    _write_atomically(path, json.dumps(doc, indent=2))
 
 
 def _write_atomically(path: str, text: str) -> None:

@@ -176,7 +176,6 @@ class _Layout:
     batch: int | None
     settings: frozenset = frozenset()       # the layout's settings other than array shapes (specs.settings)
     forward_ok: bool = True
-    reference_grads: dict | None = None     # backward name -> toolkit gradients on these args
 
 
 def _compare_forward(job, lay: _Layout):

@@ -18,6 +18,7 @@ command line turns into an ERROR row for that layer, and the next layer gets a f
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import resource
@@ -62,8 +63,15 @@ class Limits:
     file_size_mb: int = 64       # largest file it may write (RLIMIT_FSIZE)
     extra_procs: int = 16        # processes/threads it may add to the user's current count (RLIMIT_NPROC)
 
-    def apply(self) -> None:
-        """Set the limits in the calling process (the worker, between fork and exec)."""
+    def apply(self, tasks: int | None = None) -> None:
+        """Set the limits in the calling process (the worker, between fork and exec).
+
+        Parameters
+        ----------
+        tasks : int or None, optional
+            The user's processes and threads counted before the fork: ``RLIMIT_NPROC`` counts them
+            all, so the cap is this count plus ``extra_procs``. None sets no process limit.
+        """
         def cap(which, value, hard=None):
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(which, (value, value if hard is None else hard))
@@ -75,17 +83,8 @@ class Limits:
             cap(resource.RLIMIT_CPU, self.cpu_s, self.cpu_s + 2)  # SIGXCPU first (named), SIGKILL 2 s later
         if self.file_size_mb:
             cap(resource.RLIMIT_FSIZE, self.file_size_mb << 20)
-        if self.extra_procs and self._tasks is not None:
-            cap(resource.RLIMIT_NPROC, self._tasks + self.extra_procs)
-
-    @property
-    def _tasks(self):
-        return getattr(self, "_task_count", None)
-
-    def with_task_count(self) -> Limits:
-        """These limits with the user's current number of tasks recorded (RLIMIT_NPROC counts them all)."""
-        object.__setattr__(self, "_task_count", _user_tasks())
-        return self
+        if self.extra_procs and tasks is not None:
+            cap(resource.RLIMIT_NPROC, tasks + self.extra_procs)
 
 
 def _user_tasks():
@@ -155,11 +154,13 @@ class Worker:
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONDONTWRITEBYTECODE="1")
-        limits = limits.with_task_count()
+        # Counted before the fork (between fork and exec the child only sets limits), and only when a
+        # process limit is asked for: --max-procs 0 needs no scan of /proc per worker.
+        tasks = _user_tasks() if limits.extra_procs else None
         self.proc = subprocess.Popen(
             [sys.executable, "-u", str(WORKER), str(child.fileno())], pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, cwd=cwd, env=env,
-            start_new_session=True, preexec_fn=limits.apply)
+            start_new_session=True, preexec_fn=functools.partial(limits.apply, tasks))
         child.close()
         self.sock = parent
         self.deadline: float | None = None
@@ -168,11 +169,8 @@ class Worker:
 
     # -- life and death -------------------------------------------------------------------
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # what it forked, even after it died
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and what it forked, even after it died
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
         with contextlib.suppress(OSError):
@@ -286,11 +284,9 @@ class Session:
         self.worker: Worker | None = None
         self.manifest: dict | None = None
         self.replaced: list = []
-        self.workers_started = 0
 
     def _start(self, seconds) -> Worker:
         w = Worker(self.limits, self.cwd, self.max_bytes)
-        self.workers_started += 1
         w.seconds = seconds
         w.deadline = None if not seconds else time.monotonic() + seconds
         try:
@@ -367,8 +363,10 @@ class Session:
         """``name(*args, **kwargs)`` in the worker (``of``: a method of that object); the arguments
         updated in place."""
         args = list(args) + ([kwargs] if kwargs else [])
+        # The caller's object behind each array, so that ``{"r": k}`` in the reply means that very object
+        # (a cache holding ``x`` holds the caller's ``x``).
         origins: list = []
-        tree, arrays = _encode_request(args, origins)
+        tree, arrays = wire.encode(args, origins=origins)
         header = {"op": "call", "fn": name, "args": tree, "rng": rng, "kw": bool(kwargs)}
         if of is not None:
             header["of"] = of.id
@@ -403,8 +401,7 @@ class Session:
         Returns ``(outs, stop)``: the float64 outputs, one row per variant done, and the index of
         the first variant that needs a single call to see what went wrong (None when all went).
         """
-        origins: list = []
-        tree, arrays = _encode_request(list(args), origins)
+        tree, arrays = wire.encode(list(args))
         size = int(np.prod(shape))
         reply, out = self._live().request(
             {"op": "map", "fn": name, "args": tree, "arg": k, "shape": list(shape), "rng": rng},
@@ -416,12 +413,6 @@ class Session:
                 or outs.shape != (m, size):
             raise self._live()._death("a malformed reply to a batch of forward calls")
         return outs, stop
-
-
-def _encode_request(args, origins):
-    """The request tree and arrays; ``origins`` gets the caller's object behind each array, so that
-    ``{"r": k}`` in the reply means that very object (a cache holding ``x`` holds the caller's ``x``)."""
-    return wire.encode(args, origins=origins)
 
 
 def _apply(orig, new):

@@ -14,9 +14,6 @@ from _gradcheck.grader.rows import STATUS_JSON, Row
 
 __all__ = ["by_layer", "gradescope", "junit_xml", "autograder_files"]
 
-_STATUS = {"pass": "passed", "fail": "failed", "error": "failed", "not_checkable": "failed"}
-
-
 def by_layer(rows) -> dict:
     """Rows grouped by layer, in order of first appearance."""
     out: dict = {}
@@ -119,4 +116,4 @@ fi
 def autograder_files(module: str, options: str = "", package: str = "cnnkit") -> dict:
     """``{file name: text}`` of a Gradescope autograder that grades ``module`` in each submission."""
     return {"setup.sh": _SETUP.format(package=package),
-            "run_autograder": _RUN.format(module=module, options=options).replace("{options}", "")}
+            "run_autograder": _RUN.format(module=module, options=options)}

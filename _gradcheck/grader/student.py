@@ -31,7 +31,8 @@ from pathlib import Path
 from _gradcheck.core.state import TimeLimitExceeded, describe_exception
 
 __all__ = ["ROOT", "TOOLKIT_NAMES", "Toolkit", "ReferenceCollision", "TimeLimitExceeded",
-           "load_student", "guarded", "time_limit", "assert_not_same", "is_toolkit_function", "shadows"]
+           "load_student", "guarded", "time_limit", "assert_not_same", "is_toolkit_function", "shadows",
+           "reference_modules"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the toolkit's top-level modules
 
@@ -42,6 +43,24 @@ TOOLKIT_NAMES = ("_rules", "layers", "fast_layers", "layer_utils", "layer_module
 # What the references need loaded before a student's code runs (the rest are loaded if present).
 _PRELOAD = ("_rules", "layers", "fast_layers", "layer_utils", "gradient_check",
             "classifiers")  # assignment 1's losses (classifiers.softmax, .linear_svm) are references too
+
+
+def reference_modules(extra=()) -> tuple:
+    """The toolkit modules the references need, each once, in the order to load them.
+
+    Parameters
+    ----------
+    extra : sequence of str, optional
+        More module names, loaded after the rest.
+
+    Returns
+    -------
+    tuple of str
+        ``_PRELOAD``, then the module of every layer specification, then ``extra``.
+    """
+    from _gradcheck.grader import specs
+
+    return tuple(dict.fromkeys(_PRELOAD + tuple(s.module for s in specs.specs()) + tuple(extra)))
 
 
 class ReferenceCollision(RuntimeError):
@@ -91,6 +110,9 @@ class Toolkit:
     modules: dict = field(default_factory=dict)     # name -> module
     saved: dict = field(default_factory=dict)       # name -> copy of the module's namespace
     notes: list = field(default_factory=list)
+    # files() of the modules recorded: is_toolkit_function asks per function, and resolving every path is a
+    # stat each; the modules (and their saved __file__) change only in snapshot(), which clears it.
+    _files: frozenset | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, names=None) -> Toolkit:
@@ -99,9 +121,7 @@ class Toolkit:
         A same-named module already imported from elsewhere is replaced by the toolkit's own.
         """
         if names is None:
-            from _gradcheck.grader import specs
-
-            names = tuple(dict.fromkeys(_PRELOAD + tuple(s.module for s in specs.specs())))
+            names = reference_modules()
         tk = cls()
         with _root_first():
             for name in names:
@@ -128,14 +148,27 @@ class Toolkit:
             if isinstance(mod, types.ModuleType) and _is_ours(name, mod):
                 self.modules[name] = mod
                 self.saved[name] = dict(vars(mod))
+        self._files = None  # the modules may have changed: files() recomputes on its next call
 
-    def restore(self) -> list:
-        """Undo what student code did to the toolkit's modules; return one phrase per change."""
+    def restore(self, report_modules: bool = True) -> list:
+        """Undo what student code did to the toolkit's modules.
+
+        Parameters
+        ----------
+        report_modules : bool, optional
+            Whether a module put back in ``sys.modules`` is listed too (it is put back either way).
+
+        Returns
+        -------
+        list of str
+            One phrase per change undone: ``sys.modules['name']`` or ``module.attribute``.
+        """
         undone = []
         for name, mod in self.modules.items():
             if sys.modules.get(name) is not mod:
                 sys.modules[name] = mod
-                undone.append(f"sys.modules[{name!r}]")
+                if report_modules:
+                    undone.append(f"sys.modules[{name!r}]")
             ns, saved = vars(mod), self.saved[name]
             for k, v in saved.items():
                 if ns.get(k, _MISSING) is not v:
@@ -143,9 +176,12 @@ class Toolkit:
                     undone.append(f"{name}.{k}")
         return undone
 
-    def files(self) -> set:
-        """The source files of the toolkit's loaded modules."""
-        return {str(Path(m.__file__).resolve()) for m in self.modules.values() if getattr(m, "__file__", None)}
+    def files(self) -> frozenset:
+        """The source files of the toolkit's modules recorded by the last :meth:`Toolkit.snapshot`."""
+        if self._files is None:
+            self._files = frozenset(str(Path(m.__file__).resolve()) for m in self.modules.values()
+                                    if getattr(m, "__file__", None))
+        return self._files
 
 
 _MISSING = object()
@@ -186,15 +222,6 @@ def shadows(folders) -> list:
                 if cand.exists() and (cand.suffix == ".py" or cand.is_dir()):
                     found.append((name, cand))
     return found
-
-
-def shadow_notes(found) -> list:
-    """Notes for the student's files that share a toolkit module's name: none.
-
-    The references are the toolkit's whatever the folder holds, so such a file never changes a
-    verdict, and the course folder has ten of them; the README explains the shadowing once.
-    """
-    return []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,7 +326,9 @@ def load_student(spec: str, toolkit: Toolkit, seconds: float | None):
     kind, target = _module_target(spec)
     folder = target.parent if kind != "name" else None
     found = shadows([f for f in (folder, Path.cwd()) if f is not None])
-    notes = shadow_notes(found)
+    # No note for a student file named like a toolkit module: the references are the toolkit's whatever
+    # the folder holds, the course folder has ten such files, and the README explains the shadowing once.
+    notes = []
     shadowed = {name for name, _ in found}
     for name in shadowed:  # the student's own files of these names win while their code is imported
         _drop(name)
@@ -319,7 +348,7 @@ def load_student(spec: str, toolkit: Toolkit, seconds: float | None):
             _drop(name)
         # Module entries displaced by the student's own files of the toolkit's names are expected
         # (the course folder has ten): put back silently. A replaced function is worth a note.
-        undone = [u for u in toolkit.restore() if not u.startswith("sys.modules[")]
+        undone = toolkit.restore(report_modules=False)
     if undone:
         notes.append(f"importing {spec} replaced the toolkit's {', '.join(sorted(undone))}; the checker put its "
                      f"own back (it always compares with the toolkit's references)")

@@ -87,7 +87,7 @@ def encode(obj, keep=None, refs=None, origins=None):
             raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
         if o is None or isinstance(o, (bool, str)):
             return o
-        if isinstance(o, int) and not isinstance(o, bool) and type(o) is int:
+        if type(o) is int:
             return o
         if type(o) is float:
             return o if math.isfinite(o) else {"f": repr(o)}

@@ -11,8 +11,10 @@ under a private name). It reads requests from the socket ``FD`` and answers each
 ``call``   ``fn(*args)`` -> the result, and the arguments again if the call changed them;
 ``call``   with ``of``: the method ``fn`` of an object held here (a student's model, by handle);
 ``getattr`` an attribute of an object held here (a model's ``params``);
+``setitem`` an item of such an attribute set (``model.params["W1"] = value``);
 ``map``    ``fn`` called once per variant of one argument (one element set to one value each):
            the stacked first outputs, for the numeric gradient;
+``map_loss`` a held object's loss method, once per variant of an item of its attribute: the losses;
 ``used``   the toolkit functions student code ran since the last ``job``.
 
 The worker decides nothing: the grading process judges every array it returns, owns the time limit
@@ -293,7 +295,7 @@ def _package_namespace(package, pkgname: str, path: Path, names):
     return ns
 
 
-def _manifest(module, names, root: str) -> dict:
+def _manifest(module, names) -> dict:
     out = {}
     files = {str(Path(m.__file__).resolve()) for m in _Gate.real.values() if getattr(m, "__file__", None)}
     for name in names:
@@ -392,7 +394,7 @@ class Server:
         except BaseException as exc:  # noqa: BLE001 - anything at all becomes the import's ERROR row
             self.reply({"raised": _exc_info(exc)})
             return
-        self.reply({"manifest": _manifest(self.module, h["names"], h["root"]),
+        self.reply({"manifest": _manifest(self.module, h["names"]),
                     "replaced": sorted(set(_Gate.replaced))})
 
     def op_job(self, h, _arrays):
