@@ -161,16 +161,16 @@ def diagnose(a, n, bad, *, name="x", x=None, batch=None, probe=None, rtol=1e-6, 
     if x is not None and d.ndim >= 2 and np.linalg.norm(d) > 0:
         axes = (0,) if d.ndim == 2 else (0,) + tuple(range(2, d.ndim))
         if _close(d, np.broadcast_to(d.mean(axis=axes, keepdims=True), d.shape), CHECKER.pattern_loose):
-            return (f"analytic - numeric is the same for every sample (constant over the batch axes): a "
-                    f"missing or extra batch-mean term, e.g. batchnorm's -mean(dxhat) term")
+            return ("analytic - numeric is the same for every sample (constant over the batch axes): a "
+                    "missing or extra batch-mean term, e.g. batchnorm's -mean(dxhat) term")
         xhat = _normalized(np.asarray(x, dtype=np.float64), axes)
         c = (d * xhat).sum(axis=axes, keepdims=True) / np.maximum((xhat * xhat).sum(axis=axes, keepdims=True), 1e-300)
         if _close(d, c * xhat, CHECKER.pattern_loose):
-            return (f"analytic - numeric is, per feature, proportional to the normalized input xhat: the "
-                    f"variance path is missing or wrong, e.g. batchnorm's -xhat * mean(dxhat * xhat) term")
+            return ("analytic - numeric is, per feature, proportional to the normalized input xhat: the "
+                    "variance path is missing or wrong, e.g. batchnorm's -xhat * mean(dxhat * xhat) term")
         if _close(d, np.broadcast_to(d.mean(axis=tuple(range(1, d.ndim)), keepdims=True), d.shape), CHECKER.pattern_loose):
-            return (f"analytic - numeric is the same for every feature of a sample: a missing or extra "
-                    f"per-sample mean term, e.g. layer norm's -mean(dxhat) term")
+            return ("analytic - numeric is the same for every feature of a sample: a missing or extra "
+                    "per-sample mean term, e.g. layer norm's -mean(dxhat) term")
     msg = _misrouted(a, n)
     if msg:
         return msg.replace("GRAD", f"d{name}")

@@ -32,8 +32,6 @@ import time
 import types
 from pathlib import Path
 
-import numpy as np
-
 from _rules.tolerances import TOLERANCES
 
 from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS

@@ -37,7 +37,7 @@ import numpy as np
 from _rules.tolerances import CHECKER, tolerance
 
 from _gradcheck.core.findings import Finding, kind_of
-from _gradcheck.core.result import ERROR, FAIL, NOT_CHECKABLE, PASS
+from _gradcheck.core.result import ERROR, FAIL, PASS
 from _gradcheck.core.state import LayerError, layer_call
 from _gradcheck.diagnose import assignment1 as diagnose_assignment1
 from _gradcheck.diagnose import known_bugs

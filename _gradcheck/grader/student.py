@@ -300,7 +300,6 @@ def _module_target(spec: str):
 
 
 def _exec_file(kind: str, path: Path):
-    folder = path.parent
     if kind == "file":
         name = "student_" + "".join(c if c.isalnum() else "_" for c in path.stem)
         mspec = importlib.util.spec_from_file_location(name, path)
