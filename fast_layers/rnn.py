@@ -65,8 +65,12 @@ def _project(xt, w, b):
     return out.reshape(T, N, w.shape[1])
 
 
-def _weight_grads(xt, prev_ht, da, wx, wh):
-    """dx (N, T, D), dWx, dWh, db from the pre-activation gradients ``da`` (T, N, G), time-major inputs."""
+def _weight_grads(xt, prev_ht, da, wx):
+    """dx (N, T, D), dWx, dWh, db from the pre-activation gradients ``da`` (T, N, G), time-major inputs.
+
+    ``dWh`` needs only the previous states ``prev_ht``, not ``Wh``: the recurrent product with
+    ``Wh`` stays in the caller's time loop.
+    """
     T, N, G = da.shape
     D, H = xt.shape[2], prev_ht.shape[2]
     flat = da.reshape(T * N, G)
@@ -119,7 +123,7 @@ def rnn_backward_fast(dh, cache):
         carry = dz[t] @ wh_t
     h0f = h0.astype(dtype, copy=False)
     dx, dWx, dWh, db = _weight_grads(_time_major(x, dtype), _previous_states(h0f, ht), dz,
-                                     Wx.astype(dtype, copy=False), Wh.astype(dtype, copy=False))
+                                     Wx.astype(dtype, copy=False))
     return dx, carry, dWx, dWh, db
 
 
@@ -180,7 +184,7 @@ def lstm_backward_fast(dh, cache):
         dprev_c = dc * f[t]
     h0f = h0.astype(dtype, copy=False)
     dx, dWx, dWh, db = _weight_grads(_time_major(x, dtype), _previous_states(h0f, ht), da,
-                                     Wx.astype(dtype, copy=False), Wh.astype(dtype, copy=False))
+                                     Wx.astype(dtype, copy=False))
     return dx, dprev_h, dWx, dWh, db
 
 
