@@ -19,14 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from _rules.geometry import float_dtype
-from _rules.recurrent import (
-    check_embedding,
-    check_sequence,
-    check_temporal_affine,
-    check_temporal_scores,
-    check_words,
-)
-from layers.rnn import lstm_cache, rnn_cache, temporal_affine_cache, word_embedding_cache
+from _rules.recurrent import check_sequence, check_temporal_affine, check_temporal_scores
+from layers.rnn import lstm_cache, rnn_cache, temporal_affine_cache, word_embedding_cache, word_embedding_forward
 
 __all__ = [
     "rnn_forward_fast",
@@ -184,10 +178,21 @@ def lstm_backward_fast(dh, cache):
 # --- word embedding ------------------------------------------------------------------------------
 
 def word_embedding_forward_fast(x, W):
-    """:func:`layers.word_embedding_forward` (already one gather: the same code, for the fast family)."""
-    V, _ = check_embedding(W)
-    check_words(x, V)
-    return W.astype(float_dtype(W), copy=False)[x], (x, W)
+    """Forward of the fast word embedding: :func:`layers.word_embedding_forward` (already one gather).
+
+    Parameters
+    ----------
+    x : ndarray of int, shape (N, T)
+        Word indices, each in [0, V).
+    W : ndarray, shape (V, D)
+
+    Returns
+    -------
+    out : ndarray, shape (N, T, D)
+    cache : tuple
+        ``(x, W)``, for :func:`word_embedding_backward_fast`.
+    """
+    return word_embedding_forward(x, W)
 
 
 def word_embedding_backward_fast(dout, cache):
