@@ -19,14 +19,12 @@ Randomness, as in CS231n: minibatches are drawn from numpy's global generator, s
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 import optim
 from classifiers._common import check_positive_int, check_seed, random_source
 from coco_utils import sample_coco_minibatch
-from solver import check_solver_arguments
+from solver import check_int, check_optim_config, check_solver_arguments, decay_learning_rates, take_update
 
 __all__ = ["CaptioningSolver"]
 
@@ -74,19 +72,14 @@ class CaptioningSolver:
                  num_epochs=10, print_every=10, verbose=True, seed=None, **unknown):
         check_solver_arguments(model, unknown, lr_decay, "features, captions")
         _check_data(data)
-        optim_config = {} if optim_config is None else optim_config
-        if not isinstance(optim_config, dict):
-            raise TypeError(f"optim_config must be a dict, got {type(optim_config).__name__}")
+        optim_config = check_optim_config(optim_config)
         self.model = model
         self.data = data
         self.update_rule = optim.get_update_rule(update_rule)
-        self.optim_config = dict(optim_config)
+        self.optim_config = optim_config
         self.lr_decay = float(lr_decay)
         self.batch_size = check_positive_int(batch_size, "batch_size")
-        if not isinstance(num_epochs, (numbers.Integral, np.integer)) or isinstance(num_epochs, bool) \
-                or num_epochs < 0:
-            raise ValueError(f"num_epochs must be an int >= 0, got {num_epochs!r}")
-        self.num_epochs = int(num_epochs)
+        self.num_epochs = check_int("num_epochs", num_epochs, 0)
         self.print_every = check_positive_int(print_every, "print_every")
         self.verbose = bool(verbose)
         self.seed = check_seed(seed)
@@ -105,14 +98,7 @@ class CaptioningSolver:
         captions, features, _ = sample_coco_minibatch(self.data, batch_size=self.batch_size, split="train",
                                                       rng=None if self.seed is None else self.rng)
         loss, grads = self.model.loss(features, captions)
-        loss = float(loss)
-        self.loss_history.append(loss)
-        missing = [p for p in self.model.params if p not in grads]
-        if missing:
-            raise KeyError(f"model.loss returned no gradient for parameter(s) {missing}")
-        for p, w in self.model.params.items():
-            self.model.params[p], self.optim_configs[p] = self.update_rule(w, grads[p], self.optim_configs[p])
-        return loss
+        return take_update(self, loss, grads)
 
     def train(self):
         """Run ``num_epochs`` epochs of updates (a second call continues from where the first stopped)."""
@@ -125,9 +111,7 @@ class CaptioningSolver:
                 print(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
             if (t + 1) % iterations_per_epoch == 0:
                 self.epoch += 1
-                for config in self.optim_configs.values():
-                    if "learning_rate" in config:
-                        config["learning_rate"] *= self.lr_decay
+                decay_learning_rates(self.optim_configs, self.lr_decay)
 
 
 def _check_data(data):

@@ -1,9 +1,12 @@
 """Sandwich layers (level 3): common chains of layers as one forward/backward pair.
 
 This is CS231n's ``layer_utils`` module. Each forward calls its pieces in order and returns their
-caches as one tuple; each backward runs the pieces' backwards in reverse order. Convolution and
-pooling are the FAST layers (``fast_layers.conv_forward_fast``, ``fast_layers.max_pool_forward_fast``),
-as in CS231n; affine, ReLU and the normalizations are the reference layers of ``layers``.
+caches as one tuple; each backward runs the pieces' backwards in reverse order. Convolution is the
+FAST layer (``fast_layers.conv_forward_fast``), as in CS231n, and ReLU followed by max pooling is
+the fused ``fast_layers.pool.relu_max_pool_forward``. ReLU, batchnorm and spatial batchnorm are the
+fast twins too (``relu_forward_fast``, ``batchnorm_forward_fast``, ``spatial_batchnorm_forward_fast``),
+which give the references' results bit for bit; affine and layernorm are the reference layers of
+``layers``.
 
 The module sits above both ``layers`` and ``fast_layers`` and imports them at module level; neither
 of them imports it back (tests/test_architecture.py checks the direction of every import).

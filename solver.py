@@ -70,7 +70,23 @@ def _is_int(value) -> bool:
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def _check_int(name, value, low, allow_none=False):
+def check_int(name, value, low, allow_none=False):
+    """Check a count argument of a solver; return it as an int.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+        An int or numpy integer (bools are refused), or None when ``allow_none``.
+    low : int
+        The smallest value allowed.
+    allow_none : bool, optional
+
+    Returns
+    -------
+    int or None
+    """
     if value is None and allow_none:
         return None
     if not _is_int(value) or value < low:
@@ -88,6 +104,75 @@ def check_solver_arguments(model, unknown, lr_decay, loss_signature):
     if (not isinstance(lr_decay, numbers.Real) or isinstance(lr_decay, (bool, np.bool_))
             or not np.isfinite(lr_decay) or lr_decay <= 0):
         raise ValueError(f"lr_decay must be a positive finite number, got {lr_decay!r}")
+
+
+def check_optim_config(optim_config):
+    """Check a solver's ``optim_config``; return a copy (the caller's dict is never modified).
+
+    A check of its own, not part of :func:`check_solver_arguments`: each solver checks its data
+    in between, and a call with bad data and a bad config reports the data first.
+
+    Parameters
+    ----------
+    optim_config : dict or None
+        Hyper-parameters of the update rule; None for none.
+
+    Returns
+    -------
+    dict
+    """
+    optim_config = {} if optim_config is None else optim_config
+    if not isinstance(optim_config, dict):
+        raise TypeError(f"optim_config must be a dict, got {type(optim_config).__name__}")
+    return dict(optim_config)
+
+
+def take_update(solver, loss, grads):
+    """Record a minibatch's loss and move every parameter of ``solver.model`` by its update rule.
+
+    The update step of every solver: ``solver`` has ``model`` (with a ``params`` dict),
+    ``update_rule``, ``optim_configs`` (one config per parameter) and ``loss_history``.
+
+    Parameters
+    ----------
+    solver : Solver or CaptioningSolver
+        Its ``loss_history`` gets ``loss``; each entry of ``model.params`` and ``optim_configs``
+        is replaced by the rule's result (the arrays themselves are not written into).
+    loss : real number
+        The minibatch loss returned by ``model.loss``.
+    grads : dict
+        One gradient per parameter, each of its parameter's shape.
+
+    Returns
+    -------
+    float
+        The loss.
+    """
+    loss = float(loss)
+    solver.loss_history.append(loss)
+    # Checked before any update, so a missing gradient leaves every parameter as it was.
+    missing = [p for p in solver.model.params if p not in grads]
+    if missing:
+        raise KeyError(f"model.loss returned no gradient for parameter(s) {missing}")
+    for p, w in solver.model.params.items():
+        next_w, solver.optim_configs[p] = solver.update_rule(w, grads[p], solver.optim_configs[p])
+        solver.model.params[p] = next_w
+    return loss
+
+
+def decay_learning_rates(optim_configs, lr_decay):
+    """Multiply the ``learning_rate`` of every parameter's config by ``lr_decay`` (at an epoch's end).
+
+    Parameters
+    ----------
+    optim_configs : dict
+        Parameter name -> config dict of the update rule; changed in place. A config without a
+        learning rate (a rule that takes none) is left alone.
+    lr_decay : float
+    """
+    for config in optim_configs.values():
+        if "learning_rate" in config:
+            config["learning_rate"] *= lr_decay
 
 
 def _check_data(data):
@@ -171,10 +256,7 @@ class Solver:
                  print_every=10, verbose=True, seed=None, progress=False, **unknown):
         check_solver_arguments(model, unknown, lr_decay, "X, y=None")
         _check_data(data)
-        if optim_config is None:
-            optim_config = {}
-        if not isinstance(optim_config, dict):
-            raise TypeError(f"optim_config must be a dict, got {type(optim_config).__name__}")
+        optim_config = check_optim_config(optim_config)
 
         self.model = model
         self.X_train, self.y_train = data["X_train"], data["y_train"]
@@ -182,14 +264,14 @@ class Solver:
         self.update_rule = optim.get_update_rule(update_rule)
         self.update_rule_name = update_rule if isinstance(update_rule, str) else getattr(
             update_rule, "__name__", repr(update_rule))
-        self.optim_config = dict(optim_config)
+        self.optim_config = optim_config
         self.lr_decay = float(lr_decay)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        self.num_epochs = _check_int("num_epochs", num_epochs, 0)
-        self.num_train_samples = _check_int("num_train_samples", num_train_samples, 1, allow_none=True)
-        self.num_val_samples = _check_int("num_val_samples", num_val_samples, 1, allow_none=True)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.num_epochs = check_int("num_epochs", num_epochs, 0)
+        self.num_train_samples = check_int("num_train_samples", num_train_samples, 1, allow_none=True)
+        self.num_val_samples = check_int("num_val_samples", num_val_samples, 1, allow_none=True)
         self.checkpoint_name = checkpoint_name
-        self.print_every = _check_int("print_every", print_every, 1)
+        self.print_every = check_int("print_every", print_every, 1)
         self.verbose = bool(verbose)
         self.seed = check_seed(seed)
         self.progress = bool(progress)
@@ -213,15 +295,7 @@ class Solver:
         num_train = len(self.X_train)
         idx = self.rng.choice(num_train, self.batch_size)
         loss, grads = self.model.loss(self.X_train[idx], self.y_train[idx])
-        loss = float(loss)
-        self.loss_history.append(loss)
-        missing = [p for p in self.model.params if p not in grads]
-        if missing:
-            raise KeyError(f"model.loss returned no gradient for parameter(s) {missing}")
-        for p, w in self.model.params.items():
-            next_w, self.optim_configs[p] = self.update_rule(w, grads[p], self.optim_configs[p])
-            self.model.params[p] = next_w
-        return loss
+        return take_update(self, loss, grads)
 
     def _save_checkpoint(self):
         if self.checkpoint_name is None:
@@ -344,9 +418,7 @@ class Solver:
                 if epoch_end:
                     self._close_bar(epoch_done=True)
                     self.epoch += 1
-                    for config in self.optim_configs.values():
-                        if "learning_rate" in config:
-                            config["learning_rate"] *= self.lr_decay
+                    decay_learning_rates(self.optim_configs, self.lr_decay)
                 if t == 0 or t == num_iterations - 1 or epoch_end:
                     self._record_accuracies()
         finally:

@@ -37,6 +37,7 @@ __all__ = [
     "scalar_value",
     "check_flag",
     "check_param_dict",
+    "check_index_range",
     "kernel_geometry",
 ]
 
@@ -180,6 +181,32 @@ def refuse_subclass(a, name: str) -> None:
             f"{name} is a masked array of shape {a.shape}; the layers would compute with the values hidden "
             f"under its mask: pass a plain ndarray, e.g. {_expr(name)}.filled(0) or np.asarray({_expr(name)})"
         )
+
+
+def check_index_range(indices, size: int, name: str, kind: str, bound: str) -> None:
+    """Raise ``ValueError`` naming the first entry of ``indices`` outside [0, size).
+
+    The one range check of word indices and class labels (embeddings, captions, softmax losses).
+
+    Parameters
+    ----------
+    indices : ndarray of int, any shape
+        Already checked to hold integers.
+    size : int
+        The number of words or classes.
+    name : str
+        The array's name in the message, e.g. ``"y"``; the first bad entry is shown as ``y[i, j]``.
+    kind : str
+        What the entries are, e.g. ``"labels"``.
+    bound : str
+        The letter of ``size`` in the documentation, e.g. ``"V"`` or ``"C"``.
+    """
+    bad = (indices < 0) | (indices >= size)
+    if bad.any():
+        # argwhere walks in C order, so this is the first bad entry as the array is printed.
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{kind} must lie in [0, {bound}) = [0, {size}); {name}[{', '.join(map(str, where))}] = "
+                         f"{int(indices[where])} is out of range")
 
 
 def _expr(name: str) -> str:

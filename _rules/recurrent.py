@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import check_array, float_dtype, refuse_subclass
+from .geometry import check_array, check_index_range, float_dtype, refuse_subclass
 
 __all__ = [
     "check_cell", "check_sequence", "check_weights", "check_embedding", "check_words", "check_states",
@@ -74,11 +74,7 @@ def check_words(x, V):
     refuse_subclass(x, "x")
     if x.dtype.kind not in "iu":
         raise TypeError(f"x must hold integer word indices, got dtype {x.dtype}")
-    bad = (x < 0) | (x >= V)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"word indices must lie in [0, V) = [0, {V}); x[{', '.join(map(str, where))}] = "
-                         f"{int(x[where])} is out of range")
+    check_index_range(x, V, "x", "word indices", "V")
 
 
 def check_states(a, shape, name):
@@ -132,10 +128,7 @@ def check_temporal_scores(x, y, mask):
                              f"(shape {x.shape}), got shape {a.shape}")
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
-    bad = (y < 0) | (y >= V)
-    if bad.any():
-        n, t = (int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"labels must lie in [0, V) = [0, {V}); y[{n}, {t}] = {int(y[n, t])} is out of range")
+    check_index_range(y, V, "y", "labels", "V")
     if mask.dtype.kind not in "biuf":
         raise TypeError(f"mask must be a boolean array (True where the step counts), got dtype {mask.dtype}")
     float_dtype(mask)  # refuses extended precision as for any other array

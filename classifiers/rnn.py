@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from _rules.geometry import check_index_range
 from fast_layers import (
     lstm_backward_fast,
     lstm_forward_fast,
@@ -205,11 +206,7 @@ class CaptioningRNN(ParamsFile):
         if captions.ndim != 2 or captions.shape[1] < 2:
             raise ValueError(f"captions must have shape (N, T + 1) with T >= 1 (an input word and a word to "
                              f"predict), got shape {captions.shape}")
-        bad = (captions < 0) | (captions >= V)
-        if bad.any():
-            n, t = (int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"word indices must lie in [0, V) = [0, {V}); captions[{n}, {t}] = "
-                             f"{int(captions[n, t])} is out of range")
+        check_index_range(captions, V, "captions", "word indices", "V")
         return captions
 
 

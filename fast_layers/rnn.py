@@ -8,23 +8,19 @@ input gradient ``dx``, the temporal affine layer and the temporal softmax. The l
 of equal words with one sort and ``np.add.reduceat`` instead of a Python loop or ``np.add.at``.
 
 The caches have the references' layouts, so a reference backward accepts a fast cache and the
-reverse (the tests check both). Notation as in ``layers/rnn.py``.
+reverse (the tests check both); each backward validates its arguments with its reference's own
+check (``layers.rnn.rnn_cache``, ``lstm_cache``, ``word_embedding_cache``,
+``temporal_affine_cache``), so the two report a bad cache or gradient in the same words.
+Notation as in ``layers/rnn.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from _rules.cache import unpack_cache
-from _rules.geometry import check_array, check_dout, float_dtype
-from _rules.recurrent import (
-    check_embedding,
-    check_sequence,
-    check_states,
-    check_temporal_affine,
-    check_temporal_scores,
-    check_words,
-)
+from _rules.geometry import float_dtype
+from _rules.recurrent import check_sequence, check_temporal_affine, check_temporal_scores
+from layers.rnn import lstm_cache, rnn_cache, temporal_affine_cache, word_embedding_cache, word_embedding_forward
 
 __all__ = [
     "rnn_forward_fast",
@@ -65,8 +61,12 @@ def _project(xt, w, b):
     return out.reshape(T, N, w.shape[1])
 
 
-def _weight_grads(xt, prev_ht, da, wx, wh):
-    """dx (N, T, D), dWx, dWh, db from the pre-activation gradients ``da`` (T, N, G), time-major inputs."""
+def _weight_grads(xt, prev_ht, da, wx):
+    """dx (N, T, D), dWx, dWh, db from the pre-activation gradients ``da`` (T, N, G), time-major inputs.
+
+    ``dWh`` needs only the previous states ``prev_ht``, not ``Wh``: the recurrent product with
+    ``Wh`` stays in the caller's time loop.
+    """
     T, N, G = da.shape
     D, H = xt.shape[2], prev_ht.shape[2]
     flat = da.reshape(T * N, G)
@@ -103,10 +103,7 @@ def rnn_forward_fast(x, h0, Wx, Wh, b):
 
 def rnn_backward_fast(dh, cache):
     """Gradients of :func:`rnn_forward_fast` (or :func:`layers.rnn_forward`): see :func:`layers.rnn_backward`."""
-    x, h0, Wx, Wh, b, h = unpack_cache(cache, ("x", "h0", "Wx", "Wh", "b", "h"), "rnn_forward")
-    N, T, D, H = check_sequence(x, h0, Wx, Wh, b, 1)
-    check_states(h, (N, T, H), "h")
-    check_dout(dh, (N, T, H), "the output of rnn_forward")
+    (x, h0, Wx, Wh, b, h), (N, T, D, H) = rnn_cache(dh, cache)
     dtype = float_dtype(x, h0, Wx, Wh, b)
     ht = _time_major(h, dtype)
     deriv = 1 - ht * ht
@@ -119,7 +116,7 @@ def rnn_backward_fast(dh, cache):
         carry = dz[t] @ wh_t
     h0f = h0.astype(dtype, copy=False)
     dx, dWx, dWh, db = _weight_grads(_time_major(x, dtype), _previous_states(h0f, ht), dz,
-                                     Wx.astype(dtype, copy=False), Wh.astype(dtype, copy=False))
+                                     Wx.astype(dtype, copy=False))
     return dx, carry, dWx, dWh, db
 
 
@@ -154,13 +151,7 @@ def lstm_forward_fast(x, h0, Wx, Wh, b):
 
 def lstm_backward_fast(dh, cache):
     """Gradients of :func:`lstm_forward_fast` (or :func:`layers.lstm_forward`): see :func:`layers.lstm_backward`."""
-    x, h0, Wx, Wh, b, h, c, gates = unpack_cache(cache, ("x", "h0", "Wx", "Wh", "b", "h", "c", "gates"),
-                                                 "lstm_forward")
-    N, T, D, H = check_sequence(x, h0, Wx, Wh, b, 4)
-    check_states(h, (N, T, H), "h")
-    check_states(c, (N, T, H), "c")
-    check_states(gates, (N, T, 4 * H), "gates")
-    check_dout(dh, (N, T, H), "the output of lstm_forward")
+    (x, h0, Wx, Wh, b, h, c, gates), (N, T, D, H) = lstm_cache(dh, cache)
     dtype = float_dtype(x, h0, Wx, Wh, b)
     gt, ct, ht, dht = (_time_major(a, dtype) for a in (gates, c, h, dh))
     i, f, o, g = gt[..., :H], gt[..., H:2 * H], gt[..., 2 * H:3 * H], gt[..., 3 * H:]
@@ -180,17 +171,28 @@ def lstm_backward_fast(dh, cache):
         dprev_c = dc * f[t]
     h0f = h0.astype(dtype, copy=False)
     dx, dWx, dWh, db = _weight_grads(_time_major(x, dtype), _previous_states(h0f, ht), da,
-                                     Wx.astype(dtype, copy=False), Wh.astype(dtype, copy=False))
+                                     Wx.astype(dtype, copy=False))
     return dx, dprev_h, dWx, dWh, db
 
 
 # --- word embedding ------------------------------------------------------------------------------
 
 def word_embedding_forward_fast(x, W):
-    """:func:`layers.word_embedding_forward` (already one gather: the same code, for the fast family)."""
-    V, _ = check_embedding(W)
-    check_words(x, V)
-    return W.astype(float_dtype(W), copy=False)[x], (x, W)
+    """Forward of the fast word embedding: :func:`layers.word_embedding_forward` (already one gather).
+
+    Parameters
+    ----------
+    x : ndarray of int, shape (N, T)
+        Word indices, each in [0, V).
+    W : ndarray, shape (V, D)
+
+    Returns
+    -------
+    out : ndarray, shape (N, T, D)
+    cache : tuple
+        ``(x, W)``, for :func:`word_embedding_backward_fast`.
+    """
+    return word_embedding_forward(x, W)
 
 
 def word_embedding_backward_fast(dout, cache):
@@ -199,10 +201,7 @@ def word_embedding_backward_fast(dout, cache):
     Rows of ``dout`` are ordered by word, and ``np.add.reduceat`` sums each run of one word: the
     rows of a word are added in their original order, as the reference's loop adds them.
     """
-    x, W = unpack_cache(cache, ("x", "W"), "word_embedding_forward")
-    check_array(W, "cache W", 2, "(V, D)")
-    check_words(x, W.shape[0])
-    check_dout(dout, x.shape + (W.shape[1],), "the output of word_embedding_forward")
+    x, W = word_embedding_cache(dout, cache)
     dtype = float_dtype(W)
     dW = np.zeros(W.shape, dtype)
     words = x.ravel()
@@ -229,9 +228,7 @@ def temporal_affine_forward_fast(x, w, b):
 
 def temporal_affine_backward_fast(dout, cache):
     """Gradients of :func:`temporal_affine_forward_fast`: see :func:`layers.temporal_affine_backward`."""
-    x, w, b = unpack_cache(cache, ("x", "w", "b"), "temporal_affine_forward")
-    N, T, D, M = check_temporal_affine(x, w, b)
-    check_dout(dout, (N, T, M), "the output of temporal_affine_forward")
+    (x, w, b), (N, T, D, M) = temporal_affine_cache(dout, cache)
     dtype = float_dtype(x, w, b)
     d = dout.reshape(N * T, M).astype(dtype, copy=False)
     dx = (d @ w.astype(dtype, copy=False).T).reshape(N, T, D)

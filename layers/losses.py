@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from _rules.geometry import check_array, float_dtype, refuse_subclass
+from _rules.geometry import check_array, check_index_range, float_dtype, refuse_subclass
 
 __all__ = ["softmax_loss", "svm_loss"]
 
@@ -33,10 +33,7 @@ def _check_scores_and_labels(x, y):
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.shape != (N,):
         raise ValueError(f"y must have shape (N,) = ({N},), one label per row of x, got shape {y.shape}")
-    bad = (y < 0) | (y >= C)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"labels must lie in [0, C) = [0, {C}); y[{i}] = {int(y[i])} is out of range")
+    check_index_range(y, C, "y", "labels", "C")
     return N, C
 
 

@@ -169,6 +169,29 @@ def rnn_forward(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, b, h)
 
 
+def rnn_cache(dh, cache):
+    """Validate the arguments of an RNN backward: one check for :func:`rnn_backward` and its fast twin.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, T, H)
+    cache : tuple
+        ``(x, h0, Wx, Wh, b, h)`` from :func:`rnn_forward` (or its fast twin).
+
+    Returns
+    -------
+    arrays : tuple
+        The cached ``(x, h0, Wx, Wh, b, h)``, unmodified.
+    sizes : tuple of int
+        ``(N, T, D, H)``.
+    """
+    x, h0, Wx, Wh, b, h = unpack_cache(cache, ("x", "h0", "Wx", "Wh", "b", "h"), "rnn_forward")
+    N, T, D, H = check_sequence(x, h0, Wx, Wh, b, 1)
+    check_states(h, (N, T, H), "h")
+    check_dout(dh, (N, T, H), "the output of rnn_forward")
+    return (x, h0, Wx, Wh, b, h), (N, T, D, H)
+
+
 def rnn_backward(dh, cache):
     """Gradients of :func:`rnn_forward` (backpropagation through time).
 
@@ -190,10 +213,7 @@ def rnn_backward(dh, cache):
     dWh : ndarray, shape (H, H)
     db : ndarray, shape (H,)
     """
-    x, h0, Wx, Wh, b, h = unpack_cache(cache, ("x", "h0", "Wx", "Wh", "b", "h"), "rnn_forward")
-    N, T, D, H = check_sequence(x, h0, Wx, Wh, b, 1)
-    check_states(h, (N, T, H), "h")
-    check_dout(dh, (N, T, H), "the output of rnn_forward")
+    (x, h0, Wx, Wh, b, h), (N, T, D, H) = rnn_cache(dh, cache)
     dtype = float_dtype(x, h0, Wx, Wh, b)
     dx = np.empty((N, T, D), dtype)
     dWx, dWh, db = np.zeros(Wx.shape, dtype), np.zeros(Wh.shape, dtype), np.zeros(b.shape, dtype)
@@ -233,6 +253,29 @@ def word_embedding_forward(x, W):
     return out, (x, W)
 
 
+def word_embedding_cache(dout, cache):
+    """Validate the arguments of a word embedding backward: one check for both twins.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, T, D)
+        The shape of x followed by D (the indices may have any shape).
+    cache : tuple
+        ``(x, W)`` from :func:`word_embedding_forward`.
+
+    Returns
+    -------
+    x : ndarray of int, shape (N, T)
+    W : ndarray, shape (V, D)
+        Both as cached, unmodified.
+    """
+    x, W = unpack_cache(cache, ("x", "W"), "word_embedding_forward")
+    check_array(W, "cache W", 2, "(V, D)")
+    check_words(x, W.shape[0])
+    check_dout(dout, x.shape + (W.shape[1],), "the output of word_embedding_forward")
+    return x, W
+
+
 def word_embedding_backward(dout, cache):
     """Gradient of :func:`word_embedding_forward` with respect to W (the indices have none).
 
@@ -249,10 +292,7 @@ def word_embedding_backward(dout, cache):
     dW : ndarray, shape (V, D)
         One array, not a tuple (CS231n convention).
     """
-    x, W = unpack_cache(cache, ("x", "W"), "word_embedding_forward")
-    check_array(W, "cache W", 2, "(V, D)")
-    check_words(x, W.shape[0])
-    check_dout(dout, x.shape + (W.shape[1],), "the output of word_embedding_forward")
+    x, W = word_embedding_cache(dout, cache)
     dtype = float_dtype(W)
     dW = np.zeros(W.shape, dtype)
     for idx in np.ndindex(x.shape):
@@ -379,6 +419,33 @@ def lstm_forward(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, b, h, c, gates)
 
 
+def lstm_cache(dh, cache):
+    """Validate the arguments of an LSTM backward: one check for :func:`lstm_backward` and its fast twin.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, T, H)
+    cache : tuple
+        ``(x, h0, Wx, Wh, b, h, c, gates)`` from :func:`lstm_forward` (or its fast twin).
+
+    Returns
+    -------
+    arrays : tuple
+        The cached ``(x, h0, Wx, Wh, b, h, c, gates)``, unmodified; ``c`` has shape (N, T, H),
+        ``gates`` (N, T, 4H).
+    sizes : tuple of int
+        ``(N, T, D, H)``.
+    """
+    x, h0, Wx, Wh, b, h, c, gates = unpack_cache(cache, ("x", "h0", "Wx", "Wh", "b", "h", "c", "gates"),
+                                                 "lstm_forward")
+    N, T, D, H = check_sequence(x, h0, Wx, Wh, b, 4)
+    check_states(h, (N, T, H), "h")
+    check_states(c, (N, T, H), "c")
+    check_states(gates, (N, T, 4 * H), "gates")
+    check_dout(dh, (N, T, H), "the output of lstm_forward")
+    return (x, h0, Wx, Wh, b, h, c, gates), (N, T, D, H)
+
+
 def lstm_backward(dh, cache):
     """Gradients of :func:`lstm_forward` (backpropagation through time).
 
@@ -396,13 +463,7 @@ def lstm_backward(dh, cache):
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
     """
-    x, h0, Wx, Wh, b, h, c, gates = unpack_cache(cache, ("x", "h0", "Wx", "Wh", "b", "h", "c", "gates"),
-                                                 "lstm_forward")
-    N, T, D, H = check_sequence(x, h0, Wx, Wh, b, 4)
-    check_states(h, (N, T, H), "h")
-    check_states(c, (N, T, H), "c")
-    check_states(gates, (N, T, 4 * H), "gates")
-    check_dout(dh, (N, T, H), "the output of lstm_forward")
+    (x, h0, Wx, Wh, b, h, c, gates), (N, T, D, H) = lstm_cache(dh, cache)
     dtype = float_dtype(x, h0, Wx, Wh, b)
     dx = np.empty((N, T, D), dtype)
     dWx, dWh, db = np.zeros(Wx.shape, dtype), np.zeros(Wh.shape, dtype), np.zeros(b.shape, dtype)
@@ -444,6 +505,28 @@ def temporal_affine_forward(x, w, b):
     return out, (x, w, b)
 
 
+def temporal_affine_cache(dout, cache):
+    """Validate the arguments of a temporal affine backward: one check for both twins.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, T, M)
+    cache : tuple
+        ``(x, w, b)`` from :func:`temporal_affine_forward`.
+
+    Returns
+    -------
+    arrays : tuple
+        The cached ``(x, w, b)``, unmodified: x (N, T, D), w (D, M), b (M,).
+    sizes : tuple of int
+        ``(N, T, D, M)``.
+    """
+    x, w, b = unpack_cache(cache, ("x", "w", "b"), "temporal_affine_forward")
+    N, T, D, M = check_temporal_affine(x, w, b)
+    check_dout(dout, (N, T, M), "the output of temporal_affine_forward")
+    return (x, w, b), (N, T, D, M)
+
+
 def temporal_affine_backward(dout, cache):
     """Gradients of :func:`temporal_affine_forward`: each step's, summed over steps for w and b.
 
@@ -459,9 +542,7 @@ def temporal_affine_backward(dout, cache):
     dw : ndarray, shape (D, M)
     db : ndarray, shape (M,)
     """
-    x, w, b = unpack_cache(cache, ("x", "w", "b"), "temporal_affine_forward")
-    N, T, D, M = check_temporal_affine(x, w, b)
-    check_dout(dout, (N, T, M), "the output of temporal_affine_forward")
+    (x, w, b), (N, T, D, M) = temporal_affine_cache(dout, cache)
     dtype = float_dtype(x, w, b)
     xf, wf, d = _cast(dtype, x, w, dout)
     dx = np.empty((N, T, D), dtype)
